@@ -1,0 +1,250 @@
+"""Replications: one seeded run of the model, many of them (in parallel), and their statistics.
+
+>>> from sim.scenario import load_scenario_text
+>>> s = load_scenario_text('''name = "tiny"
+... [run]
+... duration_days = 10
+... [cluster]
+... gpus = 64
+... [checkpoint]
+... write_seconds = 60
+... [[failure]]
+... name = "crash"
+... scope = "job"
+... mtbf_hours = 24
+... action = "restart"''')
+>>> result = run(s, replications=4, seed=1)
+>>> bool(0.8 < result.summary.loc["ettr", "mean"] < 1.0)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy import stats
+
+from sim.analytic import job_mtbf_seconds
+from sim.checkpoint import SyncSegment, interval_seconds
+from sim.cluster import Cluster
+from sim.failures import NodeTimeline, job_timeline, node_timeline
+from sim.ledger import Ledger, metrics
+from sim.scenario import Scenario
+from sim.training import Job
+
+#: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
+#: reorder: a child's stream depends only on its index.
+STREAMS = ("job_nodes", "spare_nodes", "job_failures")
+
+EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
+STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
+
+
+@dataclass
+class Replication:
+    """What one replication produced."""
+
+    index: int
+    metrics: dict[str, float]
+    interruptions_by_cause: dict[str, float]
+    lost_gpu_hours_by_cause: dict[str, float]
+    events: list[tuple[float, str, str, int, float]]
+
+
+@dataclass
+class Result:
+    """Many replications of one scenario: per-run table, statistics, event log, warnings."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[Replication]
+    runtime_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def causes(self) -> list[str]:
+        return [m.name for m in self.scenario.modes]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per replication, one column per metric (by-cause columns named ``kind.cause``)."""
+        rows = []
+        for r in self.replications:
+            row: dict[str, float] = {"replication": r.index, **r.metrics}
+            row.update({f"interruptions_by_cause.{c}": r.interruptions_by_cause.get(c, 0.0) for c in self.causes})
+            row.update({f"lost_gpu_hours_by_cause.{c}": r.lost_gpu_hours_by_cause.get(c, 0.0) for c in self.causes})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event of every replication."""
+        rows = [(r.index, t / 3600.0, k, c, n, g) for r in self.replications for (t, k, c, n, g) in r.events]
+        return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Statistics of every metric over the replications: rows are metrics."""
+        runs = self.runs.drop(columns="replication")
+        return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--format json`` document of DESIGN.md."""
+        summary = self.summary
+
+        def block(prefix: str) -> dict[str, object]:
+            return {
+                name[len(prefix) :]: _stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
+            }
+
+        return {
+            "scenario": self.scenario.name,
+            "replications": len(self.replications),
+            "seed": self.seed,
+            "metrics": {n: _stat_json(summary.loc[n]) for n in summary.index if "_by_cause." not in n},
+            "interruptions_by_cause": block("interruptions_by_cause."),
+            "lost_gpu_hours_by_cause": block("lost_gpu_hours_by_cause."),
+        }
+
+
+def describe(values: np.ndarray) -> dict[str, float]:
+    """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
+
+    >>> d = describe(np.array([1.0, 2.0, 3.0]))
+    >>> d["mean"], d["std"], round(d["ci95_high"], 3)
+    (2.0, 1.0, 4.484)
+    """
+    v = values[~np.isnan(values)].astype(float)
+    n = v.size
+    if n == 0:
+        return dict.fromkeys(STAT_COLUMNS, math.nan)
+    mean = float(v.mean())
+    std = float(v.std(ddof=1)) if n > 1 else 0.0
+    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
+    p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
+    return {
+        "mean": mean,
+        "std": std,
+        "ci95_low": mean - half,
+        "ci95_high": mean + half,
+        "p10": p10,
+        "p50": p50,
+        "p90": p90,
+    }
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _stat_json(row: pd.Series) -> dict[str, object]:
+    return {
+        "mean": _num(row["mean"]),
+        "std": _num(row["std"]),
+        "ci95": [_num(row["ci95_low"]), _num(row["ci95_high"])],
+        "p10": _num(row["p10"]),
+        "p50": _num(row["p50"]),
+        "p90": _num(row["p90"]),
+    }
+
+
+def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """One SeedSequence per replication; replication ``r`` gets the same one whatever the count."""
+    return np.random.SeedSequence(seed).spawn(replications)
+
+
+def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0) -> Replication:
+    """Run one replication of ``scenario`` from ``seed_seq``."""
+    rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seed_seq.spawn(len(STREAMS)), strict=True)}
+    modes = scenario.modes
+    horizon = scenario.horizon_seconds
+    gpn = scenario.cluster.gpus_per_node
+    timeline = NodeTimeline.concat(
+        [
+            node_timeline(modes, scenario.job_nodes, gpn, horizon, rngs["job_nodes"]),
+            node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
+        ]
+    )
+    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+
+    env = simpy.Environment()
+    cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
+    ledger = Ledger(scenario.cluster.gpus)
+    job = Job(
+        env,
+        cluster,
+        ledger,
+        SyncSegment(interval_seconds(scenario), scenario.write_seconds),
+        restart_s=scenario.restart_seconds,
+        detect_s=[m.detect_minutes * 60.0 for m in modes],
+        mode_names=[m.name for m in modes],
+    )
+    cluster.start(job.start())
+    env.run(until=horizon)
+    job.close()
+    gs_per_hour = 3600.0
+    return Replication(
+        index=index,
+        metrics=metrics(scenario, ledger),
+        interruptions_by_cause={c: float(n) for c, n in ledger.interruptions.items()},
+        lost_gpu_hours_by_cause={c: v / gs_per_hour for c, v in ledger.lost_by_cause.items()},
+        events=job.events,
+    )
+
+
+def _simulate_args(args: tuple[Scenario, np.random.SeedSequence, int]) -> Replication:
+    return simulate(*args)
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    indices: Iterable[int] | None = None,
+) -> Result:
+    """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
+
+    The result is the same, byte for byte, for any ``jobs``.
+    """
+    n = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    if n < 1:
+        raise ValueError(f"replications must be >= 1, got {n}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    seeds = replication_seeds(root, n)
+    todo: Sequence[int] = list(range(n)) if indices is None else list(indices)
+    args = [(scenario, seeds[i], i) for i in todo]
+    start = time.perf_counter()
+    if jobs == 1 or len(args) == 1:
+        reps = [_simulate_args(a) for a in args]
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(args), os.cpu_count() or 1)) as pool:
+            reps = list(pool.map(_simulate_args, args))
+    result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
+    result.warnings.extend(warnings_for(scenario, result))
+    return result
+
+
+def warnings_for(scenario: Scenario, result: Result) -> list[str]:
+    """Plain-language warnings about a scenario and its results."""
+    out = []
+    mtbf = job_mtbf_seconds(scenario)
+    if mtbf < scenario.restart_seconds:
+        out.append(
+            f"job MTBF ({mtbf / 60:.1f} min) is shorter than a restart ({scenario.restart_seconds / 60:.1f} min): "
+            "most restarts never finish"
+        )
+    ettr = [r.metrics["ettr"] for r in result.replications]
+    if ettr and max(ettr) < 0.05:
+        out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
+    return out
