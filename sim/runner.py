@@ -57,6 +57,7 @@ class Replication:
     interruptions_by_cause: dict[str, float]
     lost_gpu_hours_by_cause: dict[str, float]
     events: list[tuple[float, str, str, int, float]]
+    gpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,12 +159,29 @@ def _stat_json(row: pd.Series) -> dict[str, object]:
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
     """One SeedSequence per replication; replication ``r`` gets the same one whatever the count."""
-    return np.random.SeedSequence(seed).spawn(replications)
+    root = np.random.SeedSequence(seed)
+    return [child_seed(root, r) for r in range(replications)]
+
+
+def child_seed(seed_seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """Child ``i`` of ``seed_seq``, as ``spawn`` would make it, without spawn's hidden counter.
+
+    ``SeedSequence.spawn`` numbers children from a counter kept in the object, so spawning twice
+    from one object gives different streams; deriving the child from its key keeps a replication's
+    streams the same however often it is played.
+
+    >>> root = np.random.SeedSequence(5)
+    >>> child_seed(root, 1).generate_state(1) == root.spawn(2)[1].generate_state(1)
+    array([ True])
+    """
+    return np.random.SeedSequence(
+        entropy=seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, i), pool_size=seed_seq.pool_size
+    )
 
 
 def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0) -> Replication:
     """Run one replication of ``scenario`` from ``seed_seq``."""
-    rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seed_seq.spawn(len(STREAMS)), strict=True)}
+    rngs = {name: np.random.default_rng(child_seed(seed_seq, i)) for i, name in enumerate(STREAMS)}
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
@@ -174,7 +192,18 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
         ]
     )
     job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+    return play(scenario, timeline, job_times, job_modes, index)
 
+
+def play(
+    scenario: Scenario,
+    timeline: NodeTimeline,
+    job_times: np.ndarray,
+    job_modes: np.ndarray,
+    index: int = 0,
+) -> Replication:
+    """Play the job against given failures (drawn by ``simulate``, or scripted by a test)."""
+    modes = scenario.modes
     env = simpy.Environment()
     cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
     ledger = Ledger(scenario.cluster.gpus)
@@ -188,15 +217,15 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
         mode_names=[m.name for m in modes],
     )
     cluster.start(job.start())
-    env.run(until=horizon)
+    env.run(until=scenario.horizon_seconds)
     job.close()
-    gs_per_hour = 3600.0
     return Replication(
         index=index,
         metrics=metrics(scenario, ledger),
         interruptions_by_cause={c: float(n) for c, n in ledger.interruptions.items()},
-        lost_gpu_hours_by_cause={c: v / gs_per_hour for c, v in ledger.lost_by_cause.items()},
+        lost_gpu_hours_by_cause={c: v / 3600.0 for c, v in ledger.lost_by_cause.items()},
         events=job.events,
+        gpu_seconds=dict(ledger.gpu_seconds),
     )
 
 

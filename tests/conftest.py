@@ -1,0 +1,1 @@
+"""Pytest configuration: the tests import their builders from tests/builders.py."""

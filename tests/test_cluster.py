@@ -1,0 +1,43 @@
+"""Spare pool and membership bookkeeping of the cluster."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+from builders import scripted, tiny
+
+from sim.cluster import Cluster
+
+GPU = 1
+
+
+def cluster(failures: list[tuple[int, float, int, float]], spares: int) -> tuple[simpy.Environment, Cluster]:
+    s = tiny({"cluster.spare_nodes": spares})
+    env = simpy.Environment()
+    tl = scripted(s.job_nodes + spares, failures)
+    return env, Cluster(env, s.modes, tl, np.zeros(0), np.zeros(0, np.int64), s.job_nodes)
+
+
+def test_pool_is_first_in_first_out() -> None:
+    """Spares are handed out in order, and a repaired node joins the back of the pool."""
+    env, c = cluster([(2, 10.0, GPU, 50.0)], spares=3)
+    assert list(c.pool) == [2, 3, 4]
+    env.run(until=60.0)
+    c._update_pool(env.now)
+    assert list(c.pool) == [3, 4, 2]
+
+
+def test_acquire_all_or_nothing() -> None:
+    """The job takes its missing nodes only when the pool has all of them."""
+    _env, c = cluster([], spares=1)
+    c.members = 0
+    assert not c.acquire()
+    assert c.members == 0 and list(c.pool) == [2]
+
+
+def test_next_return() -> None:
+    """next_return is the time the next repaired node comes back."""
+    env, c = cluster([(2, 10.0, GPU, 50.0), (3, 20.0, GPU, 40.0)], spares=2)
+    env.run(until=30.0)
+    assert c.next_return() == 40.0
+    assert c.pool == {}

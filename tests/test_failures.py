@@ -1,0 +1,82 @@
+"""Failure clocks: drawn rates and laws against their parameters, renewal after repair, reproducibility."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.failures import job_timeline, node_timeline, weibull_scale_hours
+from sim.scenario import FailureMode
+
+HOUR = 3600.0
+
+
+def mode(**kw: object) -> FailureMode:
+    base: dict[str, object] = {"name": "m", "scope": "node", "mtbf_hours": 1000.0, "action": "restart"}
+    return FailureMode(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_exponential_count_matches_rate() -> None:
+    """Restart-only node failures form a Poisson process: count within 4 standard errors of its mean."""
+    tl = node_timeline([mode()], nodes=2000, gpus_per_node=8, horizon_s=2000 * HOUR, rng=np.random.default_rng(1))
+    expected = 2000 * 2000 / 1000.0
+    assert abs(len(tl.time) - expected) < 4 * math.sqrt(expected)
+
+
+def test_gpu_scope_scales_with_gpus_per_node() -> None:
+    """A GPU-scope mode fails gpus_per_node times as often per node as the same node-scope mode."""
+    tl = node_timeline(
+        [mode(scope="gpu")], nodes=500, gpus_per_node=8, horizon_s=1000 * HOUR, rng=np.random.default_rng(2)
+    )
+    expected = 500 * 8 * 1000 / 1000.0
+    assert abs(len(tl.time) - expected) < 4 * math.sqrt(expected)
+
+
+def test_weibull_gaps_follow_the_law() -> None:
+    """Gaps between restart-only Weibull failures pass a KS test against Weibull(shape, scale)."""
+    m = mode(distribution="weibull", shape=0.7, mtbf_hours=100.0)
+    tl = node_timeline([m], nodes=100, gpus_per_node=8, horizon_s=50_000 * HOUR, rng=np.random.default_rng(3))
+    gaps = []
+    for n in range(tl.nodes):
+        t = tl.time[tl.ptr[n] : tl.ptr[n + 1]]
+        gaps.extend(np.diff(np.concatenate([[0.0], t])) / HOUR)
+    law = stats.weibull_min(0.7, scale=weibull_scale_hours(m))
+    assert law.mean() == pytest.approx(100.0)
+    # The gap cut by the horizon is left out, which biases short windows low (length bias);
+    # with 500 mean gaps per node that bias is far below the standard error.
+    assert stats.kstest(gaps, law.cdf).pvalue > 0.001
+    assert abs(np.mean(gaps) - 100.0) < 4 * law.std() / math.sqrt(len(gaps))
+
+
+def test_no_failure_while_in_repair() -> None:
+    """A replaced node does not fail again before it is back from repair."""
+    m = mode(action="replace", repair_hours=50.0, mtbf_hours=20.0)
+    tl = node_timeline([m], nodes=200, gpus_per_node=8, horizon_s=1000 * HOUR, rng=np.random.default_rng(4))
+    for n in range(tl.nodes):
+        t, back = tl.time[tl.ptr[n] : tl.ptr[n + 1]], tl.back[tl.ptr[n] : tl.ptr[n + 1]]
+        assert np.all(t[1:] >= back[:-1])
+        assert np.allclose(back - t, 50 * HOUR)
+    # Up 20 h on average then 50 h down: about 1000 / 70 failures per node.
+    assert len(tl.time) / 200 == pytest.approx(1000 / 70, rel=0.1)
+
+
+def test_same_stream_same_timeline() -> None:
+    """The same seed gives the same failures, to the bit."""
+    modes = [mode(), mode(name="g", scope="gpu", distribution="weibull", shape=1.3, action="replace", repair_hours=5)]
+    a = node_timeline(modes, 100, 8, 500 * HOUR, np.random.default_rng(9))
+    b = node_timeline(modes, 100, 8, 500 * HOUR, np.random.default_rng(9))
+    for field in ("ptr", "time", "mode", "back"):
+        assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True)
+
+
+def test_job_timeline_rate_and_order() -> None:
+    """Job-scope failures are sorted and come at their rate; other scopes are ignored."""
+    modes = [mode(scope="job", mtbf_hours=2.0), mode(name="n"), mode(name="j2", scope="job", mtbf_hours=4.0)]
+    t, idx = job_timeline(modes, 4000 * HOUR, np.random.default_rng(5))
+    assert np.all(np.diff(t) >= 0)
+    assert set(idx.tolist()) == {0, 2}
+    assert np.sum(idx == 0) == pytest.approx(2000, abs=4 * math.sqrt(2000))
+    assert np.sum(idx == 2) == pytest.approx(1000, abs=4 * math.sqrt(1000))

@@ -1,0 +1,167 @@
+"""Replications against closed forms (Daly 2006), determinism, and common random numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from builders import tiny
+from scipy import stats
+
+import sim
+from sim.analytic import daly_ettr
+from sim.runner import describe, replication_seeds, simulate
+from sim.scenario import Scenario, scenario_from_dict
+
+M_S = 3600.0  # job MTBF of the Daly cases; everything else is a multiple of it
+HORIZON_MTBF = 400  # horizon in MTBFs: the end effect (one partial segment) is well under the noise
+REPS = 60
+
+# (tau/M, delta/M, R/M): checkpoint interval, write, restart, spanning the issue's range.
+FAST_GRID = [(0.05, 0.01, 0.1), (0.5, 0.05, 0.5), (2.0, 0.02, 0.2)]
+FULL_GRID = [(tau, delta, r) for tau in (0.05, 0.1, 0.3, 1.0, 2.0) for delta in (0.01, 0.1) for r in (0.0, 0.2, 0.5)]
+
+
+def daly_scenario(tau: float, delta: float, r: float, spares: bool = False) -> Scenario:
+    """Daly's assumptions: exponential failures, no detection, fixed write and restart."""
+    if spares:
+        # Node faults on 4 nodes, replaced at once from a pool far larger than the repairs can drain.
+        failure: list[dict[str, Any]] = [
+            {"name": "node", "scope": "node", "mtbf_hours": 4 * M_S / 3600, "repair_hours": 2 * M_S / 3600}
+        ]
+        cluster = {"gpus": 32, "spare_nodes": 40}
+    else:
+        failure = [{"name": "crash", "scope": "job", "mtbf_hours": M_S / 3600, "action": "restart"}]
+        cluster = {"gpus": 8}
+    return scenario_from_dict(
+        {
+            "name": "daly",
+            "run": {"duration_days": HORIZON_MTBF * M_S / 86400},
+            "cluster": cluster,
+            "checkpoint": {"interval_minutes": tau * M_S / 60, "write_seconds": delta * M_S},
+            "restart": {"fixed_minutes": r * M_S / 60},
+            "failure": failure,
+        }
+    )
+
+
+def check_daly(grid: list[tuple[float, float, float]], spares: bool = False, seed: int = 2006) -> None:
+    """Mean ETTR within 0.01 of Daly and inside a family-wise 95% band (Bonferroni over the grid)."""
+    z = stats.norm.ppf(1 - 0.05 / (2 * len(grid)))
+    for tau, delta, r in grid:
+        result = sim.run(daly_scenario(tau, delta, r, spares), replications=REPS, seed=seed)
+        row = result.summary.loc["ettr"]
+        expected = daly_ettr(tau * M_S, delta * M_S, r * M_S, M_S)
+        se = row["std"] / math.sqrt(REPS)
+        err = abs(row["mean"] - expected)
+        assert err < 0.01, (tau, delta, r, row["mean"], expected)
+        assert err < z * se, f"tau/M={tau} delta/M={delta} R/M={r}: {row['mean']:.4f} vs {expected:.4f}, se {se:.4f}"
+
+
+def test_daly_restart_in_place() -> None:
+    """Job-scope exponential crashes restarted in place match Daly's ETTR (CI subset)."""
+    check_daly(FAST_GRID)
+
+
+def test_daly_with_ample_spares() -> None:
+    """Node faults swapped for spares at once match Daly's ETTR too."""
+    check_daly(FAST_GRID[:2], spares=True)
+
+
+@pytest.mark.slow
+def test_daly_full_grid() -> None:
+    """The whole grid of tau/M from 0.05 to 2 and R/M up to 0.5 matches Daly."""
+    check_daly(FULL_GRID)
+    check_daly(FULL_GRID, spares=True)
+
+
+def test_ledger_sums_to_capacity() -> None:
+    """Every GPU-second of every replication is in exactly one bucket (1e-9 relative)."""
+    s = tiny({"failure_preset": "llama3", "cluster.gpus": 4096, "run.duration_days": 20})
+    for rep in sim.run(s, replications=3, seed=5).replications:
+        total = sum(rep.gpu_seconds.values())
+        assert total == pytest.approx(s.cluster.gpus * s.horizon_seconds, rel=1e-9)
+        fractions = sum(v for k, v in rep.metrics.items() if k.startswith("fraction_"))
+        assert fractions == pytest.approx(1.0, rel=1e-9)
+
+
+def test_same_results_on_any_number_of_processes() -> None:
+    """jobs=1 and jobs=2 give identical tables and JSON."""
+    s = tiny({"failure_preset": "llama3", "cluster.gpus": 2048})
+    one, two = sim.run(s, replications=4, seed=11), sim.run(s, replications=4, seed=11, jobs=2)
+    assert one.to_json() == two.to_json()
+    assert one.runs.equals(two.runs)
+    assert one.events.equals(two.events)
+
+
+def test_replication_does_not_depend_on_count() -> None:
+    """Replication r draws the same failures whether 2 or 5 replications are run."""
+    s = tiny({"failure_preset": "llama3", "cluster.gpus": 2048})
+    assert sim.run(s, replications=2, seed=3).replications[1] == sim.run(s, replications=5, seed=3).replications[1]
+    assert replication_seeds(3, 2)[1].spawn_key == replication_seeds(3, 5)[1].spawn_key
+
+
+def test_checkpoint_interval_does_not_move_failures() -> None:
+    """Common random numbers: every failure time is the same whatever the checkpoint interval."""
+    seed = replication_seeds(21, 1)[0]
+    times = []
+    for minutes in (5, 30, 120):
+        s = tiny(
+            {
+                "failure_preset": "llama3",
+                "cluster.gpus": 4096,
+                "run.duration_days": 5,
+                "checkpoint.interval_minutes": minutes,
+            }
+        )
+        rep = simulate(s, seed)
+        times.append([(e[0], e[2], e[3]) for e in rep.events if e[1].startswith("failure")])
+    assert times[0] == times[1] == times[2]
+    assert len(times[0]) > 10
+
+
+def test_describe_matches_scipy() -> None:
+    """describe() gives the t-interval of scipy and numpy's percentiles."""
+    values = stats.norm.rvs(size=30, random_state=1)
+    d = describe(values)
+    low, high = stats.t.interval(0.95, 29, loc=values.mean(), scale=stats.sem(values))
+    assert (d["ci95_low"], d["ci95_high"]) == pytest.approx((low, high))
+    assert d["p50"] == pytest.approx(float(sorted(values)[14] + sorted(values)[15]) / 2)
+
+
+def test_json_document_shape() -> None:
+    """to_json() has the DESIGN.md keys and every metric has mean, std, ci95, p10, p50, p90."""
+    doc = sim.run(tiny({"failure_preset": "llama3", "cluster.gpus": 2048}), replications=3, seed=1).to_json()
+    assert set(doc) == {
+        "scenario",
+        "replications",
+        "seed",
+        "metrics",
+        "interruptions_by_cause",
+        "lost_gpu_hours_by_cause",
+    }
+    metrics = doc["metrics"]
+    assert isinstance(metrics, dict)
+    for name in (
+        "ettr",
+        "effective_compute_ratio",
+        "theoretical_flop",
+        "realized_flop",
+        "interruptions",
+        "job_mtbf_hours",
+        "energy_mwh",
+        "energy_cost_usd",
+        *(f"fraction_{b}" for b in sim.ledger.BUCKETS),
+    ):
+        assert set(metrics[name]) == {"mean", "std", "ci95", "p10", "p50", "p90"}, name
+    assert "faulty GPU" in doc["interruptions_by_cause"]  # type: ignore[operator]
+
+
+def test_warning_when_failures_outpace_restarts() -> None:
+    """Failures faster than a restart still end at the horizon, with ETTR near 0 and a warning."""
+    s = tiny({"failure.0.mtbf_hours": 0.05, "restart.fixed_minutes": 30})
+    result = sim.run(s, replications=2, seed=1)
+    assert result.summary.loc["ettr", "mean"] < 0.01
+    assert any("shorter than a restart" in w for w in result.warnings)
+    assert sum(result.replications[0].gpu_seconds.values()) == pytest.approx(16 * 86400, rel=1e-9)

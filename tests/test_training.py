@@ -1,0 +1,127 @@
+"""Exact small cases of the job process, with scripted failures and hand-computed ledgers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from builders import scripted, tiny
+
+from sim.runner import Replication, play
+
+CRASH, GPU = 0, 1
+GPUS = 16
+DAY = 86400.0
+
+
+def play_script(
+    node_failures: list[tuple[int, float, int, float]] = (),  # type: ignore[assignment]
+    job_failures: list[float] = (),  # type: ignore[assignment]
+    spares: int = 1,
+    detect_minutes: float = 0.0,
+) -> Replication:
+    """Run the tiny scenario against exactly these failures."""
+    s = tiny(
+        overrides={"cluster.spare_nodes": spares, "failure.1.detect_minutes": detect_minutes},
+    )
+    timeline = scripted(s.job_nodes + spares, node_failures)
+    times = np.array(job_failures, dtype=float)
+    return play(s, timeline, times, np.full(times.size, CRASH, dtype=np.int64))
+
+
+def hours(rep: Replication) -> dict[str, float]:
+    """Wall seconds per bucket (GPU-seconds over the job's GPUs)."""
+    return {k: v / GPUS for k, v in rep.gpu_seconds.items()}
+
+
+def assert_buckets(rep: Replication, **expected: float) -> None:
+    got = hours(rep)
+    for k, v in expected.items():
+        assert got[k] == pytest.approx(v, abs=1e-6), k
+    assert sum(got.values()) == pytest.approx(DAY, rel=1e-12)
+    assert all(got[k] == 0 for k in got if k not in expected)
+
+
+def test_no_failures() -> None:
+    """Without failures: 23 full cycles of 60 min + 60 s, then 2,220 s of compute at the horizon."""
+    rep = play_script()
+    assert_buckets(rep, useful=23 * 3600 + 2220, checkpoint=23 * 60)
+    assert rep.metrics["interruptions"] == 0
+    assert math.isnan(rep.metrics["job_mtbf_hours"])
+
+
+def test_one_failure_loses_work_since_last_checkpoint() -> None:
+    """A crash at 5,000 s loses the 1,340 s since the first checkpoint, then a 300 s restart."""
+    rep = play_script(job_failures=[5000.0])
+    # Restart ends at 5,300 s; 81,100 s of run: 22 cycles (80,520 s) and 580 s of compute.
+    assert_buckets(rep, useful=3600 + 22 * 3600 + 580, checkpoint=60 + 22 * 60, lost=1340, restart=300)
+    assert rep.interruptions_by_cause == {"crash": 1.0}
+    assert rep.lost_gpu_hours_by_cause["crash"] == pytest.approx((1340 + 300) * GPUS / 3600)
+    failure = [e for e in rep.events if e[1] == "failure"]
+    assert failure == [(5000.0, "failure", "crash", -1, pytest.approx(1340 * GPUS / 3600))]
+
+
+def test_failure_during_checkpoint_write() -> None:
+    """A crash 30 s into the first write loses the whole first interval; the 30 s stay in checkpoint."""
+    rep = play_script(job_failures=[3630.0])
+    # Restart 3,630-3,930 s; then 82,470 s of run: 22 cycles and 1,950 s of compute.
+    assert_buckets(rep, useful=22 * 3600 + 1950, checkpoint=30 + 22 * 60, lost=3600, restart=300)
+
+
+def test_failure_during_restart_starts_it_over() -> None:
+    """A second crash 100 s into the restart costs those 100 s and a whole new restart."""
+    rep = play_script(job_failures=[5000.0, 5100.0])
+    # Restart again 5,100-5,400 s; 81,000 s of run: 22 cycles and 480 s of compute.
+    assert_buckets(rep, useful=3600 + 22 * 3600 + 480, checkpoint=60 + 22 * 60, lost=1340, restart=400)
+    assert rep.metrics["interruptions"] == 2
+
+
+def test_detection_then_spare_swap() -> None:
+    """A node fault is noticed after 2 min, the spare joins at once, the restart follows."""
+    rep = play_script(node_failures=[(0, 5000.0, GPU, 8600.0)], detect_minutes=2.0)
+    # Detect 5,000-5,120, restart 5,120-5,420, then 80,980 s of run: 22 cycles and 460 s.
+    assert_buckets(rep, useful=3600 + 22 * 3600 + 460, checkpoint=60 + 22 * 60, lost=1340, detect=120, restart=300)
+    kinds = [e[1] for e in rep.events]
+    assert kinds == ["run", "failure", "detect", "restart", "run"]
+
+
+def test_wait_for_repair_without_spares() -> None:
+    """With no spare, the job waits until the failed node is back from its one-hour repair."""
+    rep = play_script(node_failures=[(0, 5000.0, GPU, 8600.0)], spares=0, detect_minutes=2.0)
+    # Detect to 5,120, wait to 8,600, restart to 8,900, then 77,500 s of run: 21 cycles and 640 s.
+    assert_buckets(
+        rep,
+        useful=3600 + 21 * 3600 + 640,
+        checkpoint=60 + 21 * 60,
+        lost=1340,
+        detect=120,
+        wait=3480,
+        restart=300,
+    )
+
+
+def test_spare_that_failed_in_the_pool_is_not_used() -> None:
+    """A spare pulled for repair while idle is not handed to the job: the job waits for a return."""
+    rep = play_script(node_failures=[(2, 1000.0, GPU, 4600.0), (0, 3000.0, GPU, 6600.0)])
+    # Node 0 fails at 3,000 s, before the first checkpoint; spare 2 is back at 4,600 s;
+    # restart to 4,900 s, then 81,500 s of run: 22 cycles and 980 s of compute.
+    assert_buckets(rep, useful=22 * 3600 + 980, checkpoint=22 * 60, lost=3000, wait=1600, restart=300)
+
+
+def test_replacement_node_failure_is_delivered() -> None:
+    """A spare that joins the job brings its own failure clock: its later failure interrupts the job."""
+    rep = play_script(node_failures=[(0, 5000.0, GPU, 8600.0), (2, 6000.0, GPU, 9600.0)])
+    # First failure at 5,000 (spare 2 joins at 5,000, restart to 5,300); node 2 fails at 6,000.
+    fails = [(e[0], e[3]) for e in rep.events if e[1] == "failure"]
+    assert fails == [(5000.0, 0), (6000.0, 2)]
+    # No spare left at 6,000 s: node 0 is back at 8,600 s.
+    assert hours(rep)["wait"] == pytest.approx(2600)
+
+
+def test_failure_while_down_is_not_an_interruption() -> None:
+    """A second node lost during detection is replaced with the first, without a second interruption."""
+    rep = play_script(node_failures=[(0, 5000.0, GPU, 8600.0), (1, 5060.0, GPU, 8660.0)], spares=2, detect_minutes=2.0)
+    assert rep.metrics["interruptions"] == 1
+    assert [e[1] for e in rep.events].count("failure_while_down") == 1
+    assert hours(rep)["restart"] == pytest.approx(300)
