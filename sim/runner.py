@@ -127,9 +127,11 @@ def describe(values: np.ndarray) -> dict[str, float]:
     n = v.size
     if n == 0:
         return dict.fromkeys(STAT_COLUMNS, math.nan)
+    if v.min() == v.max():  # identical values: no rounding noise in the spread
+        return {k: float(v[0]) for k in STAT_COLUMNS} | {"std": 0.0}
     mean = float(v.mean())
-    std = float(v.std(ddof=1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
+    std = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
     p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
     return {
         "mean": mean,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from builders import tiny
 from scipy import stats
@@ -165,3 +166,10 @@ def test_warning_when_failures_outpace_restarts() -> None:
     assert result.summary.loc["ettr", "mean"] < 0.01
     assert any("shorter than a restart" in w for w in result.warnings)
     assert sum(result.replications[0].gpu_seconds.values()) == pytest.approx(16 * 86400, rel=1e-9)
+
+
+def test_describe_constant_values_have_no_spread() -> None:
+    """Identical values (a constant metric, or one replication) have zero std and a point CI."""
+    d = describe(np.full(7, 5.123456789e25))
+    assert d["std"] == 0.0 and d["ci95_low"] == d["ci95_high"] == d["mean"] == 5.123456789e25
+    assert describe(np.array([2.0]))["ci95_high"] == 2.0
