@@ -1,0 +1,185 @@
+"""Terminal reports: the run report's figures and the analytic check."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+
+import sim
+from sim import report
+from sim.runner import Result
+from sim.scenario import load_scenario_text
+
+TEXT = """\
+name = "small"
+title = "small test"
+[run]
+duration_days = 4
+[cluster]
+gpus = 64
+spare_nodes = 1
+[workload]
+mfu = 0.35
+parameters = 1e9
+[checkpoint]
+write_seconds = 60
+[energy]
+usd_per_kwh = 0.1
+capex_usd = 1e7
+[[failure]]
+name = "crash"
+scope = "job"
+mtbf_hours = 8
+action = "restart"
+[[failure]]
+name = "bad GPU"
+scope = "gpu"
+mtbf_hours = 1000
+repair_hours = 48
+detect_minutes = 5
+[[failure]]
+name = "never"
+scope = "job"
+mtbf_hours = 1e9
+action = "restart"
+"""
+
+DALY = """\
+name = "daly"
+[cluster]
+gpus = 8
+[checkpoint]
+policy = "daly"
+write_seconds = 300
+[restart]
+fixed_minutes = 10
+[[failure]]
+name = "crash"
+scope = "job"
+mtbf_hours = {mtbf}
+action = "restart"
+"""
+
+
+@pytest.fixture(scope="module")
+def result() -> Result:
+    """Three replications of a small scenario with two live failure modes and one that never strikes."""
+    return sim.run(load_scenario_text(TEXT), replications=3, seed=5)
+
+
+def render(renderable: object, width: int = 120) -> str:
+    """Plain text of a rich renderable."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_waterfall_adds_up(result: Result) -> None:
+    """The waterfall runs from 100% through MFU and each bucket to realized / theoretical."""
+    steps = report.waterfall(result)
+    assert steps[0][2] == 1.0 and steps[1][2] == pytest.approx(0.35)
+    for (_, _, before), (_, change, after) in itertools.pairwise(steps[1:-1]):
+        assert after == pytest.approx(before + change)
+    ecr = result.summary.loc["effective_compute_ratio", "mean"]
+    assert steps[-2][2] == pytest.approx(ecr) and steps[-1][2] == pytest.approx(ecr)
+    assert len(steps) == 3 + 6  # peak, MFU, six non-useful buckets, realized
+
+
+def test_causes_sorted_and_priced(result: Result) -> None:
+    """Causes come costliest first, never-struck ones are left out, money = lost GPU-hours x cost per GPU-hour."""
+    rows = report.causes(result)
+    names = [r[0] for r in rows]
+    assert set(names) == {"crash", "bad GPU"}
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
+    s = result.scenario
+    per_gpu_hour = result.summary.loc["total_cost_usd", "mean"] / (s.cluster.gpus * s.horizon_seconds / 3600)
+    for _, _, lost, usd in rows:
+        assert usd == pytest.approx(lost * per_gpu_hour)
+
+
+def test_text_report_sections(result: Result) -> None:
+    """The report shows headline, waterfall, causes, tokens, energy and cost."""
+    text = render(report.text_report(result))
+    for part in ("ETTR", "realized / theoretical FLOP", "Compute waterfall", "not model FLOPs", "checkpoint writes"):
+        assert part in text
+    for part in ("Interruptions by cause", "crash", "bad GPU", "tokens", "energy (MWh)", "total cost", "job MTBF"):
+        assert part in text
+    assert "never" not in text.split("Interruptions by cause")[1]
+
+
+def test_report_fits_80_columns(result: Result) -> None:
+    """The report's tables fit a standard terminal without wrapping their labels."""
+    text = render(report.text_report(result), width=80)
+    assert "not model FLOPs (1 - MFU, MFU = 35.0%)" in text
+    assert "realized / theoretical FLOP" in text
+
+
+def test_warnings_in_yellow(result: Result) -> None:
+    """Every result warning appears in the report, styled yellow."""
+    result.warnings.append("something odd")
+    try:
+        group = report.text_report(result)
+    finally:
+        result.warnings.pop()
+    warned = [r for r in group.renderables if isinstance(r, Text) and "something odd" in r.plain]
+    assert len(warned) == 1 and str(warned[0].style) == "yellow"
+
+
+@pytest.mark.parametrize(("mtbf_hours", "daly_minutes"), [(24, 117), (6, 57), (0.25, 9.1)])
+def test_check_matches_daly_examples(mtbf_hours: float, daly_minutes: float) -> None:
+    """Daly's own examples (R = 10 min, delta = 5 min) come out of check_report."""
+    c = report.check_report(load_scenario_text(DALY.format(mtbf=mtbf_hours)))
+    assert c["daly_interval_minutes"] == pytest.approx(daly_minutes, abs=0.6 if daly_minutes > 10 else 0.06)
+    assert c["young_interval_minutes"] == pytest.approx(math.sqrt(2 * 300 * mtbf_hours * 3600) / 60)
+    assert c["interval_minutes_used"] == c["daly_interval_minutes"]
+    assert c["job_mtbf_hours"] == pytest.approx(mtbf_hours)
+
+
+def test_check_ettr_estimates() -> None:
+    """First-order and Daly ETTR are close to each other and to the closed form at the interval used."""
+    c = report.check_report(load_scenario_text(DALY.format(mtbf=24)))
+    tau, delta, r, m = c["interval_minutes_used"] * 60, 300.0, 600.0, 86400.0
+    expected = tau / (m * math.exp(r / m) * math.expm1((tau + delta) / m))
+    assert c["daly_ettr"] == pytest.approx(expected)
+    assert c["first_order_ettr"] == pytest.approx(expected, abs=0.005)
+
+
+def test_check_without_failures() -> None:
+    """With no failure modes the intervals are not applicable and the job checkpoints once per horizon."""
+    s = load_scenario_text(
+        'name = "calm"\n[run]\nduration_days = 2\n[cluster]\ngpus = 8\n'
+        '[checkpoint]\npolicy = "young"\nwrite_seconds = 60'
+    )
+    c = report.check_report(s)
+    assert c["job_mtbf_hours"] is None and c["young_interval_minutes"] is None and c["daly_interval_minutes"] is None
+    assert c["interval_minutes_used"] == 2 * 24 * 60 and c["causes"] == []
+    assert "n/a (no failures)" in render(report.check_renderable(c))
+
+
+def test_check_sizes_and_counts() -> None:
+    """Checkpoint size, write and load times come from parameters and bandwidth; nodes and spares are counted."""
+    s = load_scenario_text(
+        'name = "big"\n[cluster]\ngpus = 1024\nspare_nodes = 8\n[workload]\nparameters = 70e9\n'
+        "[checkpoint]\nbytes_per_parameter = 14\n[storage]\nwrite_gb_per_s = 100\nread_gb_per_s = 200\n"
+        "[restart]\nload_checkpoint = true\nfixed_minutes = 5\n"
+    )
+    c = report.check_report(s)
+    assert c["checkpoint_bytes"] == pytest.approx(980e9)
+    assert c["write_seconds"] == pytest.approx(9.8) and c["load_seconds"] == pytest.approx(4.9)
+    assert c["restart_minutes"] == pytest.approx(5 + 4.9 / 60)
+    assert (c["job_nodes"], c["spare_nodes"]) == (128, 8)
+    assert c["theoretical_flop"] == pytest.approx(1024 * 989.4e12 * 100 * 86400)
+
+
+def test_check_text_lists_modes_by_rate() -> None:
+    """The check report lists the failure modes, most frequent first, and both intervals."""
+    s = load_scenario_text(TEXT)
+    c = report.check_report(s)
+    assert [m["name"] for m in c["causes"]] == ["crash", "bad GPU", "never"]
+    text = render(report.check_renderable(c), width=80)
+    assert "Young" in text and "Daly" in text and "job MTBF" in text and "gpu x 64" in text
