@@ -89,13 +89,12 @@ def causes(result: Result) -> list[tuple[str, float, float, float]]:
     Causes that never struck are left out.
     """
     summary = result.summary
-    usd = cost_per_gpu_hour(result)
     rows = []
     for name in result.causes:
         n = _stat(summary, f"interruptions_by_cause.{name}")
         lost = _stat(summary, f"lost_gpu_hours_by_cause.{name}")
         if n > 0 or lost > 0:
-            rows.append((name, n, lost, lost * usd))
+            rows.append((name, n, lost, _stat(summary, f"lost_usd_by_cause.{name}")))
     return sorted(rows, key=lambda r: (-r[2], -r[1], r[0]))
 
 

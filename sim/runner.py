@@ -36,7 +36,7 @@ from sim.analytic import job_mtbf_seconds
 from sim.checkpoint import SyncSegment, interval_seconds
 from sim.cluster import Cluster
 from sim.failures import NodeTimeline, job_timeline, node_timeline
-from sim.ledger import Ledger, metrics
+from sim.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.scenario import Scenario
 from sim.training import Job
 
@@ -58,6 +58,7 @@ class Replication:
     lost_gpu_hours_by_cause: dict[str, float]
     events: list[tuple[float, str, str, int, float]]
     gpu_seconds: dict[str, float] = field(default_factory=dict)
+    lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Result:
             row: dict[str, float] = {"replication": r.index, **r.metrics}
             row.update({f"interruptions_by_cause.{c}": r.interruptions_by_cause.get(c, 0.0) for c in self.causes})
             row.update({f"lost_gpu_hours_by_cause.{c}": r.lost_gpu_hours_by_cause.get(c, 0.0) for c in self.causes})
+            row.update({f"lost_usd_by_cause.{c}": r.lost_usd_by_cause.get(c, 0.0) for c in self.causes})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -113,6 +115,7 @@ class Result:
             "metrics": {n: _stat_json(summary.loc[n]) for n in summary.index if "_by_cause." not in n},
             "interruptions_by_cause": block("interruptions_by_cause."),
             "lost_gpu_hours_by_cause": block("lost_gpu_hours_by_cause."),
+            "lost_usd_by_cause": block("lost_usd_by_cause."),
         }
 
 
@@ -221,13 +224,16 @@ def play(
     cluster.start(job.start())
     env.run(until=scenario.horizon_seconds)
     job.close()
+    values = metrics(scenario, ledger)
+    usd = cost_per_gpu_second(scenario, values)
     return Replication(
         index=index,
-        metrics=metrics(scenario, ledger),
+        metrics=values,
         interruptions_by_cause={c: float(n) for c, n in ledger.interruptions.items()},
         lost_gpu_hours_by_cause={c: v / 3600.0 for c, v in ledger.lost_by_cause.items()},
         events=job.events,
         gpu_seconds=dict(ledger.gpu_seconds),
+        lost_usd_by_cause={c: v * usd for c, v in ledger.lost_by_cause.items()},
     )
 
 

@@ -120,9 +120,15 @@ def test_format_json_matches_design(tiny: Path, tmp_path: Path, capsys: pytest.C
         "metrics",
         "interruptions_by_cause",
         "lost_gpu_hours_by_cause",
+        "lost_usd_by_cause",
     }
     assert set(doc["metrics"]) >= DESIGN_METRICS
-    for block in (doc["metrics"], doc["interruptions_by_cause"], doc["lost_gpu_hours_by_cause"]):
+    for block in (
+        doc["metrics"],
+        doc["interruptions_by_cause"],
+        doc["lost_gpu_hours_by_cause"],
+        doc["lost_usd_by_cause"],
+    ):
         for stat in block.values():
             assert set(stat) == STAT_KEYS and len(stat["ci95"]) == 2
     assert set(doc["interruptions_by_cause"]) == {"crash", "bad GPU"}

@@ -97,9 +97,11 @@ def test_causes_sorted_and_priced(result: Result) -> None:
     assert set(names) == {"crash", "bad GPU"}
     assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
     s = result.scenario
-    per_gpu_hour = result.summary.loc["total_cost_usd", "mean"] / (s.cluster.gpus * s.horizon_seconds / 3600)
-    for _, _, lost, usd in rows:
-        assert usd == pytest.approx(lost * per_gpu_hour)
+    runs = result.runs
+    per_gpu_hour = runs["total_cost_usd"] / (s.cluster.gpus * s.horizon_seconds / 3600)
+    for name, _, _, usd in rows:
+        # Priced in each replication at that replication's cost per GPU-hour, then averaged.
+        assert usd == pytest.approx((runs[f"lost_gpu_hours_by_cause.{name}"] * per_gpu_hour).mean())
 
 
 def test_text_report_sections(result: Result) -> None:

@@ -141,6 +141,7 @@ def test_json_document_shape() -> None:
         "metrics",
         "interruptions_by_cause",
         "lost_gpu_hours_by_cause",
+        "lost_usd_by_cause",
     }
     metrics = doc["metrics"]
     assert isinstance(metrics, dict)
