@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all lint bench check clean
+.PHONY: run test test-all bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_run.py
+
+# Committed results of the shipped scenarios (events.parquet stays out of git: it is large).
+reference: $(STAMP)
+	for f in scenarios/*.toml; do \
+	  $(BIN)/trainsim run $$f --quiet --out results/reference/$$(basename $$f .toml) > /dev/null || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) results/h100-100k
