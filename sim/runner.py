@@ -44,6 +44,8 @@ from sim.training import Job
 #: reorder: a child's stream depends only on its index.
 STREAMS = ("job_nodes", "spare_nodes", "job_failures")
 
+#: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
+BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
 STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
 
@@ -59,6 +61,14 @@ class Replication:
     events: list[tuple[float, str, str, int, float]]
     gpu_seconds: dict[str, float] = field(default_factory=dict)
     lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
+
+    def row(self, causes: Sequence[str]) -> dict[str, float]:
+        """Every metric, and every by-cause figure as ``<kind>.<cause>`` (0 where it never struck)."""
+        out = dict(self.metrics)
+        for kind in BY_CAUSE:
+            values: dict[str, float] = getattr(self, kind)
+            out.update({f"{kind}.{c}": values.get(c, 0.0) for c in causes})
+        return out
 
 
 @dataclass
@@ -78,14 +88,7 @@ class Result:
     @property
     def runs(self) -> pd.DataFrame:
         """One row per replication, one column per metric (by-cause columns named ``kind.cause``)."""
-        rows = []
-        for r in self.replications:
-            row: dict[str, float] = {"replication": r.index, **r.metrics}
-            row.update({f"interruptions_by_cause.{c}": r.interruptions_by_cause.get(c, 0.0) for c in self.causes})
-            row.update({f"lost_gpu_hours_by_cause.{c}": r.lost_gpu_hours_by_cause.get(c, 0.0) for c in self.causes})
-            row.update({f"lost_usd_by_cause.{c}": r.lost_usd_by_cause.get(c, 0.0) for c in self.causes})
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame([{"replication": r.index, **r.row(self.causes)} for r in self.replications])
 
     @property
     def events(self) -> pd.DataFrame:
@@ -105,18 +108,21 @@ class Result:
 
         def block(prefix: str) -> dict[str, object]:
             return {
-                name[len(prefix) :]: _stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
+                name[len(prefix) :]: stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
             }
 
         return {
             "scenario": self.scenario.name,
             "replications": len(self.replications),
             "seed": self.seed,
-            "metrics": {n: _stat_json(summary.loc[n]) for n in summary.index if "_by_cause." not in n},
-            "interruptions_by_cause": block("interruptions_by_cause."),
-            "lost_gpu_hours_by_cause": block("lost_gpu_hours_by_cause."),
-            "lost_usd_by_cause": block("lost_usd_by_cause."),
+            "metrics": metrics_json(summary),
+            **{kind: block(f"{kind}.") for kind in BY_CAUSE},
         }
+
+
+def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
+    """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
+    return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
@@ -151,7 +157,7 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def _stat_json(row: pd.Series) -> dict[str, object]:
+def stat_json(row: pd.Series) -> dict[str, object]:
     return {
         "mean": _num(row["mean"]),
         "std": _num(row["std"]),
