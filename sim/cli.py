@@ -26,10 +26,13 @@ import sim.runner
 from sim import output, report
 from sim.checkpoint import interval_seconds
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_assignment
+from sim.sweep import SweepError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # DESIGN.md: 1 for anything that is neither done nor bad input, an interrupt included.
 EXIT_INTERRUPTED = EXIT_FAILED
+# typer (0.29 and later) turns Ctrl-C in a command into Exit(130), which main() receives as a return value.
+TYPER_INTERRUPTED = 130
 
 
 class BadInput(Exception):
@@ -293,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(getattr(e, "exit_code", EXIT_FAILED))
     except typer.Abort:
         return EXIT_INTERRUPTED
-    except (ScenarioError, BadInput) as e:
+    except (ScenarioError, SweepError, BadInput) as e:
         _error(str(e))
         return EXIT_BAD_INPUT
     except Failed as e:
@@ -304,4 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         _error(f"{type(e).__name__}: {e}")
         return EXIT_FAILED
+    if rv == TYPER_INTERRUPTED:
+        return EXIT_INTERRUPTED
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+# Last: the sweep and optimize commands register themselves on ``app``, and import it from here.
+import sim.cli_sweep  # noqa: E402

@@ -128,7 +128,8 @@ def dumps(document: Mapping[str, Any], indent: int | None = None) -> str:
 # ---------------------------------------------------------------- result folders
 
 
-def _provenance(scenario: Scenario, seed: int, started_utc: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+def provenance(scenario: Scenario, seed: int, started_utc: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What every ``summary.json`` records to reproduce its results: scenario as resolved, seed, version."""
     doc: dict[str, Any] = {
         "scenario_resolved": scenario.model_dump(mode="json"),
         "seed": seed,
@@ -143,7 +144,7 @@ def _provenance(scenario: Scenario, seed: int, started_utc: str, overrides: Mapp
 def summary_document(result: Result, started_utc: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``summary.json`` of a finished run: the ``--format json`` document plus provenance."""
     doc: dict[str, Any] = {"status": "ok", **result.to_json()}
-    doc.update(_provenance(result.scenario, result.seed, started_utc, overrides))
+    doc.update(provenance(result.scenario, result.seed, started_utc, overrides))
     doc["runtime_s"] = result.runtime_s
     doc["warnings"] = list(result.warnings)
     doc["interval_minutes_used"] = interval_seconds(result.scenario) / 60.0
@@ -167,12 +168,12 @@ def failure_document(
         "scenario": scenario.name,
         "replications": replications,
     }
-    doc.update(_provenance(scenario, seed, started_utc, overrides))
+    doc.update(provenance(scenario, seed, started_utc, overrides))
     doc["runtime_s"] = runtime_s
     return doc
 
 
-def _begin(out_dir: Path, scenario_text: str | bytes | None) -> None:
+def begin(out_dir: Path, scenario_text: str | bytes | None) -> None:
     """Mark the folder incomplete (no summary) and store the scenario copy first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / SUMMARY).unlink(missing_ok=True)
@@ -190,7 +191,7 @@ def write_results(
 ) -> Path:
     """Write a complete result folder for ``result``; return the path of ``summary.json``."""
     out = Path(out_dir)
-    _begin(out, scenario_text)
+    begin(out, scenario_text)
     with atomic_path(out / RUNS) as tmp:
         result.runs.to_parquet(tmp, index=False)
     with atomic_path(out / EVENTS) as tmp:
@@ -217,7 +218,7 @@ def write_failure(
     to this summary.
     """
     out = Path(out_dir)
-    _begin(out, scenario_text)
+    begin(out, scenario_text)
     for name in (RUNS, EVENTS):
         (out / name).unlink(missing_ok=True)
     doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)

@@ -206,8 +206,9 @@ class SweepResult:
 
     @property
     def best(self) -> Point:
-        row = self.points.iloc[int(np.argmax(self.points[f"{self.objective}.mean"].to_numpy()))]
-        return {k: _plain(row[k]) for k in self.params}
+        i = int(np.argmax(self.points[f"{self.objective}.mean"].to_numpy()))
+        # Column by column: a row of a mixed table is upcast to float (spare_nodes 1 -> 1.0).
+        return {k: _plain(self.points[k].iloc[i]) for k in self.params}
 
     def to_json(self) -> dict[str, Any]:
         """``{"points": [{"params", "metrics", "paired_difference_from_best"}, ...], ...}``."""
@@ -218,7 +219,7 @@ class SweepResult:
         out = []
         # Both tables are in grid order: groupby(sort=False) keeps the order of first appearance.
         groups = self.runs.groupby(keys, sort=False)
-        for (_, group), (_, row) in zip(groups, self.points.iterrows(), strict=True):
+        for i, ((_, group), (_, row)) in enumerate(zip(groups, self.points.iterrows(), strict=True)):
             summary = pd.DataFrame({m: describe(group[m].to_numpy(float)) for m in metric_names}).T
             diffs = {
                 m: {
@@ -230,7 +231,7 @@ class SweepResult:
             }
             out.append(
                 {
-                    "params": {k: _plain(row[k]) for k in keys},
+                    "params": {k: _plain(self.points[k].iloc[i]) for k in keys},
                     "metrics": metrics_json(summary),
                     "paired_difference_from_best": diffs,
                 }

@@ -303,3 +303,16 @@ def test_python_dash_m_sim(tmp_path: Path) -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("trainsim: error: ") and "workload.mfu" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_interrupted_run_exits_1(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a run exits 1 (DESIGN.md), not typer's 130, and says where the details are."""
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.runner, "simulate", interrupt)
+    code, _, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o")], capsys)
+    assert code == 1 and "interrupted" in stderr

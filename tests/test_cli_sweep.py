@@ -1,0 +1,317 @@
+"""``trainsim sweep`` and ``trainsim optimize``: result files, JSON, bad input, refusal, interruption and resume."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from test_cli import STAT_KEYS, TINY, run_cli
+
+import sim.sweep
+from sim.cli import main
+from sim.progress import Tracker
+
+INTERVAL = "checkpoint.interval_minutes"
+GRID = ["--param", f"{INTERVAL}=10,20,40", "--param", "cluster.spare_nodes=0,1"]
+#: Columns every runs table has besides the swept keys.
+METRICS = {"ettr", "effective_compute_ratio", "interruptions", "realized_flop", "fraction_lost"}
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A small, fast scenario file (the one of test_cli)."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def sweep(tiny: Path, out: Path, *extra: str) -> int:
+    """Run a quiet 6-point, 2-replication sweep of ``tiny`` into ``out``; return the exit code."""
+    return main(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-q", "-o", str(out), *extra])
+
+
+def summary(out: Path) -> dict[str, Any]:
+    """The folder's summary.json."""
+    doc: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    return doc
+
+
+def test_sweep_writes_documented_files(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep writes runs.parquet, points.csv, summary.json, scenario.toml and the store, with their columns."""
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
+    assert code == 0, stderr
+    assert {p.name for p in out.iterdir()} >= {
+        "runs.parquet",
+        "points.csv",
+        "summary.json",
+        "scenario.toml",
+        "sweep.sqlite",
+    }
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs.columns[:3]) == [INTERVAL, "cluster.spare_nodes", "replication"]
+    assert set(runs.columns) >= METRICS and len(runs) == 6 * 2
+    assert runs["cluster.spare_nodes"].dtype.kind == "i"  # swept integers stay integers
+    points = pd.read_csv(out / "points.csv")
+    assert len(points) == 6 and list(points.columns[:2]) == [INTERVAL, "cluster.spare_nodes"]
+    assert {"ettr.mean", "ettr.ci95_low", "ettr.ci95_high", "ettr.diff_mean", "ettr.diff_ci95_high"} <= set(points)
+    doc = summary(out)
+    assert doc["status"] == "ok" and doc["seed"] == 7 and doc["replications"] == 2
+    assert (doc["computed"], doc["reused"], doc["total"]) == (12, 0, 12)
+    assert doc["param_specs"] == [f"{INTERVAL}=10,20,40", "cluster.spare_nodes=0,1"]
+    assert doc["params"] == {INTERVAL: [10, 20, 40], "cluster.spare_nodes": [0, 1]}
+    assert doc["overrides"] == {} and doc["scenario_resolved"]["name"] == "tiny"
+    assert doc["version"] == sim.__version__ and doc["started_utc"].endswith("Z") and doc["runtime_s"] > 0
+    assert (out / "scenario.toml").read_text() == TINY
+    assert "computed 12, reused 0 replications" in stdout and "best: " in stdout and "ETTR" in stdout
+    assert "sweeping 6 points x 2 replications" in stderr and "results in" in stderr
+
+
+def test_sweep_json_is_the_summary_document(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--format json` prints only the sweep document: points with params and run-shaped metrics."""
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out), "-f", "json"], capsys)
+    assert code == 0
+    doc = json.loads(stdout)
+    assert len(doc["points"]) == 6 and "NaN" not in stdout
+    first = doc["points"][0]
+    assert first["params"] == {INTERVAL: 10, "cluster.spare_nodes": 0}
+    assert set(first["metrics"]["ettr"]) == STAT_KEYS and set(first["metrics"]) >= METRICS
+    assert set(first["paired_difference_from_best"]["ettr"]) == {"mean", "ci95"}
+    assert doc["best"] in [p["params"] for p in doc["points"]]
+    saved = summary(out)
+    assert {k: saved[k] for k in doc} == doc  # summary.json is this document plus provenance
+
+
+def test_quiet_sweep_keeps_stderr_empty(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--quiet` prints nothing on stderr, and no progress bar when stderr is not a terminal."""
+    code, stdout, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "1", "-o", str(tmp_path / "o"), "-q"], capsys)
+    assert code == 0 and stderr == "" and "best: " in stdout
+
+
+def test_default_out_folder(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --out a sweep writes to results/<scenario name>-sweep/."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", str(tiny), "-p", f"{INTERVAL}=10,20", "-n", "1", "-j", "1", "-q"]) == 0
+    assert (tmp_path / "results" / "tiny-sweep" / "summary.json").exists()
+
+
+BAD_PARAMS = {
+    "unknown key": (["-p", "checkpoint.interval_minute=5,10"], "did you mean 'interval_minutes'"),
+    "empty list": (["-p", f"{INTERVAL}="], "no values"),
+    "malformed range": (["-p", f"{INTERVAL}=5:60"], "expected LO:HI:STEP"),
+    "backwards range": (["-p", f"{INTERVAL}=60:5:5"], "HI >= LO"),
+    "malformed log range": (["-p", f"{INTERVAL}=log:5:240"], "expected log:LO:HI:N"),
+    "not a number in a range": (["-p", f"{INTERVAL}=5:x:5"], "is not a number"),
+    "value fails validation": (["-p", "workload.mfu=0.5,1.5"], "workload.mfu"),
+    "wrong type": (["-p", "cluster.gpus=many"], "cluster.gpus"),
+    "repeated key": (["-p", f"{INTERVAL}=5", "-p", f"{INTERVAL}=10"], "given twice"),
+    "repeated value": (["-p", f"{INTERVAL}=5,5"], "repeated values"),
+    "no equals sign": (["-p", INTERVAL], "expected KEY=V1,V2"),
+    "no --param": ([], "--param"),
+    "unknown objective": (["-p", f"{INTERVAL}=5", "--objective", "speed"], "objective"),
+    "--jobs 0": (["-p", f"{INTERVAL}=5", "-j", "0"], "--jobs"),
+    "--replications 0": (["-p", f"{INTERVAL}=5", "-n", "0"], "--replications"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PARAMS))
+def test_bad_param_exits_2_before_any_work(
+    case: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad --param exits 2 with one line naming it, no traceback, no simulation and no files."""
+
+    def no_work(*args: object) -> None:
+        raise AssertionError("a replication ran")
+
+    monkeypatch.setattr(sim.sweep, "run_unit", no_work)
+    extra, expected = BAD_PARAMS[case]
+    code, stdout, stderr = run_cli(["sweep", str(tiny), "-o", str(tmp_path / "o"), *extra], capsys)
+    assert code == 2, stderr
+    assert stderr.startswith("trainsim: error: ") and expected in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr + stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_other_scenarios_sweep_is_refused(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--out holding another scenario's (or seed's) sweep exits 2 and leaves that sweep untouched."""
+    out = tmp_path / "out"
+    assert sweep(tiny, out) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith("sweep.")}
+    capsys.readouterr()
+    for extra, expected in [
+        (["--resume", "--set", "workload.mfu=0.5"], "different scenario or seed"),
+        (["--resume", "--seed", "8"], "different scenario or seed"),
+        ([], "pass --resume"),
+    ]:
+        code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-o", str(out), *extra], capsys)
+        assert code == 2 and expected in stderr and len(stderr.strip().splitlines()) == 1
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith("sweep.")}
+    assert after == before
+
+
+def test_run_folder_is_refused(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--out holding the results of `trainsim run` exits 2: a sweep never mixes its files with them."""
+    out = tmp_path / "out"
+    assert main(["run", str(tiny), "-n", "1", "-q", "-o", str(out)]) == 0
+    capsys.readouterr()
+    code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-o", str(out)], capsys)
+    assert code == 2 and "not a sweep" in stderr and not (out / "sweep.sqlite").exists()
+
+
+def test_resume_reuses_and_extends(tiny: Path, tmp_path: Path) -> None:
+    """--resume recomputes nothing finished; more replications compute only the new ones."""
+    out = tmp_path / "out"
+    assert sweep(tiny, out) == 0
+    first = pd.read_parquet(out / "runs.parquet")
+    assert sweep(tiny, out, "--resume") == 0
+    assert (summary(out)["computed"], summary(out)["reused"]) == (0, 12)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), first)
+    assert sweep(tiny, out, "--resume", "-n", "3") == 0
+    assert (summary(out)["computed"], summary(out)["reused"]) == (6, 12)
+
+
+def test_interrupted_sweep_records_and_resumes(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C exits 1 with an "interrupted" summary; --resume then finishes with the same table."""
+    real = sim.sweep.run_unit
+    calls = []
+
+    def interrupted_after_five(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    monkeypatch.setattr(sim.sweep, "run_unit", interrupted_after_five)
+    code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
+    assert code == 1 and "--resume" in stderr
+    assert summary(out)["status"] == "interrupted" and not (out / "runs.parquet").exists()
+    monkeypatch.setattr(sim.sweep, "run_unit", real)
+    assert sweep(tiny, out, "--resume") == 0 and sweep(tiny, clean) == 0
+    assert (summary(out)["computed"], summary(out)["reused"]) == (7, 5)
+    assert pd.read_parquet(out / "runs.parquet").equals(pd.read_parquet(clean / "runs.parquet"))
+
+
+def test_failed_sweep_writes_failed_summary(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replication that raises exits 1 and leaves a failed summary.json with the error and provenance."""
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom in replication")
+
+    monkeypatch.setattr(sim.sweep, "run_unit", boom)
+    out = tmp_path / "out"
+    code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-j", "1", "-o", str(out), "--seed", "5"], capsys)
+    assert code == 1 and "boom in replication" in stderr and "Traceback" not in stderr
+    doc = summary(out)
+    assert doc["status"] == "failed" and "boom in replication" in doc["error"] and doc["seed"] == 5
+    assert doc["params"][INTERVAL] == [10, 20, 40] and doc["scenario_resolved"]["name"] == "tiny"
+
+
+def _stored(path: Path) -> int:
+    """Rows committed to a sweep store so far (0 while it does not exist yet)."""
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # the table is not there yet
+        return 0
+
+
+#: A scenario whose replications take tens of milliseconds, so a sweep of it can be killed midway.
+SLOWER = ["--set", "cluster.gpus=512", "--set", "run.duration_days=365", "--set", "cluster.spare_nodes=16"]
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_table(tiny: Path, tmp_path: Path) -> None:
+    """A sweep killed with SIGKILL midway and resumed gives exactly the table of an uninterrupted sweep."""
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    args = ["sweep", str(tiny), "-p", f"{INTERVAL}=10,20,40,80", "-n", "6", "-j", "1", "-q", *SLOWER]
+    total = 4 * 6
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args, "-o", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _stored(killed / "sweep.sqlite") < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.kill()
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    done = _stored(killed / "sweep.sqlite")
+    assert 0 < done < total, f"kill missed the sweep: {done} of {total} stored; {err.decode()[-300:]}"
+    assert proc.returncode == -9 and not (killed / "summary.json").exists()
+
+    assert main([*args, "-o", str(killed), "--resume"]) == 0
+    assert main([*args, "-o", str(clean)]) == 0
+    doc = summary(killed)
+    assert doc["reused"] >= done and doc["computed"] == total - doc["reused"] and doc["computed"] < total
+    resumed = pd.read_parquet(killed / "runs.parquet")
+    uninterrupted = pd.read_parquet(clean / "runs.parquet")
+    assert resumed.equals(uninterrupted)
+    assert (killed / "points.csv").read_text() == (clean / "points.csv").read_text()
+
+
+def test_tracker_adds_up_the_optimizer_rounds() -> None:
+    """The progress callback starts the folder once, and adds up sweeps that each count from zero."""
+    starts: list[tuple[int, int]] = []
+    tracker = Tracker(False, "test", lambda done, total: starts.append((done, total)))
+    for done, total in [(3, 10), (7, 10), (10, 10), (0, 4), (4, 4), (0, 2), (2, 2)]:
+        tracker(done, total)
+    assert starts == [(3, 10)] and (tracker.done, tracker.total) == (16, 16)
+
+
+def test_optimize_prints_best_next_to_young_and_daly(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`optimize` prints the best interval, its bracket and ETTR CI, and Young's and Daly's intervals."""
+    code, stdout, stderr = run_cli(["optimize", str(tiny), "--param", INTERVAL, "-n", "3", "-j", "1"], capsys)
+    assert code == 0, stderr
+    for text in ("simulated best", "bracket", "Young (1974)", "Daly (2006)", "95% CI", "Evaluated points"):
+        assert text in stdout
+    assert "optimizing checkpoint.interval_minutes of tiny" in stderr
+
+
+def test_optimize_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`optimize --format json` prints one JSON object: best, bracket, CI, Young, Daly and every point."""
+    code, stdout, _ = run_cli(["optimize", str(tiny), "--range", "5:200", "-n", "3", "-j", "1", "-f", "json"], capsys)
+    assert code == 0
+    doc = json.loads(stdout)
+    lo, hi = doc["bracket"]
+    assert 5 <= lo <= doc["best"] <= hi <= 200 and doc["key"] == INTERVAL
+    assert doc["young_minutes"] > 0 and doc["daly_minutes"] > 0 and len(doc["best_ci95"]) == 2
+    assert len(doc["points"]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--range", "5-60"], "--range"),
+        (["--range", "60:5"], "--range"),
+        (["--param", f"{INTERVAL}=5,10"], "give a key only"),
+        (["--param", "checkpoint.interval_minute", "--range", "5:60"], "did you mean"),
+        (["--replications", "0"], "--replications"),
+    ],
+)
+def test_optimize_bad_input_exits_2(
+    extra: list[str], expected: str, tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad optimize input exits 2 with one line and no traceback."""
+    code, stdout, stderr = run_cli(["optimize", str(tiny), "-j", "1", *extra], capsys)
+    assert code == 2 and expected in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr + stdout
