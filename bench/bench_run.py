@@ -1,20 +1,30 @@
-"""Benchmark: one replication of the 100k-GPU scenario against the plain-SimPy yardstick.
+"""Benchmark: one replication of the 100k-GPU scenario against the plain-SimPy yardstick, and the
+speed-up of a sweep on two processes.
 
 The yardstick (``../shared/bench/simpy_per_gpu_baseline.py``) spends one SimPy process per GPU
 on nothing but failures and repairs. A trainsim replication of the same fleet, job and all, must
 take at most a quarter of its time, at 100,000 and at 1,000,000 GPUs, and stay under 2 GB of peak
 memory. Both are measured here, in the same run, on the same machine, so the ratio is what counts.
 
-    .venv/bin/python bench/bench_run.py [--repeat 3]
+The sweep part runs an 8-point sweep (``checkpoint.interval_minutes`` of the 100k scenario, a few
+replications per point, no store) through ``sim.sweep.run_sweep`` with ``jobs=1`` and ``jobs=2``,
+alternating which goes first, several times; the median of the per-pair speed-ups must be at least
+1.5 and every runs table must equal the first one (``DataFrame.equals``). Alternating pairs and the
+median resist the load of other work on a shared machine; a pair during which other processes used
+the CPU (read from /proc/stat) is shown as disturbed and measured again, a few times at most.
 
-Each trainsim measurement runs in a fresh child process (imports excluded from its time) so that
-its peak memory is its own.
+    .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
+
+Each trainsim measurement of one replication runs in a fresh child process (imports excluded from
+its time) so that its peak memory is its own. Exit status 1 if any check fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import re
 import resource
 import statistics
@@ -23,11 +33,21 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 YARDSTICK = ROOT.parent / "shared" / "bench" / "simpy_per_gpu_baseline.py"
 SCENARIO = ROOT / "scenarios" / "h100_100k.toml"
 MAX_RATIO = 0.25
 MAX_PEAK_MB = 2048.0
+#: The sweep of the speed-up measurement: 8 points of the 100k scenario with a fixed interval.
+SWEEP_KEY = "checkpoint.interval_minutes"
+SWEEP_VALUES = [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0]
+MIN_SPEEDUP = 1.5
+#: A sweep pair is disturbed when other processes used more than this many cores on average meanwhile.
+MAX_FOREIGN_CORES = 0.15
+#: Disturbed pairs are measured again, at most this many extra times.
+EXTRA_PAIRS = 4
 
 
 def child(gpus: int, seed: int) -> None:
@@ -66,10 +86,104 @@ def yardstick(gpus: int, days: float, seed: int) -> float:
     return float(match.group(1))
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds that every process on the machine (and the hypervisor's steal) has used, or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the sweep's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed_sweep(jobs: int, replications: int, seed: int) -> tuple[float, float | None, pd.DataFrame]:
+    """Wall time of the 8-point sweep on ``jobs`` processes, the CPU seconds others used meanwhile, its runs."""
+    import sim
+    from sim.sweep import run_sweep
+
+    scenario = sim.load_scenario(SCENARIO, overrides={"checkpoint.policy": "fixed"})
+    busy, own = busy_cpu_seconds(), own_cpu_seconds()
+    start = time.perf_counter()
+    result = run_sweep(scenario, {SWEEP_KEY: SWEEP_VALUES}, replications=replications, seed=seed, jobs=jobs)
+    wall = time.perf_counter() - start
+    busy_after = busy_cpu_seconds()
+    foreign = None if busy is None or busy_after is None else (busy_after - busy) - (own_cpu_seconds() - own)
+    return wall, foreign, result.runs
+
+
+def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
+    """Time the sweep on one and two processes in alternating pairs; True if the checks pass.
+
+    Other work on a shared machine takes cores from the two-process run and shrinks its speed-up.
+    A pair during which other processes (or the hypervisor's steal) used more than
+    ``MAX_FOREIGN_CORES`` of a core on average is reported as disturbed and measured again, up to
+    ``EXTRA_PAIRS`` more times; the median is taken over the undisturbed pairs (over all of them
+    if fewer than three are undisturbed).
+    """
+    units = len(SWEEP_VALUES) * replications
+    print()
+    print(
+        f"Sweep speed-up: {SCENARIO.name}, {SWEEP_KEY} x {len(SWEEP_VALUES)} points x {replications} replications "
+        f"({units} units), jobs=1 vs jobs=2, {pairs} alternated pairs"
+    )
+    if (os.cpu_count() or 1) < 2:
+        print("skipped: this machine has one core")
+        return True
+    timed_sweep(2, 1, seed)  # warm up: imports, caches, the first process pool
+    reference: pd.DataFrame | None = None
+    identical = True
+    clean: list[float] = []
+    every: list[float] = []
+    best = {1: math.inf, 2: math.inf}
+    attempt = 0
+    print(f"{'pair':>5} {'jobs=1 s':>9} {'jobs=2 s':>9} {'speed-up':>9} {'others (cores)':>15}")
+    while len(clean) < pairs and attempt < pairs + EXTRA_PAIRS:
+        wall: dict[int, float] = {}
+        foreign: list[float | None] = []
+        for jobs in (1, 2) if attempt % 2 == 0 else (2, 1):
+            wall[jobs], other, runs = timed_sweep(jobs, replications, seed)
+            foreign.append(None if other is None else other / wall[jobs])
+            if reference is None:
+                reference = runs
+            identical = identical and runs.equals(reference)
+        attempt += 1
+        best = {j: min(best[j], wall[j]) for j in best}
+        ratio = wall[1] / wall[2]
+        every.append(ratio)
+        worst = max((f for f in foreign if f is not None), default=None)
+        disturbed = worst is not None and worst > MAX_FOREIGN_CORES
+        if not disturbed:
+            clean.append(ratio)
+        shown = "n/a" if worst is None else f"{worst:.2f}"
+        note = "  disturbed: measured again" if disturbed else ""
+        print(f"{attempt:>5} {wall[1]:>9.3f} {wall[2]:>9.3f} {ratio:>8.2f}x {shown:>15}{note}")
+    counted = clean if len(clean) >= 3 else every
+    median = statistics.median(counted)
+    good = median >= MIN_SPEEDUP and identical
+    verdict = "ok" if good else f"FAIL (median speed-up must be >= {MIN_SPEEDUP} with identical runs tables)"
+    if not good and identical and counted is every:
+        verdict = "FAIL (inconclusive: other work held the cores; rerun on a quiet machine)"
+    over = f"{len(counted)} undisturbed pairs" if counted is clean else f"all {len(counted)} pairs (machine busy)"
+    print(
+        f"median speed-up {median:.2f}x over {over} (best times: {best[1] / best[2]:.2f}x); "
+        "runs tables identical (DataFrame.equals): "
+        f"{'yes' if identical else 'NO'}  {verdict}"
+    )
+    return good
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3, help="measurements per size; the median counts")
-    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated GPU counts")
+    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated GPU counts ('' to skip)")
+    ap.add_argument("--sweep-pairs", type=int, default=7, help="jobs=1/jobs=2 sweep pairs, median counts (0: skip)")
+    ap.add_argument("--sweep-replications", type=int, default=4, help="replications per sweep point")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -81,7 +195,7 @@ def main() -> int:
         return 2
     ok = True
     print(f"{'GPUs':>10} {'yardstick s':>12} {'trainsim s':>11} {'ratio':>7} {'peak MB':>8} {'ETTR':>6}  verdict")
-    for gpus in (int(x) for x in a.sizes.split(",")):
+    for gpus in (int(x) for x in a.sizes.split(",") if x.strip()):
         ys, ts, peaks, ettr = [], [], [], 0.0
         for r in range(a.repeat):
             # Alternate the two so that load on a shared machine hits both alike.
@@ -96,6 +210,8 @@ def main() -> int:
         ok = ok and good
         verdict = "ok" if good else f"FAIL (ratio must be <= {MAX_RATIO}, peak <= {MAX_PEAK_MB:.0f} MB)"
         print(f"{gpus:>10,} {y:>12.3f} {s:>11.3f} {ratio:>7.3f} {max(peaks):>8.0f} {ettr:>6.3f}  {verdict}")
+    if a.sweep_pairs > 0:
+        ok = sweep_speedup(a.sweep_pairs, a.sweep_replications, a.seed) and ok
     return 0 if ok else 1
 
 

@@ -80,3 +80,43 @@ def test_seed_figures_script_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "effective compute ratio" in proc.stdout
+
+
+def _study(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCENARIOS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_checkpoint_interval_sweep_script_runs_and_resumes(tmp_path: Path) -> None:
+    """checkpoint_interval_sweep.py prints the table, the optimum, Young and Daly; --out resumes."""
+    out = tmp_path / "cis"
+    args = ("--replications", "2", "--seed", "1", "--jobs", "1", "--out", str(out))
+    first = _study("checkpoint_interval_sweep.py", *args)
+    assert first.returncode == 0, first.stderr
+    for text in ("empirical optimum", "Young (1974) interval", "Daly (2006) interval", "(26 computed, 0 reused"):
+        assert text in first.stdout
+    # Common random numbers: a checkpoint interval moves no failure, so the counts agree point by point.
+    assert "interruptions identical across intervals in every replication: yes" in first.stdout
+    assert (out / "sweep.sqlite").exists() and (out / "points.csv").exists()
+    again = _study("checkpoint_interval_sweep.py", *args)
+    assert again.returncode == 0, again.stderr
+    assert "(0 computed, 26 reused" in again.stdout
+    other = _study("checkpoint_interval_sweep.py", "--replications", "2", "--seed", "2", "--out", str(out))
+    assert other.returncode == 2
+    assert "seed" in other.stderr
+
+
+def test_scale_sweep_script_runs() -> None:
+    """scale_sweep.py covers 1,000 to 1,000,000 GPUs and says that job-scope modes do not scale."""
+    proc = _study("scale_sweep.py", "--replications", "2", "--seed", "1", "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "     1,000 " in proc.stdout and " 1,000,000 " in proc.stdout
+    assert "job-scope modes" in proc.stdout
+    bad = _study("scale_sweep.py", "--replications", "2", "--sizes", "1001")
+    assert bad.returncode == 2
+    assert "multiple of 8" in bad.stderr
