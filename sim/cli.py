@@ -26,7 +26,7 @@ import sim.runner
 from sim import output, report
 from sim.checkpoint import interval_seconds
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_assignment
-from sim.sweep import SweepError
+from sim.sweeps import SweepError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # DESIGN.md: 1 for anything that is neither done nor bad input, an interrupt included.

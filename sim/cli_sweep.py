@@ -28,7 +28,7 @@ from sim.optimize import INTERVAL, optimize
 from sim.progress import Tracker, show_bar
 from sim.scenario import Scenario, load_scenario
 from sim.store import FILE as STORE
-from sim.sweep import OBJECTIVES, SweepError, parse_param, run_sweep
+from sim.sweeps import OBJECTIVES, SweepError, parse_param, run_sweep
 
 # ---------------------------------------------------------------- parsing
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.analytic import daly_interval, job_mtbf_seconds, young_interval
 from sim.scenario import Scenario, ScenarioError, with_overrides
-from sim.sweep import SweepError, points_table, run_sweep
+from sim.sweeps import SweepError, points_table, run_sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 #: Default search range for the interval, as factors of Daly's interval.

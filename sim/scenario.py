@@ -234,7 +234,8 @@ def scenario_from_dict(raw: Mapping[str, Any], overrides: Mapping[str, Any] | No
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
     """A copy of ``scenario`` with dotted-key overrides, validated again."""
-    return scenario_from_dict(scenario.model_dump(exclude_defaults=False), overrides)
+    # exclude_unset keeps track of which keys were given, for checks such as an ignored interval.
+    return scenario_from_dict(scenario.model_dump(exclude_unset=True), overrides)
 
 
 def parse_value(text: str) -> Any:
@@ -373,6 +374,11 @@ def _check_consistency(s: Scenario) -> None:
             raise ScenarioError(f"{key}.repair_hours: required when action = 'replace' ({m.name!r})")
         if m.scope == "job" and m.action == "replace":
             raise ScenarioError(f"{key}.action: a job-scope failure has no hardware to replace; use 'restart'")
+    if s.checkpoint.policy != "fixed" and "interval_minutes" in s.checkpoint.model_fields_set:
+        raise ScenarioError(
+            f"checkpoint.interval_minutes: ignored under checkpoint.policy = {s.checkpoint.policy!r}, which computes "
+            "the interval; set checkpoint.policy = 'fixed' to use it"
+        )
     if s.checkpoint.write_seconds is None and (s.checkpoint_bytes is None or s.storage.write_gb_per_s is None):
         raise ScenarioError(
             "checkpoint.write_seconds: not given, and cannot be derived: "

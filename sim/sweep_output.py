@@ -21,7 +21,7 @@ from typing import Any
 from sim import output
 from sim.scenario import Scenario
 from sim.store import FILE as STORE
-from sim.sweep import SweepResult
+from sim.sweeps import SweepResult
 
 RUNS = output.RUNS
 POINTS = "points.csv"

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.formats import fmt_num, fmt_pct, fmt_sci
-from sim.sweep import SweepResult
+from sim.sweeps import SweepResult
 
 #: Column titles of the objectives a sweep can maximise.
 LABELS = {"ettr": "ETTR", "effective_compute_ratio": "effective compute", "realized_flop": "realized FLOP"}

@@ -27,6 +27,9 @@ BASE: dict[str, Any] = {
 def tiny(overrides: dict[str, Any] | None = None, **sections: Any) -> Scenario:
     """The BASE scenario with whole sections replaced and dotted-key overrides applied."""
     raw = {**BASE, **sections}
+    if (overrides or {}).get("checkpoint.policy", "fixed") != "fixed":
+        # young and daly compute the interval: BASE's fixed one would be refused as ignored.
+        raw["checkpoint"] = {k: v for k, v in raw["checkpoint"].items() if k != "interval_minutes"}
     return scenario_from_dict(raw, overrides)
 
 

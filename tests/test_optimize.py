@@ -8,7 +8,7 @@ from test_runner import M_S, daly_scenario
 
 from sim.analytic import daly_ettr, daly_interval
 from sim.optimize import optimize
-from sim.sweep import SweepError
+from sim.sweeps import SweepError
 
 
 def test_finds_a_near_optimal_interval() -> None:

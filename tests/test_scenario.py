@@ -98,9 +98,10 @@ def test_missing_required_key() -> None:
 def test_overrides_convert_types() -> None:
     """--set values are parsed as TOML literals, strings otherwise, and validated again."""
     key, value = parse_assignment("checkpoint.interval_minutes=20")
-    s = with_overrides(tiny(), {key: value, "checkpoint.policy": parse_assignment("checkpoint.policy=daly")[1]})
+    flag = parse_assignment("restart.load_checkpoint=false")[1]
+    s = with_overrides(tiny(), {key: value, "restart.load_checkpoint": flag})
     assert s.checkpoint.interval_minutes == 20.0
-    assert s.checkpoint.policy == "daly"
+    assert s.restart.load_checkpoint is False
     with pytest.raises(ScenarioError, match="expected KEY=VALUE"):
         parse_assignment("interval")
 
@@ -136,3 +137,16 @@ def test_unit_suffix_on_every_numeric_field() -> None:
     fields = {f for section in ("run", "checkpoint", "restart") for f in type(getattr(s, section)).model_fields}
     timed = {f for f in fields if any(w in f for w in ("duration", "interval", "write", "fixed"))}
     assert all(f.endswith(("_days", "_minutes", "_seconds", "_gb_per_s")) for f in timed)
+
+
+def test_interval_under_a_computing_policy_is_refused() -> None:
+    """An interval that policy young or daly would silently ignore is an error that says what to do."""
+    msg = error(overrides={"checkpoint.policy": "daly"})
+    assert msg.startswith("checkpoint.interval_minutes: ignored under checkpoint.policy = 'daly'")
+    daly = tiny(checkpoint={"policy": "daly", "write_seconds": 60.0})
+    with pytest.raises(ScenarioError, match=r"set checkpoint\.policy = 'fixed'"):
+        with_overrides(daly, {"checkpoint.interval_minutes": 20})
+    assert (
+        with_overrides(daly, {"checkpoint.policy": "fixed", "checkpoint.interval_minutes": 20}).checkpoint.policy
+        == "fixed"
+    )

@@ -12,7 +12,7 @@ from builders import tiny
 from rich.console import Console
 
 from sim import sweep_output, sweep_report
-from sim.sweep import SweepResult, run_sweep
+from sim.sweeps import SweepResult, run_sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 

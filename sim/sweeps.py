@@ -147,12 +147,13 @@ def run_unit(scenario: Scenario, key: str, replication: int, seed: int) -> Done:
 Task = tuple[Scenario, str, int, int]
 
 
-def execute(
-    tasks: Sequence[Task], jobs: int = 1, scheduler: str | None = None
-) -> Iterator[tuple[str, int, dict[str, float]]]:
-    """Run ``tasks`` and yield each result as soon as it is done, in whatever order they finish."""
-    if scheduler:
-        yield from _execute_dask(tasks, scheduler)
+def execute(tasks: Sequence[Task], jobs: int = 1, client: Any = None) -> Iterator[Done]:
+    """Run ``tasks`` and yield each result as soon as it is done, in whatever order they finish.
+
+    ``client`` is a connected Dask client (see ``connect``); without one, ``jobs`` local processes.
+    """
+    if client is not None:
+        yield from _execute_dask(tasks, client)
     elif jobs <= 1 or len(tasks) <= 1:
         for t in tasks:
             yield run_unit(*t)
@@ -167,24 +168,28 @@ def execute(
                     f.cancel()
 
 
-def _execute_dask(tasks: Sequence[Task], scheduler: str) -> Iterator[Done]:
+def connect(scheduler: str) -> Any:
+    """A Dask client of the scheduler at ``scheduler``; a clear ``SweepError`` when there is none."""
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise SweepError("--scheduler needs Dask: pip install 'trainsim[dask]'") from None
     try:
-        client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-    except OSError as e:
+        return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as e:
         raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({e})") from None
-    with client:
-        # pure=False: identical arguments are still separate units (they never are here, but be explicit).
-        futures = [client.submit(run_unit, *t, pure=False) for t in tasks]
-        try:
-            for f in dask_completed(futures):  # type: ignore[no-untyped-call]
-                yield f.result()
-        finally:
-            client.cancel(futures)  # type: ignore[no-untyped-call]
+
+
+def _execute_dask(tasks: Sequence[Task], client: Any) -> Iterator[Done]:
+    from distributed import as_completed as dask_completed
+
+    # pure=False: each task is its own unit even if Dask's hashing of the arguments were to collide.
+    futures = [client.submit(run_unit, *t, pure=False) for t in tasks]
+    try:
+        for f in dask_completed(futures):  # type: ignore[no-untyped-call]
+            yield f.result()
+    finally:
+        client.cancel(futures)
 
 
 # ---------------------------------------------------------------- the sweep
@@ -284,28 +289,18 @@ def run_sweep(
         raise SweepError(f"jobs must be >= 1, got {workers}")
     values = {k: list(v) for k, v in params.items()}
     points = build_points(scenario, values)
+    # Connect before touching --out or calling progress: that first call tells the caller that all
+    # input, the scheduler included, was accepted.
+    client = connect(scheduler) if scheduler else None
     try:
-        store = Store.open(out, scenario, root, resume) if out is not None else None
-    except StoreMismatch as e:
-        raise SweepError(str(e)) from None
-    results: dict[Unit, dict[str, float]] = {} if store is None else store.load()
-    wanted = [(point_key(p), r) for p, _ in points for r in range(n)]
-    reused = sum(1 for u in wanted if u in results)
-    todo = [(s, point_key(p), r, root) for p, s in points for r in range(n) if (point_key(p), r) not in results]
-    done = reused
-    if progress:
-        progress(done, len(wanted))
-    try:
-        for key, r, row in execute(todo, workers, scheduler):
-            results[(key, r)] = row
-            if store is not None:
-                store.put(key, r, row)
-            done += 1
-            if progress:
-                progress(done, len(wanted))
+        try:
+            store = Store.open(out, scenario, root, resume) if out is not None else None
+        except StoreMismatch as e:
+            raise SweepError(str(e)) from None
+        results, computed, reused = _play(points, n, root, workers, client, store, progress)
     finally:
-        if store is not None:
-            store.close()
+        if client is not None:
+            client.close()
     runs = tidy(points, n, results)
     return SweepResult(
         scenario,
@@ -315,9 +310,42 @@ def run_sweep(
         runs,
         points_table(runs, list(values), objective),
         objective,
-        computed=len(todo),
+        computed=computed,
         reused=reused,
     )
+
+
+def _play(
+    points: list[tuple[Point, Scenario]],
+    n: int,
+    root: int,
+    workers: int,
+    client: Any,
+    store: Store | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[Unit, dict[str, float]], int, int]:
+    """Run what the store does not hold yet, committing each result as it arrives.
+
+    Returns every result, and how many were computed and how many reused from the store.
+    """
+    results: dict[Unit, dict[str, float]] = {} if store is None else store.load()
+    wanted = [(point_key(p), r) for p, _ in points for r in range(n)]
+    done = reused = sum(1 for u in wanted if u in results)
+    todo = [(s, point_key(p), r, root) for p, s in points for r in range(n) if (point_key(p), r) not in results]
+    if progress:
+        progress(done, len(wanted))
+    try:
+        for key, r, row in execute(todo, workers, client):
+            results[(key, r)] = row
+            if store is not None:
+                store.put(key, r, row)
+            done += 1
+            if progress:
+                progress(done, len(wanted))
+    finally:
+        if store is not None:
+            store.close()
+    return results, len(todo), reused
 
 
 def sweep(
