@@ -29,7 +29,7 @@ import pandas as pd
 
 import sim
 from sim.analytic import daly_ettr, daly_interval, job_mtbf_seconds, mean_detect_seconds, young_interval
-from sim.sweep import SweepError, SweepResult, run_sweep
+from sim.sweeps import SweepError, SweepResult, run_sweep
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k.toml"
