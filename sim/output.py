@@ -148,7 +148,19 @@ def summary_document(result: Result, started_utc: str, overrides: Mapping[str, A
     doc["runtime_s"] = result.runtime_s
     doc["warnings"] = list(result.warnings)
     doc["interval_minutes_used"] = interval_seconds(result.scenario) / 60.0
+    doc["derived"] = derived(result.scenario)
     return doc
+
+
+def derived(scenario: Scenario) -> dict[str, float]:
+    """Values the model computed from the scenario, so that charts need not recompute them."""
+    return {
+        "interval_minutes": interval_seconds(scenario) / 60.0,
+        "write_seconds": scenario.write_seconds,
+        "restart_seconds": scenario.restart_seconds,
+        "job_nodes": scenario.job_nodes,
+        "peak_flops_per_gpu": scenario.peak_flops_per_gpu,
+    }
 
 
 def failure_document(
