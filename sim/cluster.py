@@ -30,6 +30,7 @@ class Failure:
     mode: int
     node: int
     replace: bool
+    slot: int = -1  # the job position the node held (-1: job scope, or a node outside the job)
 
 
 class Cluster:
@@ -55,6 +56,9 @@ class Cluster:
         self.members = job_nodes
         n = timeline.nodes
         self.in_job = bytearray(b"\x01" * job_nodes + b"\x00" * (n - job_nodes))
+        # Job positions (slots) outlive the nodes that fill them: peers and replicas are slots.
+        self.slot_of: list[int] = list(range(job_nodes)) + [-1] * (n - job_nodes)
+        self.vacant: list[int] = []
         self._replace = [m.action == "replace" for m in modes]
         self._time: list[float] = timeline.time.tolist()
         self._mode: list[int] = timeline.mode.tolist()
@@ -105,12 +109,15 @@ class Cluster:
             mode = self._mode[k]
             replace = self._replace[mode]
             self._next[node] = k + 1
+            slot = self.slot_of[node]
             if replace:
                 self.in_job[node] = 0
                 self.members -= 1
+                self.slot_of[node] = -1
+                self.vacant.append(slot)
             elif k + 1 < self._end[node]:
                 heapq.heappush(heap, (self._time[k + 1], node, k + 1))
-            return Failure(t, mode, node, replace)
+            return Failure(t, mode, node, replace, slot)
         mode = self._job_modes[self._job_next]
         self._job_next += 1
         return Failure(t_job, mode, -1, False)
@@ -159,6 +166,7 @@ class Cluster:
             node = next(iter(self.pool))
             del self.pool[node]
             self.in_job[node] = 1
+            self.slot_of[node] = self.vacant.pop(0)
             k, end = self._next[node], self._end[node]
             while k < end and self._time[k] <= now:
                 k += 1

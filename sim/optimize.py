@@ -77,7 +77,7 @@ class Optimum:
 def closed_form_minutes(scenario: Scenario) -> tuple[float | None, float | None]:
     """Young's and Daly's intervals in minutes (None without failures)."""
     mtbf = job_mtbf_seconds(scenario)
-    write = scenario.write_seconds
+    write = scenario.blocking_seconds
     if math.isinf(mtbf) or write <= 0:
         return None, None
     return young_interval(write, mtbf) / 60.0, daly_interval(write, mtbf) / 60.0

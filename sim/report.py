@@ -269,11 +269,13 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
     rates = job_failure_rates_per_hour(s)
     horizon_h = s.horizon_seconds / 3600.0
     write = s.write_seconds
+    # Young and Daly trade what a checkpoint blocks (the write, or an async/memory snapshot) against rework.
+    block = s.blocking_seconds
     tau = interval_seconds(s)
     detect = mean_detect_seconds(s)
     finite = not math.isinf(mtbf)
     modes = sorted(s.modes, key=lambda m: -rates[m.name])
-    ettr = daly_ettr(tau, write, s.restart_seconds + detect, mtbf)
+    ettr = daly_ettr(tau, block, s.memory_restart_seconds + detect, mtbf)
     return {
         "scenario": s.name,
         "title": s.title,
@@ -303,12 +305,14 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         ],
         "checkpoint_policy": s.checkpoint.policy,
         "checkpoint_bytes": s.checkpoint_bytes,
+        "checkpoint_method": s.checkpoint.method,
         "write_seconds": write,
+        "blocking_seconds": block,
         "load_seconds": s.load_seconds,
         "restart_minutes": s.restart_seconds / 60.0,
         "mean_detect_minutes": detect / 60.0,
-        "young_interval_minutes": _minutes(young_interval(write, mtbf)) if finite else None,
-        "daly_interval_minutes": _minutes(daly_interval(write, mtbf)) if finite else None,
+        "young_interval_minutes": _minutes(young_interval(block, mtbf)) if finite else None,
+        "daly_interval_minutes": _minutes(daly_interval(block, mtbf)) if finite else None,
         "interval_minutes_used": tau / 60.0,
         "first_order_ettr": first_order_ettr(tau, write, s.restart_seconds, mtbf, detect),
         "daly_ettr": ettr,

@@ -33,7 +33,7 @@ import simpy
 from scipy import stats
 
 from sim.analytic import job_mtbf_seconds
-from sim.checkpoint import SyncSegment, interval_seconds
+from sim.checkpoint import segment_for
 from sim.cluster import Cluster
 from sim.failures import NodeTimeline, job_timeline, node_timeline
 from sim.ledger import Ledger, cost_per_gpu_second, metrics
@@ -222,8 +222,9 @@ def play(
         env,
         cluster,
         ledger,
-        SyncSegment(interval_seconds(scenario), scenario.write_seconds),
+        segment_for(scenario),
         restart_s=scenario.restart_seconds,
+        memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
         detect_s=[m.detect_minutes * 60.0 for m in modes],
         mode_names=[m.name for m in modes],
     )

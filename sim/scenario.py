@@ -71,9 +71,11 @@ class Checkpoint(_Section):
 
     policy: Literal["fixed", "young", "daly"] = "fixed"
     interval_minutes: float = Field(30.0, gt=0, description="compute between checkpoints (policy fixed)")
-    method: Literal["sync"] = "sync"
-    write_seconds: float | None = Field(None, ge=0, description="blocking write time; else size / bandwidth")
+    method: Literal["sync", "async", "memory"] = "sync"
+    write_seconds: float | None = Field(None, ge=0, description="time to persist a checkpoint; else size / bandwidth")
     bytes_per_parameter: float = Field(14.0, gt=0, description="checkpoint bytes per parameter (Adam)")
+    snapshot_seconds: float | None = Field(None, ge=0, description="blocking part of an async or memory checkpoint")
+    persist_every: int = Field(1, ge=1, description="memory: every n-th checkpoint is also persisted")
 
 
 class Storage(_Section):
@@ -88,6 +90,7 @@ class Restart(_Section):
 
     fixed_minutes: float = Field(10.0, ge=0, description="reschedule and initialise")
     load_checkpoint: bool = Field(False, description="add checkpoint size / read bandwidth")
+    memory_load_seconds: float | None = Field(None, ge=0, description="restore from peers' memory (method memory)")
 
 
 class Recovery(_Section):
@@ -184,7 +187,22 @@ class Scenario(_Section):
 
     @property
     def restart_seconds(self) -> float:
+        """A restart from a persisted checkpoint."""
         return self.restart.fixed_minutes * 60.0 + self.load_seconds
+
+    @property
+    def memory_restart_seconds(self) -> float:
+        """A restart from the copy in peers' memory (method memory); else a storage restart."""
+        if self.checkpoint.method != "memory" or self.restart.memory_load_seconds is None:
+            return self.restart_seconds
+        return self.restart.fixed_minutes * 60.0 + self.restart.memory_load_seconds
+
+    @property
+    def blocking_seconds(self) -> float:
+        """What one checkpoint blocks the job for: the write (sync) or the snapshot (async, memory)."""
+        if self.checkpoint.method == "sync" or self.checkpoint.snapshot_seconds is None:
+            return self.write_seconds
+        return self.checkpoint.snapshot_seconds
 
     @property
     def it_watts_per_gpu(self) -> float:
@@ -384,6 +402,17 @@ def _check_consistency(s: Scenario) -> None:
             "checkpoint.write_seconds: not given, and cannot be derived: "
             "set it, or set workload.parameters and storage.write_gb_per_s"
         )
+    ck = s.checkpoint
+    if ck.method != "sync":
+        if ck.snapshot_seconds is None:
+            raise ScenarioError(f"checkpoint.snapshot_seconds: required when checkpoint.method = {ck.method!r}")
+        if ck.snapshot_seconds > s.write_seconds:
+            raise ScenarioError(
+                f"checkpoint.snapshot_seconds: the blocking snapshot ({ck.snapshot_seconds:g} s) cannot take longer "
+                f"than the whole write ({s.write_seconds:g} s)"
+            )
+    if ck.method == "memory" and s.restart.memory_load_seconds is None:
+        raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
     if s.restart.load_checkpoint and (s.checkpoint_bytes is None or s.storage.read_gb_per_s is None):
         raise ScenarioError(
             "restart.load_checkpoint: true needs workload.parameters and storage.read_gb_per_s "

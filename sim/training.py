@@ -13,7 +13,7 @@ from typing import Any
 
 import simpy
 
-from sim.checkpoint import SyncSegment
+from sim.checkpoint import Segment
 from sim.cluster import Cluster, Failure
 from sim.ledger import Ledger
 
@@ -31,16 +31,24 @@ class Job:
         env: simpy.Environment,
         cluster: Cluster,
         ledger: Ledger,
-        segment: SyncSegment,
+        segment: Segment,
         restart_s: float,
         detect_s: list[float],
         mode_names: list[str],
+        memory_restart_s: float | None = None,
     ) -> None:
         self.env = env
         self.cluster = cluster
         self.ledger = ledger
         self.segment = segment
         self.restart_s = restart_s
+        # Method memory: restarts restore from peers' memory unless the failure destroyed the copy.
+        self.memory_restart_s = memory_restart_s
+        self.tentative = 0.0  # compute saved only in memory, not yet persisted (wall seconds)
+        self.taken = 0  # checkpoints in the state the current segment started from
+        self.saved = 0  # the last persisted one among them
+        self.lost_slots: set[int] = set()  # job positions lost since the last successful restart
+        self.copy_lost = False
         self.detect_s = detect_s
         self.mode_names = mode_names
         self.state = RUN
@@ -69,7 +77,8 @@ class Job:
         if self.state == DETECT:
             return env.timeout(self.detect_end - env.now)
         if self.state == RESTART:
-            return env.timeout(self.restart_s)
+            from_memory = self.memory_restart_s is not None and not self.copy_lost
+            return env.timeout(self.memory_restart_s if from_memory else self.restart_s)  # type: ignore[arg-type]
         if self.state == WAIT:
             t = self.cluster.next_return()
             if t != float("inf"):
@@ -84,6 +93,15 @@ class Job:
 
     def _fail(self, failure: Failure) -> None:
         name = self.mode_names[failure.mode]
+        if failure.replace and failure.slot >= 0:
+            # Each node's memory copy lives on its pair partner (slots 2i and 2i+1): both gone, copy gone.
+            if failure.slot ^ 1 in self.lost_slots and self.memory_restart_s is not None and not self.copy_lost:
+                self.copy_lost = True
+                if self.state != RUN:  # already down: the memory-only work kept for the restore is gone
+                    self.ledger.add("lost", self.tentative, cause=name)
+                    self.tentative = 0.0
+                    self.taken = self.saved
+            self.lost_slots.add(failure.slot)
         if self.state not in (RUN, RESTART):
             # Already down: a lost node adds to the nodes to replace; nothing else is lost.
             self.events.append((failure.time, "failure_while_down", name, failure.node, 0.0))
@@ -101,14 +119,32 @@ class Job:
         lost = 0.0
         led = self.ledger
         if self.state == RUN:
-            split = self.segment.split(elapsed)
+            split = self.segment.split(elapsed, self.taken)
+            if split.persisted:
+                # A persisted checkpoint holds everything before it, memory-only work included.
+                led.add("useful", self.tentative)
+                self.tentative = 0.0
             led.add("useful", split.committed)
             led.add("checkpoint", split.checkpoint)
-            if failing:
+            if not failing:
+                led.add("useful", self.tentative + split.memory + split.uncommitted)  # survives to the end
+                self.tentative = 0.0
+            elif self.memory_restart_s is not None and not self.copy_lost:
+                # Restored from the last snapshot in memory: the count of checkpoints goes on from it.
+                self.tentative += split.memory
+                self.taken += split.snapshots
+                if split.persisted:
+                    self.saved = self.taken - split.snapshots + split.persisted
                 led.add("lost", split.uncommitted, cause=new_cause)
                 lost = split.uncommitted * led.gpus
             else:
-                led.add("useful", split.uncommitted)  # survives to the end of the run
+                rolled_back = self.tentative + split.memory + split.uncommitted
+                if split.persisted:
+                    self.saved = self.taken + split.persisted
+                self.taken = self.saved  # restored from the last persisted checkpoint
+                self.tentative = 0.0
+                led.add("lost", rolled_back, cause=new_cause)
+                lost = rolled_back * led.gpus
         else:
             led.add(self.state, elapsed, cause=self.cause)
         self.since = now
@@ -119,6 +155,10 @@ class Job:
     def _enter(self, state: str, booked: bool = False) -> None:
         if not booked:
             self._book()
+        if state == RUN:
+            # The restored state is replicated again: earlier losses no longer threaten it.
+            self.lost_slots.clear()
+            self.copy_lost = False
         self.state = state
         self.events.append((self.env.now, state, self.cause, -1, 0.0))
 

@@ -8,7 +8,7 @@ import pytest
 from builders import tiny
 
 from sim.analytic import daly_interval, job_mtbf_seconds, young_interval
-from sim.checkpoint import SyncSegment, interval_seconds
+from sim.checkpoint import AsyncSegment, MemorySegment, Split, SyncSegment, interval_seconds, segment_for
 from sim.scenario import ScenarioError
 
 
@@ -25,13 +25,14 @@ from sim.scenario import ScenarioError
 def test_sync_split(elapsed: float, expected: tuple[float, float, float]) -> None:
     """Elapsed time splits into committed compute, writing and unsaved compute."""
     split = SyncSegment(60.0, 10.0).split(elapsed)
-    assert tuple(split) == pytest.approx(expected)
-    assert sum(split) == pytest.approx(elapsed)
+    assert (split.committed, split.checkpoint, split.uncommitted) == pytest.approx(expected)
+    assert split.committed + split.checkpoint + split.uncommitted == pytest.approx(elapsed)
+    assert split.memory == 0.0 and split.persisted == split.snapshots == round(split.committed / 60.0)
 
 
 def test_sync_without_write_time() -> None:
     """A zero-second write commits at the end of every interval."""
-    assert tuple(SyncSegment(60.0, 0.0).split(150.0)) == (120.0, 0.0, 30.0)
+    assert SyncSegment(60.0, 0.0).split(150.0) == Split(120.0, 0.0, 0.0, 30.0, 2, 2)
 
 
 def test_checkpoint_times() -> None:
@@ -67,3 +68,61 @@ def test_segment_rejects_bad_interval() -> None:
     with pytest.raises(ValueError, match="interval_s"):
         SyncSegment(0.0, 1.0)
     assert math.isfinite(SyncSegment(1.0, 0.0).cycle_s)
+
+
+@pytest.mark.parametrize("elapsed", [0.0, 35.0, 69.9, 70.0, 100.0, 139.5, 1234.5])
+def test_async_with_blocking_write_is_sync(elapsed: float) -> None:
+    """An async checkpoint whose snapshot is the whole write is a sync checkpoint."""
+    assert AsyncSegment(60.0, 10.0, 10.0).split(elapsed) == SyncSegment(60.0, 10.0).split(elapsed)
+    assert MemorySegment(60.0, 10.0, 10.0, 1).split(elapsed) == SyncSegment(60.0, 10.0).split(elapsed)
+
+
+def test_async_commits_when_the_write_is_done() -> None:
+    """The snapshot at 60-70 s is committed only when its write ends at 100 s."""
+    seg = AsyncSegment(60.0, 10.0, 40.0)
+    assert seg.split(99.0).committed == 0.0 and seg.split(99.0).uncommitted == 89.0
+    assert seg.split(100.0).committed == 60.0
+
+
+def test_async_interval_shorter_than_the_write() -> None:
+    """With a 20 s interval and a 50 s background write, snapshots come every 50 s of compute."""
+    seg = AsyncSegment(20.0, 5.0, 55.0)
+    assert seg.interval_s == 50.0
+    split = seg.split(2 * 55.0 + 50.0)  # two cycles, then the write of the 2nd snapshot is done
+    assert (split.persisted, split.committed, split.checkpoint) == (2, 100.0, 10.0)
+
+
+def test_memory_tiers() -> None:
+    """Memory snapshots count at once; every 3rd is persisted after its background write."""
+    seg = MemorySegment(60.0, 5.0, 25.0, persist_every=3)
+    split = seg.split(4 * 65.0 + 30.0)  # 4 snapshots; the 3rd (ends 195 s) persisted at 215 s
+    assert split == Split(committed=180.0, memory=60.0, checkpoint=20.0, uncommitted=30.0, snapshots=4, persisted=3)
+
+
+def test_memory_persist_never_overlaps() -> None:
+    """A persist due while the previous still writes is pushed to the next due snapshot."""
+    seg = MemorySegment(10.0, 1.0, 31.0, persist_every=1)  # 30 s background, 11 s cycle
+    assert seg.persist_every == 3
+
+
+def test_segment_for_methods() -> None:
+    """The scenario's method picks the segment; policies use the blocking part of a checkpoint."""
+    s = tiny({"checkpoint.method": "async", "checkpoint.snapshot_seconds": 5.0})
+    assert isinstance(segment_for(s), AsyncSegment)
+    young = tiny(
+        {
+            "checkpoint.policy": "young",
+            "checkpoint.method": "async",
+            "checkpoint.snapshot_seconds": 5.0,
+            "failure.0.mtbf_hours": 10.0,
+        }
+    )
+    assert interval_seconds(young) == pytest.approx((2 * 5.0 * 36000.0) ** 0.5)
+
+
+def test_memory_persists_count_over_the_whole_run() -> None:
+    """A segment that starts after checkpoint 5 persists its 1st snapshot (number 6) when persisting every 3rd."""
+    seg = MemorySegment(60.0, 5.0, 25.0, persist_every=3)
+    split = seg.split(65.0 + 20.0, before=5)  # snapshot 6 ends at 65 s, its write at 85 s
+    assert (split.snapshots, split.persisted, split.committed, split.memory) == (1, 1, 60.0, 0.0)
+    assert seg.split(65.0 + 20.0, before=4).persisted == 0

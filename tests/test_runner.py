@@ -174,3 +174,74 @@ def test_describe_constant_values_have_no_spread() -> None:
     d = describe(np.full(7, 5.123456789e25))
     assert d["std"] == 0.0 and d["ci95_low"] == d["ci95_high"] == d["mean"] == 5.123456789e25
     assert describe(np.array([2.0]))["ci95_high"] == 2.0
+
+
+def llama_small(**overrides: object) -> Scenario:
+    """4,096 GPUs with the Llama 3 mix for 10 days, with the given dotted overrides."""
+    return tiny(
+        {
+            "failure_preset": "llama3",
+            "cluster.gpus": 4096,
+            "cluster.spare_nodes": 16,
+            "run.duration_days": 10,
+            "checkpoint.interval_minutes": 30,
+            **overrides,
+        }
+    )
+
+
+METRICS = ["ettr", "fraction_lost", "fraction_checkpoint", "fraction_restart", "interruptions"]
+
+
+def test_async_with_blocking_snapshot_is_sync() -> None:
+    """async with snapshot = write, and memory persisting every snapshot with a storage-speed
+    restore, give exactly the sync results, replication by replication."""
+    sync = sim.run(llama_small(), replications=4, seed=9).runs[METRICS]
+    asyn = sim.run(
+        llama_small(**{"checkpoint.method": "async", "checkpoint.snapshot_seconds": 60.0}), replications=4, seed=9
+    ).runs[METRICS]
+    mem = sim.run(
+        llama_small(
+            **{"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 60.0, "restart.memory_load_seconds": 0.0}
+        ),
+        replications=4,
+        seed=9,
+    ).runs[METRICS]
+    assert sync.equals(asyn) and sync.equals(mem)
+
+
+def test_slow_write_orders_the_methods() -> None:
+    """With a 10-minute write and a 20 s snapshot: sync < async <= memory in every replication."""
+    slow = {"checkpoint.write_seconds": 600.0, "checkpoint.snapshot_seconds": 20.0}
+    runs = {
+        m: sim.run(
+            llama_small(**slow, **{"checkpoint.method": m, "restart.memory_load_seconds": 0.0}), replications=5, seed=3
+        )
+        for m in ("sync", "async", "memory")
+    }
+    e = {m: r.runs["ettr"].to_numpy() for m, r in runs.items()}
+    assert (e["sync"] < e["async"]).all() and (e["async"] <= e["memory"]).all()
+    for r in runs.values():
+        for rep in r.replications:
+            assert sum(rep.gpu_seconds.values()) == pytest.approx(4096 * 10 * 86400, rel=1e-9)
+
+
+def test_memory_restore_matches_daly() -> None:
+    """Crashes restored from peers' memory are Daly's model with the snapshot as the write and the
+    memory load as the restart; the slow persists in the background cost nothing while no copy is lost."""
+    tau, snap, r_mem = 0.3, 0.01, 0.05
+    s = daly_scenario(tau, 0.2, 0.5)
+    s = sim.scenario.with_overrides(
+        s,
+        {
+            "checkpoint.method": "memory",
+            "checkpoint.snapshot_seconds": snap * M_S,
+            "checkpoint.persist_every": 4,
+            "restart.fixed_minutes": 0.0,
+            "restart.memory_load_seconds": r_mem * M_S,
+        },
+    )
+    row = sim.run(s, replications=REPS, seed=12).summary.loc["ettr"]
+    expected = daly_ettr(tau * M_S, snap * M_S, r_mem * M_S, M_S)
+    se = row["std"] / math.sqrt(REPS)
+    assert abs(row["mean"] - expected) < min(0.01, 3 * se), (row["mean"], expected, se)

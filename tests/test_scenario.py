@@ -68,6 +68,16 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
         ({"checkpoint.write_seconds": None}, "checkpoint.write_seconds: not given, and cannot be derived"),
         ({"restart.load_checkpoint": True}, "restart.load_checkpoint: true needs workload.parameters"),
         ({"checkpoint.policy": "often"}, "checkpoint.policy: input should be 'fixed', 'young' or 'daly'"),
+        ({"checkpoint.method": "async"}, "checkpoint.snapshot_seconds: required when checkpoint.method = 'async'"),
+        (
+            {"checkpoint.method": "async", "checkpoint.snapshot_seconds": 61},
+            "checkpoint.snapshot_seconds: the blocking snapshot (61 s) cannot take longer than the whole write (60 s)",
+        ),
+        ({"checkpoint.persist_every": 0}, "checkpoint.persist_every: input should be greater than or equal to 1"),
+        (
+            {"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 5},
+            "restart.memory_load_seconds: required when checkpoint.method = 'memory'",
+        ),
     ],
 )
 def test_bad_values_name_the_key(overrides: dict[str, object], needle: str) -> None:

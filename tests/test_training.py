@@ -125,3 +125,57 @@ def test_failure_while_down_is_not_an_interruption() -> None:
     assert rep.metrics["interruptions"] == 1
     assert [e[1] for e in rep.events].count("failure_while_down") == 1
     assert hours(rep)["restart"] == pytest.approx(300)
+
+
+def method_script(
+    method: str, node_failures: list[tuple[int, float, int, float]], persist_every: int = 2
+) -> Replication:
+    """The tiny scenario with 4 nodes, 2 spares, a given checkpoint method and scripted node faults."""
+    s = tiny(
+        {
+            "cluster.gpus": 32,
+            "cluster.spare_nodes": 2,
+            "checkpoint.method": method,
+            "checkpoint.snapshot_seconds": 10.0,
+            "checkpoint.persist_every": persist_every,
+            "restart.memory_load_seconds": 30.0,
+        }
+    )
+    timeline = scripted(6, node_failures)
+    return play(s, timeline, np.zeros(0), np.zeros(0, dtype=np.int64))
+
+
+def test_memory_restore_keeps_memory_only_work() -> None:
+    """A lone node fault restores from peers' memory: only the compute since the last snapshot is lost."""
+    rep = method_script("memory", [(0, 5000.0, GPU, 9000.0)])
+    # Cycle 3,610 s; the first snapshot (ends 3,610) is in memory only; lost = 5,000 - 3,610 = 1,390 s.
+    assert rep.gpu_seconds["lost"] / 32 == pytest.approx(1390.0)
+    assert rep.gpu_seconds["restart"] / 32 == pytest.approx(300.0 + 30.0)  # memory load, not storage
+
+
+def test_partner_loss_falls_back_to_storage() -> None:
+    """Losing both nodes of a pair destroys the memory copy: back to the last persisted checkpoint."""
+    rep = method_script("memory", [(0, 5000.0, GPU, 9000.0), (1, 5000.0, GPU, 9000.0)])
+    # Nothing persisted yet (every 2nd snapshot; the 2nd ends at 7,220 s): all 5,000 - 10 s of compute lost.
+    assert rep.gpu_seconds["lost"] / 32 == pytest.approx(4990.0)
+    assert rep.gpu_seconds["restart"] / 32 == pytest.approx(300.0)  # storage load (load_checkpoint off)
+    kinds = [e[1] for e in rep.events]
+    assert kinds.count("failure") == 1 and kinds.count("failure_while_down") == 1
+
+
+def test_partner_loss_while_down_drops_memory_work() -> None:
+    """A partner lost during detection also destroys the copy, and the memory-only work is lost then."""
+    s = tiny(
+        {
+            "cluster.gpus": 32,
+            "cluster.spare_nodes": 2,
+            "checkpoint.method": "memory",
+            "checkpoint.snapshot_seconds": 10.0,
+            "checkpoint.persist_every": 2,
+            "restart.memory_load_seconds": 30.0,
+            "failure.1.detect_minutes": 5.0,
+        }
+    )
+    rep = play(s, scripted(6, [(0, 5000.0, GPU, 9000.0), (1, 5100.0, GPU, 9100.0)]), np.zeros(0), np.zeros(0, np.int64))
+    assert rep.gpu_seconds["lost"] / 32 == pytest.approx(4990.0)
+    assert rep.lost_gpu_hours_by_cause["gpu fault"] == pytest.approx((4990.0 + 300 + 300) * 32 / 3600)
