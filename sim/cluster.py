@@ -156,17 +156,21 @@ class Cluster:
 
     def acquire(self) -> bool:
         """Fill the job's missing nodes from the pool, all at once; False when too few are up."""
+        return self.fill(list(self.vacant))
+
+    def fill(self, slots: list[int]) -> bool:
+        """Put pool nodes into these vacant job slots, all or none; False when too few are up."""
         now = self.env.now
         self._update_pool(now)
-        need = self.missing
-        if need > len(self.pool):
+        if len(slots) > len(self.pool):
             return False
         replan = False
-        for _ in range(need):
+        for slot in slots:
             node = next(iter(self.pool))
             del self.pool[node]
             self.in_job[node] = 1
-            self.slot_of[node] = self.vacant.pop(0)
+            self.vacant.remove(slot)
+            self.slot_of[node] = slot
             k, end = self._next[node], self._end[node]
             while k < end and self._time[k] <= now:
                 k += 1
@@ -174,7 +178,7 @@ class Cluster:
             if k < end:
                 heapq.heappush(self._heap, (self._time[k], node, k))
                 replan = replan or self._time[k] < self._target
-        self.members = self.job_nodes
+        self.members += len(slots)
         if replan and self.watcher is not None:
             self.watcher.interrupt()
         return True

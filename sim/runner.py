@@ -37,12 +37,13 @@ from sim.checkpoint import segment_for
 from sim.cluster import Cluster
 from sim.failures import NodeTimeline, job_timeline, node_timeline
 from sim.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.replica import ReplicaJob
 from sim.scenario import Scenario
 from sim.training import Job
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures")
+STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets")
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -203,7 +204,9 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
         ]
     )
     job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
-    return play(scenario, timeline, job_times, job_modes, index)
+    # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
+    targets = rngs["job_targets"].random(job_times.size)
+    return play(scenario, timeline, job_times, job_modes, index, targets)
 
 
 def play(
@@ -212,22 +215,41 @@ def play(
     job_times: np.ndarray,
     job_modes: np.ndarray,
     index: int = 0,
+    job_targets: np.ndarray | None = None,
 ) -> Replication:
     """Play the job against given failures (drawn by ``simulate``, or scripted by a test)."""
     modes = scenario.modes
     env = simpy.Environment()
     cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
     ledger = Ledger(scenario.cluster.gpus)
-    job = Job(
-        env,
-        cluster,
-        ledger,
-        segment_for(scenario),
-        restart_s=scenario.restart_seconds,
-        memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
-        detect_s=[m.detect_minutes * 60.0 for m in modes],
-        mode_names=[m.name for m in modes],
-    )
+    detect_s = [m.detect_minutes * 60.0 for m in modes]
+    names = [m.name for m in modes]
+    job: Job | ReplicaJob
+    if scenario.recovery.strategy == "replica":
+        job = ReplicaJob(
+            env,
+            cluster,
+            ledger,
+            segment_for(scenario),
+            unit_gpus=scenario.unit_gpus,
+            slots_per_unit=scenario.unit_gpus // scenario.cluster.gpus_per_node,
+            stall_s=scenario.recovery.stall_minutes * 60.0,
+            restart_s=scenario.restart_seconds,
+            detect_s=detect_s,
+            mode_names=names,
+            job_targets=[] if job_targets is None else job_targets.tolist(),
+        )
+    else:
+        job = Job(
+            env,
+            cluster,
+            ledger,
+            segment_for(scenario),
+            restart_s=scenario.restart_seconds,
+            memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
+            detect_s=detect_s,
+            mode_names=names,
+        )
     cluster.start(job.start())
     env.run(until=scenario.horizon_seconds)
     job.close()

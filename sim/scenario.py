@@ -96,7 +96,8 @@ class Restart(_Section):
 class Recovery(_Section):
     """What the job does after a failure."""
 
-    strategy: Literal["restart"] = "restart"
+    strategy: Literal["restart", "replica", "shrink"] = "restart"
+    stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
 
 
 class Energy(_Section):
@@ -196,6 +197,13 @@ class Scenario(_Section):
         if self.checkpoint.method != "memory" or self.restart.memory_load_seconds is None:
             return self.restart_seconds
         return self.restart.fixed_minutes * 60.0 + self.restart.memory_load_seconds
+
+    @property
+    def unit_gpus(self) -> int:
+        """GPUs that fail and recover together under replica or shrink: a data-parallel replica
+        (tensor x pipeline parallel GPUs), or a whole node when several replicas share one."""
+        w = self.workload
+        return max(w.tensor_parallel * w.pipeline_parallel, self.cluster.gpus_per_node)
 
     @property
     def blocking_seconds(self) -> float:
@@ -410,6 +418,25 @@ def _check_consistency(s: Scenario) -> None:
             raise ScenarioError(
                 f"checkpoint.snapshot_seconds: the blocking snapshot ({ck.snapshot_seconds:g} s) cannot take longer "
                 f"than the whole write ({s.write_seconds:g} s)"
+            )
+    if s.recovery.strategy != "restart":
+        w, gpn = s.workload, c.gpus_per_node
+        replica = w.tensor_parallel * w.pipeline_parallel
+        if c.gpus % replica:
+            raise ScenarioError(
+                f"workload.tensor_parallel: a data-parallel replica of {w.tensor_parallel} x {w.pipeline_parallel} "
+                f"= {replica} GPUs does not divide cluster.gpus ({c.gpus}); recovery.strategy = "
+                f"{s.recovery.strategy!r} needs whole replicas"
+            )
+        if replica % gpn and gpn % replica:
+            raise ScenarioError(
+                f"workload.pipeline_parallel: a replica of {replica} GPUs must fill whole nodes of "
+                f"{gpn} GPUs, or a node must hold whole replicas"
+            )
+        if c.gpus // s.unit_gpus < 2:
+            raise ScenarioError(
+                f"recovery.strategy: {s.recovery.strategy!r} needs at least two data-parallel replicas, "
+                f"got {c.gpus // s.unit_gpus}"
             )
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")

@@ -30,9 +30,12 @@ def test_pool_is_first_in_first_out() -> None:
 def test_acquire_all_or_nothing() -> None:
     """The job takes its missing nodes only when the pool has all of them."""
     _env, c = cluster([], spares=1)
-    c.members = 0
+    for node in (0, 1):  # both job nodes gone, as _pop leaves them
+        c.in_job[node], c.slot_of[node] = 0, -1
+    c.vacant, c.members = [0, 1], 0
     assert not c.acquire()
-    assert c.members == 0 and list(c.pool) == [2]
+    assert c.members == 0 and list(c.pool) == [2] and c.vacant == [0, 1]
+    assert c.fill([1]) and c.slot_of[2] == 1 and c.vacant == [0] and c.members == 1
 
 
 def test_next_return() -> None:
