@@ -183,6 +183,11 @@ class Cluster:
             self.watcher.interrupt()
         return True
 
+    def pool_now(self) -> dict[int, None]:
+        """The spare nodes up and free now, first in first out."""
+        self._update_pool(self.env.now)
+        return self.pool
+
     def next_return(self) -> float:
         """When the next repaired node is back (``inf`` if none before the end of the draws)."""
         self._update_pool(self.env.now)

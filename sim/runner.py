@@ -249,6 +249,9 @@ def play(
             memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
             detect_s=detect_s,
             mode_names=names,
+            shrink_unit_slots=(
+                scenario.unit_gpus // scenario.cluster.gpus_per_node if scenario.recovery.strategy == "shrink" else 0
+            ),
         )
     cluster.start(job.start())
     env.run(until=scenario.horizon_seconds)

@@ -36,6 +36,7 @@ class Job:
         detect_s: list[float],
         mode_names: list[str],
         memory_restart_s: float | None = None,
+        shrink_unit_slots: int = 0,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -44,7 +45,12 @@ class Job:
         self.restart_s = restart_s
         # Method memory: restarts restore from peers' memory unless the failure destroyed the copy.
         self.memory_restart_s = memory_restart_s
-        self.tentative = 0.0  # compute saved only in memory, not yet persisted (wall seconds)
+        # Strategy shrink: units (replicas) of this many job slots can be dropped while nodes are short.
+        self.unit_slots = shrink_unit_slots
+        self.unit_gpus = shrink_unit_slots * (ledger.gpus // max(1, cluster.job_nodes))
+        self.dropped: dict[int, None] = {}
+        self.drop_cause = ""
+        self.tentative = 0.0  # GPU-seconds of compute saved only in memory (or not at all), kept for now
         self.taken = 0  # checkpoints in the state the current segment started from
         self.saved = 0  # the last persisted one among them
         self.lost_slots: set[int] = set()  # job positions lost since the last successful restart
@@ -79,7 +85,7 @@ class Job:
         if self.state == RESTART:
             from_memory = self.memory_restart_s is not None and not self.copy_lost
             return env.timeout(self.memory_restart_s if from_memory else self.restart_s)  # type: ignore[arg-type]
-        if self.state == WAIT:
+        if self.state == WAIT or (self.state == RUN and self.dropped):
             t = self.cluster.next_return()
             if t != float("inf"):
                 return env.timeout(t - env.now)
@@ -87,9 +93,57 @@ class Job:
 
     def _advance(self) -> None:
         if self.state in (DETECT, WAIT):
-            self._enter(RESTART if self.cluster.acquire() else WAIT)
+            if self.cluster.acquire():
+                self.dropped.clear()
+                self._enter(RESTART)
+            elif self.unit_slots and self._shrink():
+                self._enter(RESTART)
+            else:
+                self._enter(WAIT)
         elif self.state == RESTART:
             self._enter(RUN)
+        elif self.state == RUN:
+            back = self._rejoinable()
+            if back:
+                # Replicas rejoin: the job keeps its state (no rollback) but re-forms, which costs a restart.
+                self._book(pause=True)
+                for unit, slots in back.items():
+                    self.cluster.fill(slots)
+                    del self.dropped[unit]
+                self._enter(RESTART, booked=True)
+
+    # ------------------------------------------------------------------ strategy shrink
+
+    def _vacant_by_unit(self) -> dict[int, list[int]]:
+        units: dict[int, list[int]] = {}
+        for slot in self.cluster.vacant:
+            units.setdefault(slot // self.unit_slots, []).append(slot)
+        return dict(sorted(units.items()))
+
+    def _shrink(self) -> bool:
+        """Fill whole units from the pool, in order, and drop the rest; False if no unit is left."""
+        self.dropped.clear()
+        spare = len(self.cluster.pool_now())
+        for unit, slots in self._vacant_by_unit().items():
+            if len(slots) <= spare:
+                self.cluster.fill(slots)
+                spare -= len(slots)
+            else:
+                self.dropped[unit] = None
+        self.drop_cause = self.cause
+        return len(self.dropped) < self.ledger.gpus // self.unit_gpus
+
+    def _rejoinable(self) -> dict[int, list[int]]:
+        """Dropped units that the free spare nodes can complete now, in order, with their slots."""
+        vacant = self._vacant_by_unit()
+        spare = len(self.cluster.pool_now())
+        back: dict[int, list[int]] = {}
+        for unit in self.dropped:
+            slots = vacant.get(unit, [])
+            if len(slots) <= spare:
+                back[unit] = slots
+                spare -= len(slots)
+        return back
 
     def _fail(self, failure: Failure) -> None:
         name = self.mode_names[failure.mode]
@@ -98,12 +152,13 @@ class Job:
             if failure.slot ^ 1 in self.lost_slots and self.memory_restart_s is not None and not self.copy_lost:
                 self.copy_lost = True
                 if self.state != RUN:  # already down: the memory-only work kept for the restore is gone
-                    self.ledger.add("lost", self.tentative, cause=name)
+                    self.ledger.add("lost", self.tentative, gpus=1, cause=name)
                     self.tentative = 0.0
                     self.taken = self.saved
             self.lost_slots.add(failure.slot)
-        if self.state not in (RUN, RESTART):
-            # Already down: a lost node adds to the nodes to replace; nothing else is lost.
+        dropped_unit = self.unit_slots and failure.slot >= 0 and failure.slot // self.unit_slots in self.dropped
+        if self.state not in (RUN, RESTART) or dropped_unit:
+            # Already down, or on a replica left out: a lost node adds to the nodes to replace.
             self.events.append((failure.time, "failure_while_down", name, failure.node, 0.0))
             return
         self.ledger.interrupted(name)
@@ -112,39 +167,52 @@ class Job:
         self.detect_end = self.env.now + self.detect_s[failure.mode]
         self._enter(DETECT, booked=True)
 
-    def _book(self, failing: bool = False, new_cause: str | None = None) -> float:
-        """Book the time since entering the current state; return the GPU-seconds rolled back."""
+    def _book(self, failing: bool = False, new_cause: str | None = None, pause: bool = False) -> float:
+        """Book the time since entering the current state; return the GPU-seconds rolled back.
+
+        ``pause``: the run stops without a failure (replicas rejoin); unsaved work is kept for later.
+        """
         now = self.env.now
         elapsed = now - self.since
         lost = 0.0
         led = self.ledger
         if self.state == RUN:
+            out = len(self.dropped) * self.unit_gpus
+            g = led.gpus - out
+            if out:
+                led.add("wait", elapsed, gpus=out, cause=self.drop_cause)
             split = self.segment.split(elapsed, self.taken)
             if split.persisted:
                 # A persisted checkpoint holds everything before it, memory-only work included.
-                led.add("useful", self.tentative)
+                led.add("useful", self.tentative, gpus=1)
                 self.tentative = 0.0
-            led.add("useful", split.committed)
-            led.add("checkpoint", split.checkpoint)
-            if not failing:
-                led.add("useful", self.tentative + split.memory + split.uncommitted)  # survives to the end
-                self.tentative = 0.0
-            elif self.memory_restart_s is not None and not self.copy_lost:
-                # Restored from the last snapshot in memory: the count of checkpoints goes on from it.
-                self.tentative += split.memory
+            led.add("useful", split.committed, gpus=g)
+            led.add("checkpoint", split.checkpoint, gpus=g)
+            if pause:
+                self.tentative += (split.memory + split.uncommitted) * g
                 self.taken += split.snapshots
                 if split.persisted:
                     self.saved = self.taken - split.snapshots + split.persisted
-                led.add("lost", split.uncommitted, cause=new_cause)
-                lost = split.uncommitted * led.gpus
+            elif not failing:
+                led.add("useful", self.tentative, gpus=1)  # survives to the end
+                led.add("useful", split.memory + split.uncommitted, gpus=g)
+                self.tentative = 0.0
+            elif self.memory_restart_s is not None and not self.copy_lost:
+                # Restored from the last snapshot in memory: the count of checkpoints goes on from it.
+                self.tentative += split.memory * g
+                self.taken += split.snapshots
+                if split.persisted:
+                    self.saved = self.taken - split.snapshots + split.persisted
+                led.add("lost", split.uncommitted, gpus=g, cause=new_cause)
+                lost = split.uncommitted * g
             else:
-                rolled_back = self.tentative + split.memory + split.uncommitted
+                rolled_back = self.tentative + (split.memory + split.uncommitted) * g
                 if split.persisted:
                     self.saved = self.taken + split.persisted
                 self.taken = self.saved  # restored from the last persisted checkpoint
                 self.tentative = 0.0
-                led.add("lost", rolled_back, cause=new_cause)
-                lost = rolled_back * led.gpus
+                led.add("lost", rolled_back, gpus=1, cause=new_cause)
+                lost = rolled_back
         else:
             led.add(self.state, elapsed, cause=self.cause)
         self.since = now

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from builders import scripted, tiny
 
+import sim
 from sim.runner import Replication, play
 
 CRASH, GPU = 0, 1
@@ -179,3 +180,35 @@ def test_partner_loss_while_down_drops_memory_work() -> None:
     rep = play(s, scripted(6, [(0, 5000.0, GPU, 9000.0), (1, 5100.0, GPU, 9100.0)]), np.zeros(0), np.zeros(0, np.int64))
     assert rep.gpu_seconds["lost"] / 32 == pytest.approx(4990.0)
     assert rep.lost_gpu_hours_by_cause["gpu fault"] == pytest.approx((4990.0 + 300 + 300) * 32 / 3600)
+
+
+def test_shrink_continues_without_the_lost_replica() -> None:
+    """No spare: the job restarts on the healthy replica, then the repaired one rejoins with a restart."""
+    s = tiny({"recovery.strategy": "shrink", "cluster.spare_nodes": 0})
+    rep = play(s, scripted(2, [(0, 5000.0, GPU, 8600.0)]), np.zeros(0), np.zeros(0, np.int64))
+    g = rep.gpu_seconds
+    # Restart 5,000-5,300 on replica 1 alone; run to 8,600 (replica 0 waits); rejoin restart to 8,900.
+    assert g["wait"] == pytest.approx(8 * 3300)
+    assert g["restart"] == pytest.approx(16 * 600)
+    assert g["lost"] == pytest.approx(16 * 1340)
+    assert g["useful"] == pytest.approx(16 * (3600 + 75600 + 640) + 8 * 3300)
+    assert g["checkpoint"] == pytest.approx(16 * (60 + 21 * 60))
+    assert sum(g.values()) == pytest.approx(16 * 86400, rel=1e-12)
+
+
+def test_shrink_beats_waiting_for_repairs() -> None:
+    """With too few spares for the failure rate, shrinking keeps more of the run than waiting."""
+    base = {
+        "failure_preset": "llama3",
+        "cluster.gpus": 2048,
+        "cluster.spare_nodes": 0,
+        "run.duration_days": 20,
+        "workload.tensor_parallel": 8,
+        "workload.pipeline_parallel": 4,
+    }
+    wait = sim.run(tiny(base), replications=3, seed=1)
+    shrink = sim.run(tiny({**base, "recovery.strategy": "shrink"}), replications=3, seed=1)
+    assert shrink.summary.loc["ettr", "mean"] > wait.summary.loc["ettr", "mean"] + 0.05
+    assert shrink.summary.loc["fraction_wait", "mean"] < wait.summary.loc["fraction_wait", "mean"]
+    for rep in shrink.replications:
+        assert sum(rep.gpu_seconds.values()) == pytest.approx(2048 * 20 * 86400, rel=1e-9)
