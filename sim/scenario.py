@@ -64,6 +64,7 @@ class Workload(_Section):
     parameters: float | None = Field(None, gt=0, description="model parameters (for tokens, size)")
     tensor_parallel: int = Field(1, ge=1)
     pipeline_parallel: int = Field(1, ge=1)
+    shard_optimizer: bool = Field(False, description="weights and optimizer state sharded over data parallelism")
 
 
 class Checkpoint(_Section):
