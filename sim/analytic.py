@@ -23,6 +23,9 @@ def instances_in_job(scenario: Scenario, mode: FailureMode) -> int:
         return scenario.cluster.gpus
     if mode.scope == "node":
         return scenario.job_nodes
+    if mode.scope in ("rack", "switch"):
+        per = scenario.domain_nodes(mode.scope) or 1
+        return math.ceil(scenario.job_nodes / per)  # the job's nodes fill whole domains from the first
     return 1
 
 

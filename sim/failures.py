@@ -75,10 +75,12 @@ def node_timeline(
     gpus_per_node: int,
     horizon_s: float,
     rng: np.random.Generator,
+    scopes: tuple[str, ...] = ("gpu", "node"),
 ) -> NodeTimeline:
-    """Draw the failures of ``nodes`` nodes over ``horizon_s`` for node- and GPU-scope ``modes``.
+    """Draw the failures of ``nodes`` nodes over ``horizon_s`` for the ``modes`` of ``scopes``.
 
-    ``modes`` indexes the returned ``mode`` column; job-scope modes in it are skipped here.
+    ``modes`` indexes the returned ``mode`` column; modes of other scopes are skipped here. With
+    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``).
     Draws happen in rounds (one failure per node per round), so the order of draws depends only
     on the modes, the node count and the stream.
     """
@@ -86,7 +88,7 @@ def node_timeline(
     scale: list[float] = []
     shape: list[float] = []
     for i, m in enumerate(modes):
-        if m.scope == "job":
+        if m.scope not in scopes:
             continue
         k = gpus_per_node if m.scope == "gpu" else 1
         if m.distribution == "exponential":
@@ -176,3 +178,53 @@ def job_timeline(
     all_t = np.concatenate(times)
     order = np.argsort(all_t, kind="stable")
     return all_t[order], np.concatenate(idx)[order]
+
+
+def with_domains(timeline: NodeTimeline, domains: NodeTimeline, nodes_per_domain: int) -> NodeTimeline:
+    """Add the failures of correlated domains (racks, switches) to every node under each.
+
+    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain. A failure that starts
+    while its node is already down does not happen again; if it is a ``replace`` failure, the node
+    stays down until the later of the two repairs.
+    """
+    if not len(domains.time):
+        return timeline
+    counts = np.diff(domains.ptr)
+    dom = np.repeat(np.arange(domains.nodes), counts)
+    node_lists, time_l, mode_l, back_l = [], [], [], []
+    for offset in range(nodes_per_domain):
+        n = dom * nodes_per_domain + offset
+        keep = n < timeline.nodes
+        node_lists.append(n[keep])
+        time_l.append(domains.time[keep])
+        mode_l.append(domains.mode[keep])
+        back_l.append(domains.back[keep])
+    own = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
+    node = np.concatenate([own, *node_lists])
+    time = np.concatenate([timeline.time, *time_l])
+    mode = np.concatenate([timeline.mode, *mode_l])
+    back = np.concatenate([timeline.back, *back_l])
+    order = np.lexsort((time, node))
+    node, time, mode, back = node[order], time[order], mode[order], back[order]
+    # Walk the nodes in one pass: a failure while down merges into the repair in progress.
+    keep_rows: list[int] = []
+    last_node, down_until, last_row = -1, -np.inf, -1
+    for i in range(len(time)):
+        if node[i] != last_node:
+            last_node, down_until, last_row = int(node[i]), -np.inf, -1
+        if time[i] < down_until:
+            if not np.isnan(back[i]) and back[i] > down_until:
+                back[last_row] = back[i]
+                down_until = back[i]
+            continue
+        keep_rows.append(i)
+        if not np.isnan(back[i]):
+            down_until, last_row = back[i], i
+    rows = np.array(keep_rows, dtype=np.int64)
+    counts_out = np.bincount(node[rows], minlength=timeline.nodes)
+    return NodeTimeline(
+        ptr=np.concatenate([[0], np.cumsum(counts_out)]).astype(np.int64),
+        time=time[rows],
+        mode=mode[rows],
+        back=back[rows],
+    )

@@ -35,7 +35,7 @@ from scipy import stats
 from sim.analytic import job_mtbf_seconds
 from sim.checkpoint import segment_for
 from sim.cluster import Cluster
-from sim.failures import NodeTimeline, job_timeline, node_timeline
+from sim.failures import NodeTimeline, job_timeline, node_timeline, with_domains
 from sim.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.replica import ReplicaJob
 from sim.scenario import Scenario
@@ -43,7 +43,7 @@ from sim.training import Job
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets")
+STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches")
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -203,6 +203,11 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
             node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
         ]
     )
+    for scope, stream in (("rack", "racks"), ("switch", "switches")):
+        per = scenario.domain_nodes(scope)
+        if per is not None and any(m.scope == scope for m in modes):
+            domains = node_timeline(modes, -(-timeline.nodes // per), 1, horizon, rngs[stream], scopes=(scope,))
+            timeline = with_domains(timeline, domains, per)
     job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
     # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
     targets = rngs["job_targets"].random(job_times.size)

@@ -54,6 +54,8 @@ class Cluster(_Section):
     gpus: int = Field(..., gt=0, description="GPUs in the job")
     gpus_per_node: int = Field(8, gt=0, description="GPUs per server")
     spare_nodes: int = Field(0, ge=0, description="hot spare servers outside the job")
+    nodes_per_rack: int | None = Field(None, gt=0, description="servers under one rack (power, cooling)")
+    nodes_per_switch: int | None = Field(None, gt=0, description="servers under one leaf switch")
 
 
 class Workload(_Section):
@@ -116,7 +118,7 @@ class FailureMode(_Section):
     """One way the run can fail, at a rate per instance of its scope."""
 
     name: str = Field(..., min_length=1)
-    scope: Literal["gpu", "node", "job"]
+    scope: Literal["gpu", "node", "rack", "switch", "job"]
     mtbf_hours: float = Field(..., gt=0, description="mean time between failures per scope instance")
     distribution: Literal["exponential", "weibull"] = "exponential"
     shape: float = Field(1.0, gt=0, description="Weibull shape")
@@ -198,6 +200,10 @@ class Scenario(_Section):
         if self.checkpoint.method != "memory" or self.restart.memory_load_seconds is None:
             return self.restart_seconds
         return self.restart.fixed_minutes * 60.0 + self.restart.memory_load_seconds
+
+    def domain_nodes(self, scope: str) -> int | None:
+        """Servers under one instance of a correlated scope (rack or switch), if the cluster says."""
+        return self.cluster.nodes_per_rack if scope == "rack" else self.cluster.nodes_per_switch
 
     @property
     def unit_gpus(self) -> int:
@@ -399,6 +405,8 @@ def _check_consistency(s: Scenario) -> None:
         seen.add(m.name)
         if m.action == "replace" and m.repair_hours is None:
             raise ScenarioError(f"{key}.repair_hours: required when action = 'replace' ({m.name!r})")
+        if m.scope in ("rack", "switch") and s.domain_nodes(m.scope) is None:
+            raise ScenarioError(f"{key}.scope: {m.scope!r} needs cluster.nodes_per_{m.scope} ({m.name!r})")
         if m.scope == "job" and m.action == "replace":
             raise ScenarioError(f"{key}.action: a job-scope failure has no hardware to replace; use 'restart'")
     if s.checkpoint.policy != "fixed" and "interval_minutes" in s.checkpoint.model_fields_set:

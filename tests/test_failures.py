@@ -80,3 +80,25 @@ def test_job_timeline_rate_and_order() -> None:
     assert set(idx.tolist()) == {0, 2}
     assert np.sum(idx == 0) == pytest.approx(2000, abs=4 * math.sqrt(2000))
     assert np.sum(idx == 2) == pytest.approx(1000, abs=4 * math.sqrt(1000))
+
+
+def test_domain_failures_take_every_node_under_them() -> None:
+    """A rack failure downs all its nodes; failures while already down merge into the repair."""
+    from sim.failures import NodeTimeline, with_domains
+
+    own = NodeTimeline(
+        ptr=np.array([0, 0, 1, 2, 2, 2, 2, 2, 2]),
+        time=np.array([50.0, 150.0]),
+        mode=np.array([0, 0]),
+        back=np.array([150.0, 160.0]),
+    )
+    racks = NodeTimeline(ptr=np.array([0, 1, 1]), time=np.array([100.0]), mode=np.array([1]), back=np.array([200.0]))
+    tl = with_domains(own, racks, nodes_per_domain=4)
+    rows = {
+        n: list(zip(tl.time[tl.ptr[n] : tl.ptr[n + 1]], tl.back[tl.ptr[n] : tl.ptr[n + 1]], strict=True))
+        for n in range(8)
+    }
+    assert rows[0] == [(100.0, 200.0)] and rows[3] == [(100.0, 200.0)]
+    assert rows[1] == [(50.0, 200.0)]  # down since 50 s; the rack keeps it down until 200 s
+    assert rows[2] == [(100.0, 200.0)]  # its own failure at 150 s falls inside the rack's repair
+    assert all(rows[n] == [] for n in range(4, 8))

@@ -245,3 +245,28 @@ def test_memory_restore_matches_daly() -> None:
     expected = daly_ettr(tau * M_S, snap * M_S, r_mem * M_S, M_S)
     se = row["std"] / math.sqrt(REPS)
     assert abs(row["mean"] - expected) < min(0.01, 3 * se), (row["mean"], expected, se)
+
+
+def test_rack_failures_wait_for_spares_only_when_short() -> None:
+    """With fewer spares than a rack holds the job waits after rack failures; with two racks of spares it does not."""
+    rack = {"name": "rack power", "scope": "rack", "mtbf_hours": 500.0, "repair_hours": 8.0}
+
+    def scenario(spares: int) -> Scenario:
+        return tiny(
+            {"cluster.gpus": 512, "cluster.spare_nodes": spares, "cluster.nodes_per_rack": 8, "run.duration_days": 60},
+            failure=[rack],
+        )
+
+    short = sim.run(scenario(4), replications=3, seed=2)
+    ample = sim.run(scenario(16), replications=3, seed=2)
+    assert short.summary.loc["fraction_wait", "mean"] > 0.01
+    assert ample.summary.loc["fraction_wait", "mean"] < 0.1 * short.summary.loc["fraction_wait", "mean"]
+    assert short.to_json()["interruptions_by_cause"]["rack power"]["mean"] > 5  # type: ignore[index]
+    for rep in short.replications:
+        assert sum(rep.gpu_seconds.values()) == pytest.approx(512 * 60 * 86400, rel=1e-9)
+
+
+def test_rack_scope_needs_the_rack_size() -> None:
+    """A rack-scope mode without cluster.nodes_per_rack is refused."""
+    with pytest.raises(sim.ScenarioError, match=r"needs cluster\.nodes_per_rack"):
+        tiny(failure=[{"name": "r", "scope": "rack", "mtbf_hours": 5.0, "repair_hours": 1.0}])
