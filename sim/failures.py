@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ def node_timeline(
     col_inv_shape = 1.0 / np.array(shape)
     replace = np.array([m.action == "replace" for m in modes])
     repair_s = np.array([(m.repair_hours or 0.0) * 3600.0 for m in modes])
+    sigma = np.array([m.repair_sigma for m in modes])
 
     def draw(n: int) -> np.ndarray:
         # Weibull by inversion of a standard exponential: scale * E^(1/shape).
@@ -125,7 +127,15 @@ def node_timeline(
             break
         m = col_mode[j]
         rep = replace[m]
-        back = np.where(rep, t + repair_s[m], np.nan)
+        duration = repair_s[m]
+        spread = rep & (sigma[m] > 0)
+        if spread.any():
+            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
+            # so fixed repairs draw nothing and keep their streams.
+            sg = sigma[m][spread]
+            duration = duration.copy()
+            duration[spread] = repair_s[m][spread] * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+        back = np.where(rep, t + duration, np.nan)
         out_node.append(active)
         out_time.append(t)
         out_mode.append(m)
@@ -227,4 +237,49 @@ def with_domains(timeline: NodeTimeline, domains: NodeTimeline, nodes_per_domain
         time=time[rows],
         mode=mode[rows],
         back=back[rows],
+    )
+
+
+def with_technicians(timeline: NodeTimeline, technicians: int, horizon_s: float) -> NodeTimeline:
+    """Queue the repairs of ``timeline`` for ``technicians`` working first come, first served.
+
+    A repair starts when a technician is free; the node is back that much later, and because it is
+    as good as new only from then on, all its later failures move by the same delay (failures
+    pushed past the horizon are dropped).
+
+    >>> tl = NodeTimeline(np.array([0, 1, 2]), np.array([10.0, 20.0]), np.array([0, 0]), np.array([50.0, 60.0]))
+    >>> with_technicians(tl, 1, 1e9).back.tolist()   # node 1 waits for node 0's repair (10-50 s)
+    [50.0, 90.0]
+    """
+    shift = np.zeros(timeline.nodes)
+    time, back = timeline.time.copy(), timeline.back.copy()
+    heap = [
+        (float(time[timeline.ptr[n]]), n, int(timeline.ptr[n]))
+        for n in range(timeline.nodes)
+        if timeline.ptr[n] < timeline.ptr[n + 1]
+    ]
+    heapq.heapify(heap)
+    free = [0.0] * technicians
+    keep = np.zeros(len(time), dtype=bool)
+    while heap:
+        t, n, i = heapq.heappop(heap)
+        if t >= horizon_s:
+            continue
+        keep[i] = True
+        time[i] = t
+        if not np.isnan(back[i]):
+            start = max(t, heapq.heappop(free))
+            end = start + (timeline.back[i] - timeline.time[i])
+            heapq.heappush(free, end)
+            back[i] = end
+            shift[n] += start - t
+        if i + 1 < timeline.ptr[n + 1]:
+            heapq.heappush(heap, (float(timeline.time[i + 1] + shift[n]), n, i + 1))
+    node_of = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
+    counts = np.bincount(node_of[keep], minlength=timeline.nodes)
+    return NodeTimeline(
+        ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        time=time[keep],
+        mode=timeline.mode[keep],
+        back=back[keep],
     )

@@ -35,7 +35,7 @@ from scipy import stats
 from sim.analytic import job_mtbf_seconds
 from sim.checkpoint import segment_for
 from sim.cluster import Cluster
-from sim.failures import NodeTimeline, job_timeline, node_timeline, with_domains
+from sim.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
 from sim.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.replica import ReplicaJob
 from sim.scenario import Scenario
@@ -203,6 +203,9 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
             node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
         ]
     )
+    if scenario.repair.technicians is not None:
+        # Server repairs share the technicians; rack and switch repairs are crews of their own.
+        timeline = with_technicians(timeline, scenario.repair.technicians, horizon)
     for scope, stream in (("rack", "racks"), ("switch", "switches")):
         per = scenario.domain_nodes(scope)
         if per is not None and any(m.scope == scope for m in modes):

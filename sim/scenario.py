@@ -103,6 +103,12 @@ class Recovery(_Section):
     stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
 
 
+class Repair(_Section):
+    """Who repairs failed servers."""
+
+    technicians: int | None = Field(None, gt=0, description="repairs at once; none: unlimited")
+
+
 class Energy(_Section):
     """Power and money."""
 
@@ -123,7 +129,8 @@ class FailureMode(_Section):
     distribution: Literal["exponential", "weibull"] = "exponential"
     shape: float = Field(1.0, gt=0, description="Weibull shape")
     action: Literal["replace", "restart"] = "replace"
-    repair_hours: float | None = Field(None, ge=0, description="time in repair (action replace)")
+    repair_hours: float | None = Field(None, ge=0, description="mean time in repair (action replace)")
+    repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
     detect_minutes: float = Field(0.0, ge=0, description="time before the job notices")
     source: str = "assumed"
 
@@ -141,6 +148,7 @@ class Scenario(_Section):
     storage: Storage = Storage()
     restart: Restart = Restart()
     recovery: Recovery = Recovery()
+    repair: Repair = Repair()
     energy: Energy = Energy()
     failure: tuple[FailureMode, ...] = ()
 

@@ -270,3 +270,24 @@ def test_rack_scope_needs_the_rack_size() -> None:
     """A rack-scope mode without cluster.nodes_per_rack is refused."""
     with pytest.raises(sim.ScenarioError, match=r"needs cluster\.nodes_per_rack"):
         tiny(failure=[{"name": "r", "scope": "rack", "mtbf_hours": 5.0, "repair_hours": 1.0}])
+
+
+def test_few_technicians_make_the_job_wait() -> None:
+    """One technician for a fleet that needs several keeps failed nodes out longer: more waiting."""
+
+    def scenario(techs: int | None) -> Scenario:
+        return tiny(
+            {
+                "cluster.gpus": 512,
+                "cluster.spare_nodes": 2,
+                "run.duration_days": 30,
+                "repair.technicians": techs,
+                "failure.1.mtbf_hours": 400.0,
+                "failure.1.repair_hours": 12.0,
+                "failure.1.repair_sigma": 0.5,
+            }
+        )
+
+    many = sim.run(scenario(None), replications=3, seed=4)
+    one = sim.run(scenario(1), replications=3, seed=4)
+    assert one.summary.loc["fraction_wait", "mean"] > many.summary.loc["fraction_wait", "mean"] + 0.01
