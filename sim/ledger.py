@@ -37,6 +37,7 @@ class Ledger:
         self.gpu_seconds: dict[str, float] = dict.fromkeys(BUCKETS, 0.0)
         self.lost_by_cause: dict[str, float] = {}
         self.interruptions: Counter[str] = Counter()
+        self.planned = 0  # planned stops (maintenance windows)
 
     def add(self, bucket: str, seconds: float, gpus: int | None = None, cause: str | None = None) -> None:
         """Book ``seconds`` of wall time on ``gpus`` GPUs (default: the whole job) to ``bucket``."""
@@ -77,6 +78,7 @@ def metrics(scenario: Scenario, ledger: Ledger) -> dict[str, float]:
         "theoretical_flop": theoretical,
         "realized_flop": realized,
         "interruptions": float(n_int),
+        "planned_interruptions": float(ledger.planned),
         "job_mtbf_hours": horizon / 3600.0 / n_int if n_int else math.nan,
     }
     out.update({f"fraction_{k}": v / capacity for k, v in b.items()})

@@ -257,6 +257,11 @@ def play(
             memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
             detect_s=detect_s,
             mode_names=names,
+            maintenance=(
+                (scenario.maintenance.every_days * 86400.0, scenario.maintenance.hours * 3600.0)
+                if scenario.maintenance.every_days
+                else None
+            ),
             shrink_unit_slots=(
                 scenario.unit_gpus // scenario.cluster.gpus_per_node if scenario.recovery.strategy == "shrink" else 0
             ),

@@ -103,6 +103,13 @@ class Recovery(_Section):
     stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
 
 
+class Maintenance(_Section):
+    """Planned downtime: the job checkpoints and stops for ``hours`` every ``every_days``."""
+
+    every_days: float | None = Field(None, gt=0, description="period; none: no planned maintenance")
+    hours: float = Field(0.0, ge=0, description="length of each window")
+
+
 class Repair(_Section):
     """Who repairs failed servers."""
 
@@ -149,6 +156,7 @@ class Scenario(_Section):
     restart: Restart = Restart()
     recovery: Recovery = Recovery()
     repair: Repair = Repair()
+    maintenance: Maintenance = Maintenance()
     energy: Energy = Energy()
     failure: tuple[FailureMode, ...] = ()
 
@@ -455,6 +463,10 @@ def _check_consistency(s: Scenario) -> None:
                 f"recovery.strategy: {s.recovery.strategy!r} needs at least two data-parallel replicas, "
                 f"got {c.gpus // s.unit_gpus}"
             )
+    if s.maintenance.every_days is not None and s.recovery.strategy == "replica":
+        raise ScenarioError(
+            "maintenance.every_days: planned maintenance is not modelled with recovery.strategy = 'replica' yet"
+        )
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
     if s.restart.load_checkpoint and (s.checkpoint_bytes is None or s.storage.read_gb_per_s is None):

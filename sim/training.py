@@ -8,6 +8,7 @@ until the pool can fill its missing nodes, and restarts; a failure during a rest
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -17,7 +18,7 @@ from sim.checkpoint import Segment
 from sim.cluster import Cluster, Failure
 from sim.ledger import Ledger
 
-RUN, DETECT, WAIT, RESTART = "run", "detect", "wait", "restart"
+RUN, DETECT, WAIT, RESTART, MAINT = "run", "detect", "wait", "restart", "maintenance"
 
 #: One row of the event log: time (s), kind, cause, node (-1: none), lost GPU-hours.
 Event = tuple[float, str, str, int, float]
@@ -37,6 +38,7 @@ class Job:
         mode_names: list[str],
         memory_restart_s: float | None = None,
         shrink_unit_slots: int = 0,
+        maintenance: tuple[float, float] | None = None,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -49,6 +51,11 @@ class Job:
         self.unit_slots = shrink_unit_slots
         self.unit_gpus = shrink_unit_slots * (ledger.gpus // max(1, cluster.job_nodes))
         self.dropped: dict[int, None] = {}
+        # Planned maintenance: every maint_every_s the job checkpoints and stops for maint_s.
+        self.maint_every_s, self.maint_s = maintenance if maintenance else (math.inf, 0.0)
+        self.next_maint = self.maint_every_s
+        self.maint_end = math.inf
+        self.restart_end = math.inf
         self.drop_cause = ""
         self.tentative = 0.0  # GPU-seconds of compute saved only in memory (or not at all), kept for now
         self.taken = 0  # checkpoints in the state the current segment started from
@@ -80,19 +87,23 @@ class Job:
 
     def _wait(self) -> simpy.Event:
         env = self.env
+        if self.state == MAINT:
+            return env.timeout(self.maint_end - env.now)
         if self.state == DETECT:
-            return env.timeout(self.detect_end - env.now)
-        if self.state == RESTART:
-            from_memory = self.memory_restart_s is not None and not self.copy_lost
-            return env.timeout(self.memory_restart_s if from_memory else self.restart_s)  # type: ignore[arg-type]
-        if self.state == WAIT or (self.state == RUN and self.dropped):
+            t = self.detect_end
+        elif self.state == RESTART:
+            t = self.restart_end
+        elif self.state == WAIT or (self.state == RUN and self.dropped):
             t = self.cluster.next_return()
-            if t != float("inf"):
-                return env.timeout(t - env.now)
-        return env.event()  # running (or waiting for nothing): only a failure or the horizon ends it
+        else:
+            t = math.inf  # running: only a failure, maintenance or the horizon ends it
+        t = min(t, self.next_maint)
+        return env.event() if math.isinf(t) else env.timeout(t - env.now)
 
     def _advance(self) -> None:
-        if self.state in (DETECT, WAIT):
+        if self.env.now >= self.next_maint and self.state != MAINT:
+            self._maintain()  # planned maintenance preempts whatever the job is doing
+        elif self.state in (DETECT, WAIT, MAINT):
             if self.cluster.acquire():
                 self.dropped.clear()
                 self._enter(RESTART)
@@ -220,9 +231,26 @@ class Job:
             self.cause = new_cause
         return lost
 
+    def _maintain(self) -> None:
+        """Checkpoint (work in progress is saved, not lost) and stop for the maintenance window."""
+        if self.state == RUN:
+            self._book(pause=True)
+            self.ledger.add("useful", self.tentative, gpus=1)
+            self.tentative = 0.0
+            self.saved = self.taken
+        else:
+            self._book()
+        self.ledger.planned += 1
+        self.maint_end = self.env.now + self.maint_s
+        self.next_maint += self.maint_every_s
+        self._enter(MAINT, booked=True)
+
     def _enter(self, state: str, booked: bool = False) -> None:
         if not booked:
             self._book()
+        if state == RESTART:
+            from_memory = self.memory_restart_s is not None and not self.copy_lost
+            self.restart_end = self.env.now + (self.memory_restart_s if from_memory else self.restart_s)  # type: ignore[operator]
         if state == RUN:
             # The restored state is replicated again: earlier losses no longer threaten it.
             self.lost_slots.clear()

@@ -212,3 +212,25 @@ def test_shrink_beats_waiting_for_repairs() -> None:
     assert shrink.summary.loc["fraction_wait", "mean"] < wait.summary.loc["fraction_wait", "mean"]
     for rep in shrink.replications:
         assert sum(rep.gpu_seconds.values()) == pytest.approx(2048 * 20 * 86400, rel=1e-9)
+
+
+def test_maintenance_checkpoints_then_stops() -> None:
+    """A 1-hour window every half day: the work in progress is saved, the window and a restart are booked."""
+    s = tiny({"maintenance.every_days": 0.5, "maintenance.hours": 1.0})
+    rep = play(s, scripted(3, []), np.zeros(0), np.zeros(0, np.int64))
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    # Run to 43,200 s: 11 cycles and 2,940 s saved by the pre-maintenance checkpoint; window to 46,800;
+    # restart to 47,100; run to the horizon: 10 cycles and 2,700 s.
+    assert h["useful"] == pytest.approx(11 * 3600 + 2940 + 10 * 3600 + 2700)
+    assert (h["maintenance"], h["restart"], h["lost"]) == pytest.approx((3600, 300, 0))
+    assert rep.metrics["planned_interruptions"] == 1 and rep.metrics["interruptions"] == 0
+
+
+def test_maintenance_preempts_a_restart() -> None:
+    """A window that falls in a restart stops it; the restart runs in full after the window."""
+    s = tiny({"maintenance.every_days": 0.5, "maintenance.hours": 1.0})
+    rep = play(s, scripted(3, []), np.array([43100.0]), np.full(1, CRASH, np.int64))
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    assert h["restart"] == pytest.approx(100 + 300)
+    assert h["maintenance"] == pytest.approx(3600)
+    assert sum(h.values()) == pytest.approx(86400)
