@@ -79,6 +79,13 @@ SetOpt = Annotated[
         show_default=False,
     ),
 ]
+NoPlotsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-plots",
+        help="Do not draw the charts and report.html at the end (trainsim plot DIR draws them later).",
+    ),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(
@@ -179,8 +186,9 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress, information or warnings on stderr.")
     ] = False,
+    no_plots: NoPlotsOpt = False,
 ) -> None:
-    """Simulate a scenario: print the report and write the results folder."""
+    """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     if replications is not None and replications < 1:
         raise BadInput(f"--replications: must be at least 1, got {replications}")
     if seed is not None and seed < 0:
@@ -239,6 +247,10 @@ def run_command(
         report.print_report(result, Console())
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error}")
+    if not no_plots:
+        from sim.cli_plot import draw_after  # imports matplotlib: only when drawing
+
+        draw_after(folder, quiet)
     _info(f"results in {folder}/ ({result.runtime_s:.2f} s)", quiet)
 
 
@@ -312,5 +324,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rv if isinstance(rv, int) else EXIT_OK
 
 
-# Last: the sweep and optimize commands register themselves on ``app``, and import it from here.
-import sim.cli_sweep  # noqa: E402
+# Last: the sweep, optimize and plot commands register themselves on ``app``, and import it from here.
+import sim.cli_sweep  # noqa: E402, I001  (sweep and optimize before plot in --help)
+import sim.cli_plot  # noqa: E402

@@ -23,7 +23,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from sim import output, sweep_output, sweep_report
-from sim.cli import BadInput, Failed, Format, FormatOpt, ScenarioArg, SetOpt, _info, _overrides, app
+from sim.cli import BadInput, Failed, Format, FormatOpt, NoPlotsOpt, ScenarioArg, SetOpt, _info, _overrides, app
 from sim.optimize import INTERVAL, optimize
 from sim.progress import Tracker, show_bar
 from sim.scenario import Scenario, load_scenario
@@ -176,8 +176,9 @@ def sweep_command(
     fmt: FormatOpt = Format.text,
     quiet: QuietOpt = False,
     objective: ObjectiveOpt = "ettr",
+    no_plots: NoPlotsOpt = False,
 ) -> None:
-    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out."""
+    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
     params = parse_params(param)
     _check_counts(replications, seed, jobs)
     overrides = _overrides(set_)
@@ -224,6 +225,10 @@ def sweep_command(
         sweep_report.print_sweep(result)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error}")
+    if not no_plots:
+        from sim.cli_plot import draw_after  # imports matplotlib: only when drawing
+
+        draw_after(folder, quiet)
     _info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
 
 

@@ -37,6 +37,10 @@ EVENTS = "events.parquet"
 SCENARIO_COPY = "scenario.toml"
 #: Files of a complete result folder, in the order they are written (summary last).
 FILES = (SCENARIO_COPY, RUNS, EVENTS, SUMMARY)
+#: Drawn from the result files afterwards (``trainsim plot``): the HTML report, and the charts by
+#: name (``.png``, ``.svg`` on request) in the order the report shows them.
+REPORT = "report.html"
+CHARTS = ("waterfall", "failure_impact", "timeline", "sweep_curve", "scale")
 
 
 def default_out_dir(scenario: Scenario) -> Path:
@@ -186,9 +190,15 @@ def failure_document(
 
 
 def begin(out_dir: Path, scenario_text: str | bytes | None) -> None:
-    """Mark the folder incomplete (no summary) and store the scenario copy first."""
+    """Mark the folder incomplete (no summary), drop charts of earlier results, store the scenario copy first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / SUMMARY).unlink(missing_ok=True)
+    # Charts and a report of the results this folder held before would contradict the new ones
+    # (and survive a --no-plots run); they are drawn again when the new results are complete.
+    (out_dir / REPORT).unlink(missing_ok=True)
+    for name in CHARTS:
+        for suffix in (".png", ".svg"):
+            (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
     if scenario_text is not None:
         data = scenario_text.encode("utf-8") if isinstance(scenario_text, str) else scenario_text
         atomic_write_bytes(out_dir / SCENARIO_COPY, data)

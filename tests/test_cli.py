@@ -79,9 +79,14 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 def test_run_writes_all_files(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`run` writes summary.json, runs.parquet, events.parquet and scenario.toml with the documented keys."""
+    """`run` writes summary.json, runs.parquet, events.parquet and scenario.toml with the documented keys.
+
+    With --no-plots, and only those (charts and report.html: tests/test_cli_plot.py).
+    """
     out = tmp_path / "out"
-    code, stdout, _ = run_cli(["run", str(tiny), "--out", str(out), "--set", "checkpoint.interval_minutes=20"], capsys)
+    code, stdout, _ = run_cli(
+        ["run", str(tiny), "--no-plots", "--out", str(out), "--set", "checkpoint.interval_minutes=20"], capsys
+    )
     assert code == 0
     assert {p.name for p in out.iterdir()} == {"summary.json", "runs.parquet", "events.parquet", "scenario.toml"}
     doc = json.loads((out / "summary.json").read_text())
@@ -101,7 +106,7 @@ def test_run_tables_have_one_row_per_replication_and_event(tiny: Path, tmp_path:
     """runs.parquet has one row per replication; events.parquet has the event columns."""
     import pandas as pd
 
-    assert main(["run", str(tiny), "-o", str(tmp_path / "o"), "-n", "2", "-q"]) == 0
+    assert main(["run", str(tiny), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2", "-q"]) == 0
     runs = pd.read_parquet(tmp_path / "o" / "runs.parquet")
     events = pd.read_parquet(tmp_path / "o" / "events.parquet")
     assert list(runs["replication"]) == [0, 1] and "ettr" in runs.columns
@@ -110,7 +115,9 @@ def test_run_tables_have_one_row_per_replication_and_event(tiny: Path, tmp_path:
 
 def test_format_json_matches_design(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--format json` prints one JSON object with the DESIGN.md keys and nothing else on stdout."""
-    code, stdout, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o"), "--format", "json"], capsys)
+    code, stdout, stderr = run_cli(
+        ["run", str(tiny), "--no-plots", "-o", str(tmp_path / "o"), "--format", "json"], capsys
+    )
     assert code == 0
     doc = json.loads(stdout)
     assert set(doc) == {
@@ -139,14 +146,16 @@ def test_json_nan_becomes_null(tmp_path: Path, capsys: pytest.CaptureFixture[str
     """A metric without a value (job MTBF with no failure) is null, never NaN."""
     path = tmp_path / "calm.toml"
     path.write_text('name = "calm"\n[run]\nduration_days = 1\n[cluster]\ngpus = 8\n[checkpoint]\nwrite_seconds = 10\n')
-    code, stdout, _ = run_cli(["run", str(path), "-o", str(tmp_path / "o"), "-n", "2", "-f", "json"], capsys)
+    code, stdout, _ = run_cli(
+        ["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2", "-f", "json"], capsys
+    )
     assert code == 0 and "NaN" not in stdout
     assert json.loads(stdout)["metrics"]["job_mtbf_hours"]["mean"] is None
 
 
 def test_same_seed_same_json(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same seed gives identical JSON across runs and across --jobs 1 and --jobs 2."""
-    base = ["run", str(tiny), "-f", "json", "-n", "4", "--seed", "11", "-q"]
+    base = ["run", str(tiny), "--no-plots", "-f", "json", "-n", "4", "--seed", "11", "-q"]
     outputs = []
     for i, jobs in enumerate(["1", "1", "2"]):
         code, stdout, _ = run_cli([*base, "--jobs", jobs, "-o", str(tmp_path / f"o{i}")], capsys)
@@ -158,7 +167,9 @@ def test_same_seed_same_json(tiny: Path, tmp_path: Path, capsys: pytest.CaptureF
 
 def test_quiet_keeps_stderr_empty(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--quiet` prints nothing on stderr for a successful run."""
-    code, stdout, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o"), "-q", "-f", "json"], capsys)
+    code, stdout, stderr = run_cli(
+        ["run", str(tiny), "--no-plots", "-o", str(tmp_path / "o"), "-q", "-f", "json"], capsys
+    )
     assert code == 0 and stderr == "" and json.loads(stdout)
 
 
@@ -170,7 +181,7 @@ def test_warning_when_failures_outpace_restarts(tmp_path: Path, capsys: pytest.C
         '[restart]\nfixed_minutes = 30\n[[failure]]\nname = "storm"\nscope = "job"\nmtbf_hours = 0.05\n'
         'action = "restart"\n'
     )
-    code, stdout, _ = run_cli(["run", str(path), "-o", str(tmp_path / "o"), "-n", "2"], capsys)
+    code, stdout, _ = run_cli(["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2"], capsys)
     assert code == 0 and "warning:" in stdout
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["warnings"]
 
@@ -250,7 +261,7 @@ def test_failing_simulation_writes_failed_summary(
         raise RuntimeError("boom in replication")
 
     out = tmp_path / "o"
-    assert main(["run", str(tiny), "-o", str(out), "-q"]) == 0  # stale tables of an earlier run
+    assert main(["run", str(tiny), "--no-plots", "-o", str(out), "-q"]) == 0  # stale tables of an earlier run
     capsys.readouterr()
     monkeypatch.setattr(sim.runner, "simulate", boom)
     code, _, stderr = run_cli(["run", str(tiny), "-o", str(out), "--seed", "5"], capsys)
@@ -291,7 +302,7 @@ def test_help_explains_options(capsys: pytest.CaptureFixture[str]) -> None:
     """`run --help` explains every option."""
     code, stdout, _ = run_cli(["run", "--help"], capsys)
     assert code == 0
-    for option in ("--set", "--replications", "--seed", "--jobs", "--out", "--format", "--quiet"):
+    for option in ("--set", "--replications", "--seed", "--jobs", "--out", "--format", "--quiet", "--no-plots"):
         assert option in stdout
 
 

@@ -34,7 +34,7 @@ def tiny(tmp_path: Path) -> Path:
 
 def sweep(tiny: Path, out: Path, *extra: str) -> int:
     """Run a quiet 6-point, 2-replication sweep of ``tiny`` into ``out``; return the exit code."""
-    return main(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-q", "-o", str(out), *extra])
+    return main(["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-q", "-o", str(out), *extra])
 
 
 def summary(out: Path) -> dict[str, Any]:
@@ -46,7 +46,9 @@ def summary(out: Path) -> dict[str, Any]:
 def test_sweep_writes_documented_files(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A sweep writes runs.parquet, points.csv, summary.json, scenario.toml and the store, with their columns."""
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
+    code, stdout, stderr = run_cli(
+        ["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys
+    )
     assert code == 0, stderr
     assert {p.name for p in out.iterdir()} >= {
         "runs.parquet",
@@ -77,7 +79,9 @@ def test_sweep_writes_documented_files(tiny: Path, tmp_path: Path, capsys: pytes
 def test_sweep_json_is_the_summary_document(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--format json` prints only the sweep document: points with params and run-shaped metrics."""
     out = tmp_path / "out"
-    code, stdout, _ = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out), "-f", "json"], capsys)
+    code, stdout, _ = run_cli(
+        ["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-o", str(out), "-f", "json"], capsys
+    )
     assert code == 0
     doc = json.loads(stdout)
     assert len(doc["points"]) == 6 and "NaN" not in stdout
@@ -92,14 +96,16 @@ def test_sweep_json_is_the_summary_document(tiny: Path, tmp_path: Path, capsys: 
 
 def test_quiet_sweep_keeps_stderr_empty(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--quiet` prints nothing on stderr, and no progress bar when stderr is not a terminal."""
-    code, stdout, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "1", "-o", str(tmp_path / "o"), "-q"], capsys)
+    code, stdout, stderr = run_cli(
+        ["sweep", str(tiny), "--no-plots", *GRID, "-n", "1", "-o", str(tmp_path / "o"), "-q"], capsys
+    )
     assert code == 0 and stderr == "" and "best: " in stdout
 
 
 def test_default_out_folder(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --out a sweep writes to results/<scenario name>-sweep/."""
     monkeypatch.chdir(tmp_path)
-    assert main(["sweep", str(tiny), "-p", f"{INTERVAL}=10,20", "-n", "1", "-j", "1", "-q"]) == 0
+    assert main(["sweep", str(tiny), "--no-plots", "-p", f"{INTERVAL}=10,20", "-n", "1", "-j", "1", "-q"]) == 0
     assert (tmp_path / "results" / "tiny-sweep" / "summary.json").exists()
 
 
@@ -160,7 +166,7 @@ def test_other_scenarios_sweep_is_refused(tiny: Path, tmp_path: Path, capsys: py
 def test_run_folder_is_refused(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--out holding the results of `trainsim run` exits 2: a sweep never mixes its files with them."""
     out = tmp_path / "out"
-    assert main(["run", str(tiny), "-n", "1", "-q", "-o", str(out)]) == 0
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-q", "-o", str(out)]) == 0
     capsys.readouterr()
     code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-o", str(out)], capsys)
     assert code == 2 and "not a sweep" in stderr and not (out / "sweep.sqlite").exists()
@@ -193,7 +199,7 @@ def test_interrupted_sweep_records_and_resumes(
 
     out, clean = tmp_path / "out", tmp_path / "clean"
     monkeypatch.setattr(sim.sweeps, "run_unit", interrupted_after_five)
-    code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
+    code, _, stderr = run_cli(["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
     assert code == 1 and "--resume" in stderr
     assert summary(out)["status"] == "interrupted" and not (out / "runs.parquet").exists()
     monkeypatch.setattr(sim.sweeps, "run_unit", real)
@@ -212,7 +218,9 @@ def test_failed_sweep_writes_failed_summary(
 
     monkeypatch.setattr(sim.sweeps, "run_unit", boom)
     out = tmp_path / "out"
-    code, _, stderr = run_cli(["sweep", str(tiny), *GRID, "-j", "1", "-o", str(out), "--seed", "5"], capsys)
+    code, _, stderr = run_cli(
+        ["sweep", str(tiny), "--no-plots", *GRID, "-j", "1", "-o", str(out), "--seed", "5"], capsys
+    )
     assert code == 1 and "boom in replication" in stderr and "Traceback" not in stderr
     doc = summary(out)
     assert doc["status"] == "failed" and "boom in replication" in doc["error"] and doc["seed"] == 5
@@ -240,7 +248,7 @@ SLOWER = ["--set", "cluster.gpus=512", "--set", "run.duration_days=365", "--set"
 def test_sigkill_then_resume_gives_the_uninterrupted_table(tiny: Path, tmp_path: Path) -> None:
     """A sweep killed with SIGKILL midway and resumed gives exactly the table of an uninterrupted sweep."""
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    args = ["sweep", str(tiny), "-p", f"{INTERVAL}=10,20,40,80", "-n", "6", "-j", "1", "-q", *SLOWER]
+    args = ["sweep", str(tiny), "--no-plots", "-p", f"{INTERVAL}=10,20,40,80", "-n", "6", "-j", "1", "-q", *SLOWER]
     total = 4 * 6
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", *args, "-o", str(killed)],
