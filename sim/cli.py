@@ -324,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rv if isinstance(rv, int) else EXIT_OK
 
 
-# Last: the sweep, optimize and plot commands register themselves on ``app``, and import it from here.
+# Last: the sweep, optimize, plot and fit commands register themselves on ``app``, and import it from here.
 import sim.cli_sweep  # noqa: E402, I001  (sweep and optimize before plot in --help)
 import sim.cli_plot  # noqa: E402
+import sim.cli_fit  # noqa: E402
