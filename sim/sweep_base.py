@@ -18,7 +18,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
 from sim import plot_base
 from sim.folder import SweepFolder
@@ -207,12 +207,8 @@ def x_pos(p: dict[str, Any], key: str, values: Sequence[Any]) -> float:
 
 
 def percent(ax: Axes, label: str) -> None:
-    def fmt(v: float, _: int | None) -> str:
-        # Whole percents unless the panel spans only a few points (ETTR near 100%): then one decimal.
-        lo, hi = ax.get_ylim()
-        return f"{100 * v:.{0 if hi - lo > 0.04 else 1}f}%"
-
-    ax.yaxis.set_major_formatter(FuncFormatter(fmt))
+    # PercentFormatter picks the decimals from the axis span, so ticks 2.5 points apart read 22.5%, 25%.
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel(label)
     ax.grid(True, color="#DDDDDD", linewidth=0.8)
     ax.set_axisbelow(True)
