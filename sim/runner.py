@@ -257,6 +257,8 @@ def play(
             memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
             detect_s=detect_s,
             mode_names=names,
+            late_s=[m.detect_hours * 3600.0 for m in modes],
+            keep=scenario.checkpoint.keep,
             maintenance=(
                 (scenario.maintenance.every_days * 86400.0, scenario.maintenance.hours * 3600.0)
                 if scenario.maintenance.every_days
@@ -270,6 +272,9 @@ def play(
     env.run(until=scenario.horizon_seconds)
     job.close()
     values = metrics(scenario, ledger)
+    if isinstance(job, Job):
+        # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
+        values["sdc_beyond_history"] = float(job.beyond_history)
     usd = cost_per_gpu_second(scenario, values)
     return Replication(
         index=index,

@@ -79,6 +79,7 @@ class Checkpoint(_Section):
     bytes_per_parameter: float = Field(14.0, gt=0, description="checkpoint bytes per parameter (Adam)")
     snapshot_seconds: float | None = Field(None, ge=0, description="blocking part of an async or memory checkpoint")
     persist_every: int = Field(1, ge=1, description="memory: every n-th checkpoint is also persisted")
+    keep: int | None = Field(None, gt=0, description="persisted checkpoints kept; none: all")
 
 
 class Storage(_Section):
@@ -139,6 +140,7 @@ class FailureMode(_Section):
     repair_hours: float | None = Field(None, ge=0, description="mean time in repair (action replace)")
     repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
     detect_minutes: float = Field(0.0, ge=0, description="time before the job notices")
+    detect_hours: float = Field(0.0, ge=0, description="silent (data corruption): found this long after it struck")
     source: str = "assumed"
 
 
@@ -423,6 +425,14 @@ def _check_consistency(s: Scenario) -> None:
             raise ScenarioError(f"{key}.repair_hours: required when action = 'replace' ({m.name!r})")
         if m.scope in ("rack", "switch") and s.domain_nodes(m.scope) is None:
             raise ScenarioError(f"{key}.scope: {m.scope!r} needs cluster.nodes_per_{m.scope} ({m.name!r})")
+        if m.detect_hours > 0:
+            if m.action != "restart":
+                raise ScenarioError(f"{key}.action: a silent failure (detect_hours) must use 'restart' ({m.name!r})")
+            if s.checkpoint.method == "memory" or s.recovery.strategy == "replica":
+                raise ScenarioError(
+                    f"{key}.detect_hours: silent failures are modelled with sync or async checkpoints and "
+                    "the restart or shrink strategies only, so far"
+                )
         if m.scope == "job" and m.action == "replace":
             raise ScenarioError(f"{key}.action: a job-scope failure has no hardware to replace; use 'restart'")
     if s.checkpoint.policy != "fixed" and "interval_minutes" in s.checkpoint.model_fields_set:

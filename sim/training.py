@@ -8,6 +8,7 @@ until the pool can fill its missing nodes, and restarts; a failure during a rest
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Generator
 from typing import Any
@@ -39,6 +40,8 @@ class Job:
         memory_restart_s: float | None = None,
         shrink_unit_slots: int = 0,
         maintenance: tuple[float, float] | None = None,
+        late_s: list[float] | None = None,
+        keep: int | None = None,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -56,6 +59,14 @@ class Job:
         self.next_maint = self.maint_every_s
         self.maint_end = math.inf
         self.restart_end = math.inf
+        # Silent failures (data corruption): found late_s after they strike, then the job rolls back
+        # to the last checkpoint persisted before the corruption, if one of the ``keep`` is that old.
+        self.late_s = late_s or [0.0] * len(mode_names)
+        self.keep = keep
+        self.alarms: list[tuple[float, float, int]] = []  # (found, struck, mode)
+        # Per run segment: start, end, useful GPU-s at start, GPUs, checkpoint number at start, and at the end.
+        self.history: list[list[float]] = [[0.0, math.nan, 0.0, ledger.gpus, 0, math.nan, math.nan]]
+        self.beyond_history = 0
         self.drop_cause = ""
         self.tentative = 0.0  # GPU-seconds of compute saved only in memory (or not at all), kept for now
         self.taken = 0  # checkpoints in the state the current segment started from
@@ -97,11 +108,14 @@ class Job:
             t = self.cluster.next_return()
         else:
             t = math.inf  # running: only a failure, maintenance or the horizon ends it
-        t = min(t, self.next_maint)
+        t = min(t, self.next_maint, self.alarms[0][0] if self.alarms else math.inf)
         return env.event() if math.isinf(t) else env.timeout(t - env.now)
 
     def _advance(self) -> None:
-        if self.env.now >= self.next_maint and self.state != MAINT:
+        if self.alarms and self.env.now >= self.alarms[0][0]:
+            _, struck, mode = heapq.heappop(self.alarms)
+            self._corrupted(struck, mode)
+        elif self.env.now >= self.next_maint and self.state != MAINT:
             self._maintain()  # planned maintenance preempts whatever the job is doing
         elif self.state in (DETECT, WAIT, MAINT):
             if self.cluster.acquire():
@@ -158,6 +172,12 @@ class Job:
 
     def _fail(self, failure: Failure) -> None:
         name = self.mode_names[failure.mode]
+        if self.late_s[failure.mode] > 0:
+            # Silent: the job computes on; only work done while computing is corrupted.
+            if self.state == RUN:
+                heapq.heappush(self.alarms, (self.env.now + self.late_s[failure.mode], self.env.now, failure.mode))
+                self.events.append((failure.time, "corruption", name, failure.node, 0.0))
+            return
         if failure.replace and failure.slot >= 0:
             # Each node's memory copy lives on its pair partner (slots 2i and 2i+1): both gone, copy gone.
             if failure.slot ^ 1 in self.lost_slots and self.memory_restart_s is not None and not self.copy_lost:
@@ -224,12 +244,53 @@ class Job:
                 self.tentative = 0.0
                 led.add("lost", rolled_back, gpus=1, cause=new_cause)
                 lost = rolled_back
+            if self.history:
+                seg = self.history[-1]
+                seg[1], seg[5], seg[6] = now, led.gpu_seconds["useful"], self.saved
         else:
             led.add(self.state, elapsed, cause=self.cause)
         self.since = now
         if new_cause is not None:
             self.cause = new_cause
         return lost
+
+    # ------------------------------------------------------------------ silent data corruption
+
+    def _useful_at(self, t: float) -> tuple[float, int]:
+        """Useful GPU-seconds and checkpoint number at the last checkpoint persisted by time ``t``."""
+        for start, end, u_start, g, n_start, u_end, n_end in reversed(self.history):
+            if start <= t:
+                if math.isnan(end) or t < end:
+                    split = self.segment.split(t - start)
+                    return u_start + split.committed * g, int(n_start) + split.persisted
+                return u_end, int(n_end)
+        return 0.0, 0
+
+    def _corrupted(self, struck: float, mode: int) -> None:
+        """A corruption found now: roll back to the last checkpoint persisted before it struck."""
+        name = self.mode_names[mode]
+        led = self.ledger
+        running = self.state == RUN
+        if running:
+            led.interrupted(name)
+            lost = self._book(failing=True, new_cause=name)
+        else:
+            lost = self._book()
+        target, number = self._useful_at(struck)
+        if self.keep is not None and number > 0 and self.saved - number >= self.keep:
+            # Every kept checkpoint was written after the corruption: nothing clean to go back to.
+            target, number = 0.0, 0
+            self.beyond_history += 1
+        extra = led.gpu_seconds["useful"] - target
+        led.add("useful", -extra, gpus=1)
+        led.add("lost", extra, gpus=1, cause=name)
+        self.saved = self.taken = number
+        self.history = [h for h in self.history if h[0] <= struck]
+        self.events.append((self.env.now, "failure", name, -1, (lost + extra) / 3600.0))
+        if self.state != MAINT:
+            self.cause = name
+            self.detect_end = self.env.now
+            self._enter(DETECT, booked=True)
 
     def _maintain(self) -> None:
         """Checkpoint (work in progress is saved, not lost) and stop for the maintenance window."""
@@ -255,6 +316,9 @@ class Job:
             # The restored state is replicated again: earlier losses no longer threaten it.
             self.lost_slots.clear()
             self.copy_lost = False
+            g = self.ledger.gpus - len(self.dropped) * self.unit_gpus
+            nan = math.nan
+            self.history.append([self.env.now, nan, self.ledger.gpu_seconds["useful"], g, self.saved, nan, nan])
         self.state = state
         self.events.append((self.env.now, state, self.cause, -1, 0.0))
 

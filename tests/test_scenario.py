@@ -74,6 +74,12 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
             "checkpoint.snapshot_seconds: the blocking snapshot (61 s) cannot take longer than the whole write (60 s)",
         ),
         ({"checkpoint.persist_every": 0}, "checkpoint.persist_every: input should be greater than or equal to 1"),
+        ({"failure.1.detect_hours": 2.0}, "failure[1].action: a silent failure (detect_hours) must use 'restart'"),
+        (
+            {"failure.0.detect_hours": 2.0, "recovery.strategy": "replica"},
+            "failure[0].detect_hours: silent failures are modelled with sync or async checkpoints",
+        ),
+        ({"checkpoint.keep": 0}, "checkpoint.keep: input should be greater than 0"),
         (
             {"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 5},
             "restart.memory_load_seconds: required when checkpoint.method = 'memory'",

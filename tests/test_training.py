@@ -234,3 +234,43 @@ def test_maintenance_preempts_a_restart() -> None:
     assert h["restart"] == pytest.approx(100 + 300)
     assert h["maintenance"] == pytest.approx(3600)
     assert sum(h.values()) == pytest.approx(86400)
+
+
+SDC = {"name": "sdc", "scope": "node", "mtbf_hours": 1e9, "action": "restart", "detect_hours": 2.0}
+
+
+def sdc_play(job_failures: list[float] = (), keep: int | None = None) -> Replication:  # type: ignore[assignment]
+    """The tiny scenario with a silent corruption on node 0 at 5,000 s, found two hours later."""
+    from builders import BASE
+
+    s = tiny({"checkpoint.keep": keep}, failure=[*BASE["failure"], SDC])
+    times = np.array(job_failures, dtype=float)
+    return play(s, scripted(3, [(0, 5000.0, 2, np.nan)]), times, np.full(times.size, CRASH, np.int64))
+
+
+def test_silent_corruption_rolls_back_past_itself() -> None:
+    """Found at 12,200 s, the corruption of 5,000 s sends the job back to the checkpoint of 3,660 s."""
+    rep = sdc_play()
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    # Lost: 1,220 s since the checkpoint of 10,980 s, plus the two checkpoints written after 5,000 s.
+    assert h["lost"] == pytest.approx(1220 + 7200)
+    assert h["lost"] > 3600  # found later than one interval: more than an interval of work is lost
+    assert h["useful"] == pytest.approx(3600 + 20 * 3600 + 700)
+    assert (h["checkpoint"], h["restart"]) == pytest.approx((180 + 1200, 300))
+    assert rep.interruptions_by_cause == {"sdc": 1.0} and rep.metrics["sdc_beyond_history"] == 0
+
+
+def test_silent_corruption_across_a_restart() -> None:
+    """A crash between corruption and detection does not clean the state: the rollback still goes past 5,000 s."""
+    h = {k: v / 16 for k, v in sdc_play(job_failures=[8000.0]).gpu_seconds.items()}
+    assert h["lost"] == pytest.approx(680 + 240 + 7200)
+    assert h["useful"] == pytest.approx(3600 + 20 * 3600 + 700)
+    assert h["restart"] == pytest.approx(600)
+
+
+def test_silent_corruption_older_than_the_kept_checkpoints() -> None:
+    """Keeping one checkpoint, none predates the corruption: the run starts over, and the report says so."""
+    rep = sdc_play(keep=1)
+    assert rep.gpu_seconds["lost"] / 16 == pytest.approx(1220 + 10800)
+    assert rep.metrics["sdc_beyond_history"] == 1
+    assert sdc_play(keep=3).gpu_seconds["lost"] / 16 == pytest.approx(1220 + 7200)
