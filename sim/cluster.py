@@ -144,7 +144,8 @@ class Cluster:
         while i < len(t) and t[i] <= now:
             node = nodes[i]
             if up[i]:
-                pool[node] = None
+                if not self.in_job[node]:  # a straggler still in the job is not a spare
+                    pool[node] = None
             else:
                 pool.pop(node, None)
             i += 1
@@ -182,6 +183,20 @@ class Cluster:
         if replan and self.watcher is not None:
             self.watcher.interrupt()
         return True
+
+    def swap(self, node: int) -> bool:
+        """Hot-swap a job node for a spare, without stopping the job; False if no spare is free."""
+        if not self.in_job[node]:
+            return True
+        self._update_pool(self.env.now)
+        if not self.pool:
+            return False
+        slot = self.slot_of[node]
+        self.in_job[node] = 0
+        self.slot_of[node] = -1
+        self.vacant.append(slot)
+        self.members -= 1
+        return self.fill([slot])
 
     def pool_now(self) -> dict[int, None]:
         """The spare nodes up and free now, first in first out."""

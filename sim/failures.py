@@ -106,8 +106,11 @@ def node_timeline(
     col_mode = np.array(cols, dtype=np.int64)
     col_scale = np.array(scale)
     col_inv_shape = 1.0 / np.array(shape)
-    replace = np.array([m.action == "replace" for m in modes])
-    repair_s = np.array([(m.repair_hours or 0.0) * 3600.0 for m in modes])
+    # A straggler is pulled once it is found, so it is out from detection until repaired.
+    replace = np.array([m.action in ("replace", "slow") for m in modes])
+    repair_s = np.array(
+        [(m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if m.action == "slow" else 0.0) for m in modes]
+    )
     sigma = np.array([m.repair_sigma for m in modes])
 
     def draw(n: int) -> np.ndarray:

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
-BUCKETS: tuple[str, ...] = ("useful", "lost", "checkpoint", "detect", "restart", "wait", "maintenance")
+BUCKETS: tuple[str, ...] = ("useful", "lost", "checkpoint", "slow", "detect", "restart", "wait", "maintenance")
 #: Buckets in which the GPUs do arithmetic at full power; the rest draw ``idle_fraction`` of it.
-COMPUTING: tuple[str, ...] = ("useful", "lost")
+#: ``slow`` is throughput lost while computing (stragglers, time of day): the GPUs are busy.
+COMPUTING: tuple[str, ...] = ("useful", "lost", "slow")
 #: Buckets charged to the failure that caused them.
-FAILURE_COST: tuple[str, ...] = ("lost", "detect", "restart", "wait")
+FAILURE_COST: tuple[str, ...] = ("lost", "slow", "detect", "restart", "wait")
 
 SECONDS_PER_YEAR = 365.25 * 86400.0
 JOULES_PER_MWH = 3.6e9

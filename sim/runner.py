@@ -258,6 +258,8 @@ def play(
             detect_s=detect_s,
             mode_names=names,
             late_s=[m.detect_hours * 3600.0 for m in modes],
+            slow_speed=[m.slowdown if m.action == "slow" else None for m in modes],
+            diurnal=scenario.workload.diurnal_amplitude,
             keep=scenario.checkpoint.keep,
             maintenance=(
                 (scenario.maintenance.every_days * 86400.0, scenario.maintenance.hours * 3600.0)

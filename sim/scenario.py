@@ -67,6 +67,7 @@ class Workload(_Section):
     tensor_parallel: int = Field(1, ge=1)
     pipeline_parallel: int = Field(1, ge=1)
     shard_optimizer: bool = Field(False, description="weights and optimizer state sharded over data parallelism")
+    diurnal_amplitude: float = Field(0.0, ge=0, lt=1, description="peak-to-trough throughput dip over a day")
 
 
 class Checkpoint(_Section):
@@ -136,7 +137,8 @@ class FailureMode(_Section):
     mtbf_hours: float = Field(..., gt=0, description="mean time between failures per scope instance")
     distribution: Literal["exponential", "weibull"] = "exponential"
     shape: float = Field(1.0, gt=0, description="Weibull shape")
-    action: Literal["replace", "restart"] = "replace"
+    action: Literal["replace", "restart", "slow"] = "replace"
+    slowdown: float = Field(1.0, gt=0, le=1, description="action slow: the node's speed, as a fraction of normal")
     repair_hours: float | None = Field(None, ge=0, description="mean time in repair (action replace)")
     repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
     detect_minutes: float = Field(0.0, ge=0, description="time before the job notices")
@@ -421,8 +423,13 @@ def _check_consistency(s: Scenario) -> None:
         if m.name in seen:
             raise ScenarioError(f"{key}.name: duplicate failure mode name {m.name!r}")
         seen.add(m.name)
-        if m.action == "replace" and m.repair_hours is None:
-            raise ScenarioError(f"{key}.repair_hours: required when action = 'replace' ({m.name!r})")
+        if m.action == "slow":
+            if m.scope not in ("gpu", "node"):
+                raise ScenarioError(f"{key}.scope: a straggler (action 'slow') is a GPU or a node ({m.name!r})")
+            if m.slowdown >= 1:
+                raise ScenarioError(f"{key}.slowdown: a straggler runs below full speed; give a fraction < 1")
+        if m.action in ("replace", "slow") and m.repair_hours is None:
+            raise ScenarioError(f"{key}.repair_hours: required when action = {m.action!r} ({m.name!r})")
         if m.scope in ("rack", "switch") and s.domain_nodes(m.scope) is None:
             raise ScenarioError(f"{key}.scope: {m.scope!r} needs cluster.nodes_per_{m.scope} ({m.name!r})")
         if m.detect_hours > 0:

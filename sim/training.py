@@ -18,6 +18,7 @@ import simpy
 from sim.checkpoint import Segment
 from sim.cluster import Cluster, Failure
 from sim.ledger import Ledger
+from sim.speed import Stragglers, diurnal_loss
 
 RUN, DETECT, WAIT, RESTART, MAINT = "run", "detect", "wait", "restart", "maintenance"
 
@@ -42,6 +43,8 @@ class Job:
         maintenance: tuple[float, float] | None = None,
         late_s: list[float] | None = None,
         keep: int | None = None,
+        slow_speed: list[float | None] | None = None,
+        diurnal: float = 0.0,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -67,6 +70,11 @@ class Job:
         # Per run segment: start, end, useful GPU-s at start, GPUs, checkpoint number at start, and at the end.
         self.history: list[list[float]] = [[0.0, math.nan, 0.0, ledger.gpus, 0, math.nan, math.nan]]
         self.beyond_history = 0
+        # Throughput: stragglers (action slow) until hot-swapped at detection, and the time of day.
+        self.slow_speed = slow_speed or [None] * len(mode_names)
+        self.diurnal = diurnal
+        self.stragglers = Stragglers()
+        self.swaps: list[tuple[float, int, int]] = []  # (due, node, straggler handle)
         self.drop_cause = ""
         self.tentative = 0.0  # GPU-seconds of compute saved only in memory (or not at all), kept for now
         self.taken = 0  # checkpoints in the state the current segment started from
@@ -109,10 +117,18 @@ class Job:
         else:
             t = math.inf  # running: only a failure, maintenance or the horizon ends it
         t = min(t, self.next_maint, self.alarms[0][0] if self.alarms else math.inf)
+        t = min(t, self.swaps[0][0] if self.swaps else math.inf)
         return env.event() if math.isinf(t) else env.timeout(t - env.now)
 
     def _advance(self) -> None:
-        if self.alarms and self.env.now >= self.alarms[0][0]:
+        if self.swaps and self.env.now >= self.swaps[0][0]:
+            _, node, handle = heapq.heappop(self.swaps)
+            if self.cluster.swap(node):
+                self.stragglers.end_of(handle, self.env.now)
+                self.events.append((self.env.now, "swap", self.stragglers.spans[handle].cause, node, 0.0))
+            else:  # no spare free: the job keeps the straggler until one is back
+                heapq.heappush(self.swaps, (self.cluster.next_return(), node, handle))
+        elif self.alarms and self.env.now >= self.alarms[0][0]:
             _, struck, mode = heapq.heappop(self.alarms)
             self._corrupted(struck, mode)
         elif self.env.now >= self.next_maint and self.state != MAINT:
@@ -172,6 +188,13 @@ class Job:
 
     def _fail(self, failure: Failure) -> None:
         name = self.mode_names[failure.mode]
+        speed = self.slow_speed[failure.mode]
+        if speed is not None:
+            # A straggler: the synchronous job now runs at its speed until it is found and swapped.
+            handle = self.stragglers.add(self.env.now, speed, name)
+            heapq.heappush(self.swaps, (self.env.now + self.detect_s[failure.mode], failure.node, handle))
+            self.events.append((failure.time, "straggler", name, failure.node, 0.0))
+            return
         if self.late_s[failure.mode] > 0:
             # Silent: the job computes on; only work done while computing is corrupted.
             if self.state == RUN:
@@ -208,6 +231,8 @@ class Job:
         lost = 0.0
         led = self.ledger
         if self.state == RUN:
+            useful_before = led.gpu_seconds["useful"]
+            released = 0.0  # memory-only work from earlier segments that becomes useful now
             out = len(self.dropped) * self.unit_gpus
             g = led.gpus - out
             if out:
@@ -216,6 +241,7 @@ class Job:
             if split.persisted:
                 # A persisted checkpoint holds everything before it, memory-only work included.
                 led.add("useful", self.tentative, gpus=1)
+                released += self.tentative
                 self.tentative = 0.0
             led.add("useful", split.committed, gpus=g)
             led.add("checkpoint", split.checkpoint, gpus=g)
@@ -226,6 +252,7 @@ class Job:
                     self.saved = self.taken - split.snapshots + split.persisted
             elif not failing:
                 led.add("useful", self.tentative, gpus=1)  # survives to the end
+                released += self.tentative
                 led.add("useful", split.memory + split.uncommitted, gpus=g)
                 self.tentative = 0.0
             elif self.memory_restart_s is not None and not self.copy_lost:
@@ -244,6 +271,10 @@ class Job:
                 self.tentative = 0.0
                 led.add("lost", rolled_back, gpus=1, cause=new_cause)
                 lost = rolled_back
+            if elapsed > 0:
+                # Work done at reduced speed: the lost throughput of this segment's useful compute is slow.
+                fresh = led.gpu_seconds["useful"] - useful_before - released
+                self._slowed(fresh, self.since, now)
             if self.history:
                 seg = self.history[-1]
                 seg[1], seg[5], seg[6] = now, led.gpu_seconds["useful"], self.saved
@@ -253,6 +284,23 @@ class Job:
         if new_cause is not None:
             self.cause = new_cause
         return lost
+
+    def _slowed(self, useful: float, t0: float, t1: float) -> None:
+        """Move the share of ``useful`` GPU-seconds lost to stragglers and the time of day to slow."""
+        if useful <= 0:
+            return
+        lost_s, by_cause = self.stragglers.loss(t0, t1)
+        lost_d = diurnal_loss(self.diurnal, t0, t1)
+        if not lost_s and not lost_d:
+            return
+        span = t1 - t0
+        fs, fd = lost_s / span, lost_d / span
+        led = self.ledger
+        for cause, secs in by_cause.items():
+            led.add("useful", -useful * fs * secs / lost_s, gpus=1)
+            led.add("slow", useful * fs * secs / lost_s, gpus=1, cause=cause)
+        led.add("useful", -useful * (1 - fs) * fd, gpus=1)
+        led.add("slow", useful * (1 - fs) * fd, gpus=1)
 
     # ------------------------------------------------------------------ silent data corruption
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 import sim
 from sim import report
+from sim.ledger import BUCKETS
 from sim.runner import Result
 from sim.scenario import load_scenario_text
 
@@ -87,7 +88,7 @@ def test_waterfall_adds_up(result: Result) -> None:
         assert after == pytest.approx(before + change)
     ecr = result.summary.loc["effective_compute_ratio", "mean"]
     assert steps[-2][2] == pytest.approx(ecr) and steps[-1][2] == pytest.approx(ecr)
-    assert len(steps) == 3 + 6  # peak, MFU, six non-useful buckets, realized
+    assert len(steps) == 3 + len(BUCKETS) - 1  # peak, MFU, every non-useful bucket, realized
 
 
 def test_causes_sorted_and_priced(result: Result) -> None:

@@ -80,6 +80,9 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
             "failure[0].detect_hours: silent failures are modelled with sync or async checkpoints",
         ),
         ({"checkpoint.keep": 0}, "checkpoint.keep: input should be greater than 0"),
+        ({"failure.1.action": "slow"}, "failure[1].slowdown: a straggler runs below full speed"),
+        ({"failure.0.action": "slow", "failure.0.slowdown": 0.5}, "failure[0].scope: a straggler (action 'slow')"),
+        ({"workload.diurnal_amplitude": 1.0}, "workload.diurnal_amplitude: input should be less than 1"),
         (
             {"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 5},
             "restart.memory_load_seconds: required when checkpoint.method = 'memory'",

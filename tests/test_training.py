@@ -274,3 +274,49 @@ def test_silent_corruption_older_than_the_kept_checkpoints() -> None:
     assert rep.gpu_seconds["lost"] / 16 == pytest.approx(1220 + 10800)
     assert rep.metrics["sdc_beyond_history"] == 1
     assert sdc_play(keep=3).gpu_seconds["lost"] / 16 == pytest.approx(1220 + 7200)
+
+
+def test_time_of_day_slows_every_step() -> None:
+    """A 2% dip at noon costs 1% of a whole day's useful compute, booked as slow."""
+    s = tiny({"workload.diurnal_amplitude": 0.02})
+    rep = play(s, scripted(3, []), np.zeros(0), np.zeros(0, np.int64))
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    assert h["slow"] == pytest.approx(0.01 * (23 * 3600 + 2220))
+    assert h["useful"] == pytest.approx(0.99 * (23 * 3600 + 2220))
+    assert sum(h.values()) == pytest.approx(86400)
+
+
+STRAGGLER = {
+    "name": "slow GPU",
+    "scope": "node",
+    "mtbf_hours": 1e9,
+    "action": "slow",
+    "slowdown": 0.5,
+    "detect_minutes": 10.0,
+    "repair_hours": 1.0,
+}
+
+
+def straggler_play(spares: int) -> Replication:
+    """The tiny scenario with node 0 at half speed from 5,000 s."""
+    from builders import BASE
+
+    s = tiny({"cluster.spare_nodes": spares}, failure=[*BASE["failure"], STRAGGLER])
+    return play(s, scripted(2 + spares, [(0, 5000.0, 2, 5000.0 + 600 + 3600)]), np.zeros(0), np.zeros(0, np.int64))
+
+
+def test_straggler_costs_throughput_not_restarts() -> None:
+    """Found after 10 minutes and hot-swapped for a spare: 300 s of work lost to slowness, no restart."""
+    rep = straggler_play(spares=1)
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    raw = 23 * 3600 + 2220  # the useful compute of a day without failures
+    assert h["slow"] == pytest.approx(raw * 300 / 86400)
+    assert (h["restart"], h["lost"], rep.metrics["interruptions"]) == (0, 0, 0)
+    assert [e[1] for e in rep.events] == ["run", "straggler", "swap"]
+    assert rep.lost_gpu_hours_by_cause["slow GPU"] == pytest.approx(16 * raw * 300 / 86400 / 3600)
+
+
+def test_straggler_stays_without_a_spare() -> None:
+    """With no spare to swap in, the job runs at half speed to the end."""
+    h = {k: v / 16 for k, v in straggler_play(spares=0).gpu_seconds.items()}
+    assert h["slow"] == pytest.approx((23 * 3600 + 2220) * 0.5 * (86400 - 5000) / 86400)
