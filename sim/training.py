@@ -76,7 +76,8 @@ class Job:
         self.stragglers = Stragglers()
         self.swaps: list[tuple[float, int, int]] = []  # (due, node, straggler handle)
         self.drop_cause = ""
-        self.tentative = 0.0  # GPU-seconds of compute saved only in memory (or not at all), kept for now
+        self.tentative = 0.0  # GPU-seconds of compute saved only in peers' memory, not yet persisted
+        self.paused = 0.0  # GPU-seconds of compute carried over a rejoin pause, saved nowhere yet
         self.taken = 0  # checkpoints in the state the current segment started from
         self.saved = 0  # the last persisted one among them
         self.lost_slots: set[int] = set()  # job positions lost since the last successful restart
@@ -217,6 +218,8 @@ class Job:
             return
         self.ledger.interrupted(name)
         lost = self._book(failing=True, new_cause=name)
+        if self.state != RUN:
+            lost += self._drop_unsaved(name)
         self.events.append((failure.time, "failure", name, failure.node, lost / 3600.0))
         self.detect_end = self.env.now + self.detect_s[failure.mode]
         self._enter(DETECT, booked=True)
@@ -239,36 +242,34 @@ class Job:
                 led.add("wait", elapsed, gpus=out, cause=self.drop_cause)
             split = self.segment.split(elapsed, self.taken)
             if split.persisted:
-                # A persisted checkpoint holds everything before it, memory-only work included.
-                led.add("useful", self.tentative, gpus=1)
-                released += self.tentative
-                self.tentative = 0.0
+                # A persisted checkpoint holds everything before it, memory-only and paused work included.
+                released += self._release()
             led.add("useful", split.committed, gpus=g)
             led.add("checkpoint", split.checkpoint, gpus=g)
             if pause:
-                self.tentative += (split.memory + split.uncommitted) * g
+                self.tentative += split.memory * g
+                self.paused += split.uncommitted * g
                 self.taken += split.snapshots
                 if split.persisted:
                     self.saved = self.taken - split.snapshots + split.persisted
             elif not failing:
-                led.add("useful", self.tentative, gpus=1)  # survives to the end
-                released += self.tentative
+                released += self._release()  # survives to the end
                 led.add("useful", split.memory + split.uncommitted, gpus=g)
-                self.tentative = 0.0
             elif self.memory_restart_s is not None and not self.copy_lost:
                 # Restored from the last snapshot in memory: the count of checkpoints goes on from it.
                 self.tentative += split.memory * g
                 self.taken += split.snapshots
                 if split.persisted:
                     self.saved = self.taken - split.snapshots + split.persisted
-                led.add("lost", split.uncommitted, gpus=g, cause=new_cause)
-                lost = split.uncommitted * g
+                lost = split.uncommitted * g + self.paused
+                self.paused = 0.0
+                led.add("lost", lost, gpus=1, cause=new_cause)
             else:
-                rolled_back = self.tentative + (split.memory + split.uncommitted) * g
+                rolled_back = self.tentative + self.paused + (split.memory + split.uncommitted) * g
                 if split.persisted:
                     self.saved = self.taken + split.persisted
                 self.taken = self.saved  # restored from the last persisted checkpoint
-                self.tentative = 0.0
+                self.tentative = self.paused = 0.0
                 led.add("lost", rolled_back, gpus=1, cause=new_cause)
                 lost = rolled_back
             if elapsed > 0:
@@ -283,6 +284,25 @@ class Job:
         self.since = now
         if new_cause is not None:
             self.cause = new_cause
+        return lost
+
+    def _release(self) -> float:
+        """Memory-only and paused work is saved by a persisted checkpoint (or the end): it is useful."""
+        kept = self.tentative + self.paused
+        self.ledger.add("useful", kept, gpus=1)
+        self.tentative = self.paused = 0.0
+        return kept
+
+    def _drop_unsaved(self, cause: str) -> float:
+        """A failure while the job is not running: paused work is gone, and memory-only work too
+        unless the restore will come from peers' memory. Returns the GPU-seconds lost."""
+        lost = self.paused
+        self.paused = 0.0
+        if self.memory_restart_s is None or self.copy_lost:
+            lost += self.tentative
+            self.tentative = 0.0
+            self.taken = self.saved
+        self.ledger.add("lost", lost, gpus=1, cause=cause)
         return lost
 
     def _slowed(self, useful: float, t0: float, t1: float) -> None:
@@ -323,7 +343,7 @@ class Job:
             led.interrupted(name)
             lost = self._book(failing=True, new_cause=name)
         else:
-            lost = self._book()
+            lost = self._book() + self._drop_unsaved(name)
         target, number = self._useful_at(struck)
         if self.keep is not None and number > 0 and self.saved - number >= self.keep:
             # Every kept checkpoint was written after the corruption: nothing clean to go back to.
@@ -331,7 +351,8 @@ class Job:
             self.beyond_history += 1
         extra = led.gpu_seconds["useful"] - target
         led.add("useful", -extra, gpus=1)
-        led.add("lost", extra, gpus=1, cause=name)
+        led.add("lost", extra + self.tentative, gpus=1, cause=name)
+        self.tentative = 0.0
         self.saved = self.taken = number
         self.history = [h for h in self.history if h[0] <= struck]
         self.events.append((self.env.now, "failure", name, -1, (lost + extra) / 3600.0))
@@ -344,8 +365,7 @@ class Job:
         """Checkpoint (work in progress is saved, not lost) and stop for the maintenance window."""
         if self.state == RUN:
             self._book(pause=True)
-            self.ledger.add("useful", self.tentative, gpus=1)
-            self.tentative = 0.0
+            self._release()
             self.saved = self.taken
         else:
             self._book()
@@ -373,3 +393,5 @@ class Job:
     def close(self) -> None:
         """Book the last state up to the horizon (the current simulation time)."""
         self._book()
+        if self.state != RUN:
+            self._release()  # the restart under way would restore it: it survives to the end

@@ -320,3 +320,15 @@ def test_straggler_stays_without_a_spare() -> None:
     """With no spare to swap in, the job runs at half speed to the end."""
     h = {k: v / 16 for k, v in straggler_play(spares=0).gpu_seconds.items()}
     assert h["slow"] == pytest.approx((23 * 3600 + 2220) * 0.5 * (86400 - 5000) / 86400)
+
+
+def test_failure_during_a_rejoin_loses_the_paused_work() -> None:
+    """Work carried over a rejoin is saved nowhere yet: a crash during the rejoin restart loses it."""
+    s = tiny({"recovery.strategy": "shrink", "cluster.spare_nodes": 0})
+    rep = play(s, scripted(2, [(0, 5000.0, GPU, 8600.0)]), np.array([8700.0]), np.full(1, CRASH, np.int64))
+    g = rep.gpu_seconds
+    # Replica 1 alone computes 5,300-8,600 s (3,300 s unsaved); the crash at 8,700 s loses it.
+    assert g["lost"] == pytest.approx(16 * 1340 + 8 * 3300)
+    assert g["restart"] == pytest.approx(16 * (300 + 100 + 300))
+    assert g["useful"] == pytest.approx(16 * (3600 + 75600 + 540))
+    assert sum(g.values()) == pytest.approx(16 * 86400, rel=1e-12)
