@@ -32,6 +32,7 @@ from sim.analytic import (
 from sim.checkpoint import interval_seconds
 from sim.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
 from sim.ledger import BUCKETS
+from sim.memory import memory_json, memory_rows
 from sim.runner import Result
 from sim.scenario import Scenario
 
@@ -39,6 +40,7 @@ from sim.scenario import Scenario
 BUCKET_LABELS: dict[str, str] = {
     "lost": "work lost to failures (rolled back)",
     "checkpoint": "checkpoint writes",
+    "slow": "slowed by stragglers, time of day",
     "detect": "failure detection",
     "restart": "restarts",
     "wait": "waiting for spares or repairs",
@@ -317,6 +319,7 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         "first_order_ettr": first_order_ettr(tau, write, s.restart_seconds, mtbf, detect),
         "daly_ettr": ettr,
         "effective_compute_ratio_estimate": s.workload.mfu * ettr,
+        "memory": memory_json(s),
     }
 
 
@@ -354,10 +357,13 @@ def check_renderable(data: dict[str, Any]) -> Group:
         ("first-order ETTR at that interval", fmt_pct(d["first_order_ettr"], 2)),
         ("Daly ETTR at that interval", fmt_pct(d["daly_ettr"], 2)),
         ("effective compute estimate (MFU x Daly ETTR)", fmt_pct(d["effective_compute_ratio_estimate"], 2)),
+        *memory_rows(d.get("memory")),
     ]
     for row in rows:
         t.add_row(*row)
     parts: list[RenderableType] = [head, Text(""), t]
+    mem = d.get("memory") or {}
+    parts += [Text(f"warning: {w}", style="yellow") for w in [mem.get("warning"), *mem.get("notes", [])] if w]
     if d["causes"]:
         c = Table(
             title="Failure modes, most frequent first",
@@ -379,7 +385,8 @@ def check_renderable(data: dict[str, Any]) -> Group:
         parts += [Text(""), c]
     parts.append(
         Text(
-            "Estimates assume exponential failures and instant spares; detection counts as restart time.",
+            "Estimates assume exponential failures and instant spares; detection counts as restart time. "
+            "Memory per GPU counts weights and optimizer state only: gradients and activations come on top.",
             style="dim",
         )
     )
