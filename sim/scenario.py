@@ -480,6 +480,15 @@ def _check_consistency(s: Scenario) -> None:
                 f"recovery.strategy: {s.recovery.strategy!r} needs at least two data-parallel replicas, "
                 f"got {c.gpus // s.unit_gpus}"
             )
+    if s.recovery.strategy == "replica":
+        if s.workload.diurnal_amplitude > 0:
+            raise ScenarioError(
+                "workload.diurnal_amplitude: time-of-day throughput is not modelled with "
+                "recovery.strategy = 'replica' yet"
+            )
+        slow = next((m.name for m in s.modes if m.action == "slow"), None)
+        if slow is not None:
+            raise ScenarioError(f"recovery.strategy: stragglers ({slow!r}) are not modelled with 'replica' yet")
     if s.maintenance.every_days is not None and s.recovery.strategy == "replica":
         raise ScenarioError(
             "maintenance.every_days: planned maintenance is not modelled with recovery.strategy = 'replica' yet"

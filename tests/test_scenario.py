@@ -84,6 +84,10 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
         ({"failure.0.action": "slow", "failure.0.slowdown": 0.5}, "failure[0].scope: a straggler (action 'slow')"),
         ({"workload.diurnal_amplitude": 1.0}, "workload.diurnal_amplitude: input should be less than 1"),
         (
+            {"workload.diurnal_amplitude": 0.01, "recovery.strategy": "replica"},
+            "workload.diurnal_amplitude: time-of-day throughput is not modelled with recovery.strategy = 'replica'",
+        ),
+        (
             {"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 5},
             "restart.memory_load_seconds: required when checkpoint.method = 'memory'",
         ),
