@@ -34,19 +34,25 @@ def job_failure_rates_per_hour(scenario: Scenario) -> dict[str, float]:
     return {m.name: instances_in_job(scenario, m) / m.mtbf_hours for m in scenario.modes}
 
 
+def _interrupting(scenario: Scenario) -> dict[str, float]:
+    # Stragglers slow the job down but do not stop it: they are not failures of the job.
+    rates = job_failure_rates_per_hour(scenario)
+    return {m.name: rates[m.name] for m in scenario.modes if m.action != "slow"}
+
+
 def job_mtbf_seconds(scenario: Scenario) -> float:
-    """Mean time between failures of the job, all modes together; ``inf`` with none."""
-    rate = sum(job_failure_rates_per_hour(scenario).values())
+    """Mean time between failures that stop the job, all modes together; ``inf`` with none."""
+    rate = sum(_interrupting(scenario).values())
     return math.inf if rate == 0 else 3600.0 / rate
 
 
 def mean_detect_seconds(scenario: Scenario) -> float:
     """Rate-weighted mean detection delay of a job failure."""
-    rates = job_failure_rates_per_hour(scenario)
+    rates = _interrupting(scenario)
     total = sum(rates.values())
     if total == 0:
         return 0.0
-    return sum(rates[m.name] * m.detect_minutes * 60.0 for m in scenario.modes) / total
+    return sum(rates[m.name] * m.detect_minutes * 60.0 for m in scenario.modes if m.name in rates) / total
 
 
 def young_interval(write_s: float, mtbf_s: float) -> float:

@@ -176,7 +176,7 @@ def _causes_table(result: Result) -> RenderableType:
     table = Table(
         title="Interruptions by cause (mean per run)",
         title_justify="left",
-        caption="lost = rolled-back work + detection + restart + waiting for nodes",
+        caption="lost = rolled-back work + slowed throughput + detection + restart + waiting for nodes",
         caption_justify="left",
         show_edge=False,
         show_footer=True,

@@ -57,3 +57,21 @@ def test_job_mtbf_sums_rates_by_scope() -> None:
     assert rates == pytest.approx({"g": 16 / 1600, "n": 2 / 200, "j": 1 / 100})
     assert job_mtbf_seconds(s) == pytest.approx(3600 / 0.03)
     assert mean_detect_seconds(s) == pytest.approx(600 / 3)
+
+
+def test_stragglers_are_not_failures_of_the_job() -> None:
+    """A straggler slows the job without stopping it: it stays out of the job MTBF and detection mean."""
+    base = [{"name": "crash", "scope": "job", "mtbf_hours": 10.0, "action": "restart"}]
+    slow = {
+        "name": "slow",
+        "scope": "node",
+        "mtbf_hours": 1.0,
+        "action": "slow",
+        "slowdown": 0.5,
+        "repair_hours": 1.0,
+        "detect_minutes": 30.0,
+    }
+    s = tiny(failure=[*base, slow])
+    assert job_mtbf_seconds(s) == pytest.approx(36000.0)
+    assert mean_detect_seconds(s) == 0.0
+    assert job_failure_rates_per_hour(s)["slow"] == pytest.approx(2.0)

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from PIL import Image
 
 import sim
+from sim.ledger import BUCKETS
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
@@ -120,3 +123,53 @@ def test_scale_sweep_script_runs() -> None:
     bad = _study("scale_sweep.py", "--replications", "2", "--sizes", "1001")
     assert bad.returncode == 2
     assert "multiple of 8" in bad.stderr
+
+
+def test_strategies_script_runs(tmp_path: Path) -> None:
+    """strategies.py prints one table of every configuration and writes the chart, CSV and runs table."""
+    out = tmp_path / "strategies"
+    proc = _study("strategies.py", "--replications", "2", "--seed", "1", "--jobs", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for label in ("sync + restart (baseline)", "async + restart", "memory + restart", "sync + replica"):
+        assert f"\n{label} " in proc.stdout
+    assert "sync + shrink, 1% spares - sync + restart, 1% spares:" in proc.stdout
+    table = pd.read_csv(out / "strategies.csv")
+    assert len(table) == 7
+    # The ledger columns cover the GPU-time (exactness per replication is the engine tests' job).
+    assert (table[[f"fraction_{b}" for b in BUCKETS]].sum(axis=1) - 1).abs().max() < 1e-3
+    assert table.loc[0, "diff_baseline.mean"] == 0.0
+    rejoins = dict(zip(table["configuration"], table["rejoins"], strict=True))
+    assert rejoins["sync + shrink, 1% spares"] > 0 and rejoins["sync + restart (baseline)"] == 0
+    assert len(pd.read_parquet(out / "runs.parquet")) == 7 * 2
+    with Image.open(out / "strategies.png") as png:
+        assert png.size[0] >= 1200 and png.size[1] >= 700
+    bad = _study("strategies.py", "--replications", "1", "--out", str(out))
+    assert bad.returncode == 2 and "at least 2" in bad.stderr
+
+
+def test_correlated_scenario_has_every_failure_kind() -> None:
+    """h100_100k_correlated loads with rack and switch domains, late SDC, stragglers and maintenance;
+    a 10-day run books maintenance, slow and wait time, rack interruptions, and a ledger that sums exactly."""
+    path = SCENARIOS / "h100_100k_correlated.toml"
+    scenario = sim.load_scenario(path)
+    modes = {m.name: m for m in scenario.modes}
+    assert modes["rack power/cooling"].scope == "rack" and scenario.cluster.nodes_per_rack == 4
+    assert modes["leaf switch"].scope == "switch" and scenario.cluster.nodes_per_switch == 32
+    sdc = modes["silent data corruption"]
+    assert sdc.detect_hours > 0 and sdc.action == "restart" and scenario.checkpoint.keep is not None
+    assert modes["straggler"].action == "slow" and modes["NCCL watchdog timeout"].detect_minutes == 10.0
+    assert scenario.failure_preset is None  # the Llama 3 modes are written out, split where they change
+    # The shipped 250 spares never run short for long; 130 (about the servers in repair at once plus
+    # a switch's 32) make correlated failures wait for repairs.
+    short = sim.load_scenario(path, overrides={"run.duration_days": 10, "cluster.spare_nodes": 130})
+    result = sim.run(short, replications=2, seed=0)
+    runs = result.runs
+    assert (runs["fraction_maintenance"] > 0).all() and (runs["planned_interruptions"] == 8).all()
+    assert (runs["fraction_slow"] > 0).all() and (runs["fraction_wait"] > 0).all()
+    assert (runs["interruptions_by_cause.rack power/cooling"] > 0).all()
+    assert (runs["interruptions_by_cause.straggler"] == 0).all()  # stragglers cost throughput, not restarts
+    assert (runs["lost_gpu_hours_by_cause.straggler"] > 0).all()
+    capacity = short.cluster.gpus * short.horizon_seconds
+    for rep in result.replications:
+        assert set(rep.gpu_seconds) == set(BUCKETS)
+        assert sum(rep.gpu_seconds.values()) == pytest.approx(capacity, rel=1e-9)
