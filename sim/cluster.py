@@ -157,6 +157,9 @@ class Cluster:
 
     def acquire(self) -> bool:
         """Fill the job's missing nodes from the pool, all at once; False when too few are up."""
+        self._update_pool(self.env.now)
+        if len(self.vacant) > len(self.pool):
+            return False  # checked before copying: a waiting job asks at every return
         return self.fill(list(self.vacant))
 
     def fill(self, slots: list[int]) -> bool:
@@ -166,11 +169,12 @@ class Cluster:
         if len(slots) > len(self.pool):
             return False
         replan = False
+        chosen = set(slots)
+        self.vacant = [v for v in self.vacant if v not in chosen]
         for slot in slots:
             node = next(iter(self.pool))
             del self.pool[node]
             self.in_job[node] = 1
-            self.vacant.remove(slot)
             self.slot_of[node] = slot
             k, end = self._next[node], self._end[node]
             while k < end and self._time[k] <= now:

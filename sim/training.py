@@ -272,7 +272,7 @@ class Job:
                 self.tentative = self.paused = 0.0
                 led.add("lost", rolled_back, gpus=1, cause=new_cause)
                 lost = rolled_back
-            if elapsed > 0:
+            if elapsed > 0 and (self.diurnal or self.stragglers.spans):
                 # Work done at reduced speed: the lost throughput of this segment's useful compute is slow.
                 fresh = led.gpu_seconds["useful"] - useful_before - released
                 self._slowed(fresh, self.since, now)
