@@ -25,15 +25,14 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Generator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import simpy
 
 from sim.checkpoint import Segment, Split
 from sim.cluster import Cluster, Failure
 from sim.ledger import Ledger
-from sim.training import Event
+from sim.training import Event, JobProcess
 
 ONLINE, RECOVERING, WAITING, RESTARTING = "online", "recovering", "waiting", "restarting"
 _BUCKET = {RECOVERING: "restart", WAITING: "wait", RESTARTING: "restart"}
@@ -43,7 +42,7 @@ def _compute(split: Split) -> float:
     return split.committed + split.memory + split.uncommitted
 
 
-class ReplicaJob:
+class ReplicaJob(JobProcess):
     """The job under ``recovery.strategy = "replica"``: one process, one state per replica."""
 
     def __init__(
@@ -91,21 +90,13 @@ class ReplicaJob:
         self.events: list[Event] = [(0.0, "run", "", -1, 0.0)]
         self.process: simpy.Process | None = None
 
-    def start(self) -> simpy.Process:
-        self.process = self.env.process(self.run())
-        return self.process
+    def _advance(self) -> None:
+        self._accrue()
+        self._due()
 
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        """Sleep until the next replica is due (or a node for a waiting one); failures interrupt."""
-        while True:
-            try:
-                yield self._next_wake()
-                self._accrue()
-                self._due()
-            except simpy.Interrupt as irq:
-                assert isinstance(irq.cause, Failure)
-                self._accrue()
-                self._fail(irq.cause)
+    def _fail(self, failure: Failure) -> None:
+        self._accrue()
+        self._failed(failure)
 
     def close(self) -> None:
         """Book every GPU up to the horizon (the current simulation time)."""
@@ -113,7 +104,8 @@ class ReplicaJob:
 
     # ------------------------------------------------------------------ time
 
-    def _next_wake(self) -> simpy.Event:
+    def _wait(self) -> simpy.Event:
+        """Sleep until the next replica is due (or a node for a waiting one); failures interrupt."""
         heap = self._heap
         while heap and heap[0][2] != self._version[heap[0][1]]:
             heapq.heappop(heap)
@@ -177,7 +169,7 @@ class ReplicaJob:
         self._job_failures += 1
         return min(int(u * self.units), self.units - 1)
 
-    def _fail(self, failure: Failure) -> None:
+    def _failed(self, failure: Failure) -> None:
         now = self.env.now
         name = self.mode_names[failure.mode]
         unit = self._unit_of(failure)

@@ -26,8 +26,39 @@ RUN, DETECT, WAIT, RESTART, MAINT = "run", "detect", "wait", "restart", "mainten
 Event = tuple[float, str, str, int, float]
 
 
-class Job:
-    """The job process and its ledger bookkeeping."""
+class JobProcess:
+    """The SimPy skeleton every recovery strategy shares: wait in a state until it ends (advance)
+    or a failure interrupts it. Subclasses say what to wait for and what each outcome does."""
+
+    env: simpy.Environment
+    process: simpy.Process | None
+
+    def start(self) -> simpy.Process:
+        self.process = self.env.process(self.run())
+        return self.process
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        """The job's life: wait in the current state until it ends or a failure interrupts it."""
+        while True:
+            try:
+                yield self._wait()
+                self._advance()
+            except simpy.Interrupt as irq:
+                assert isinstance(irq.cause, Failure)
+                self._fail(irq.cause)
+
+    def _wait(self) -> simpy.Event:
+        raise NotImplementedError
+
+    def _advance(self) -> None:
+        raise NotImplementedError
+
+    def _fail(self, failure: Failure) -> None:
+        raise NotImplementedError
+
+
+class Job(JobProcess):
+    """The job process under the restart and shrink strategies, and its ledger bookkeeping."""
 
     def __init__(
         self,
@@ -90,20 +121,6 @@ class Job:
         self.detect_end = 0.0
         self.events: list[Event] = [(0.0, RUN, "", -1, 0.0)]
         self.process: simpy.Process | None = None
-
-    def start(self) -> simpy.Process:
-        self.process = self.env.process(self.run())
-        return self.process
-
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        """The job's life: wait in the current state until it ends or a failure interrupts it."""
-        while True:
-            try:
-                yield self._wait()
-                self._advance()
-            except simpy.Interrupt as irq:
-                assert isinstance(irq.cause, Failure)
-                self._fail(irq.cause)
 
     def _wait(self) -> simpy.Event:
         env = self.env
