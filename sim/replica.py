@@ -32,7 +32,7 @@ import simpy
 from sim.checkpoint import Segment, Split
 from sim.cluster import Cluster, Failure
 from sim.ledger import Ledger
-from sim.training import Event, JobProcess
+from sim.process import Event, JobProcess
 
 ONLINE, RECOVERING, WAITING, RESTARTING = "online", "recovering", "waiting", "restarting"
 _BUCKET = {RECOVERING: "restart", WAITING: "wait", RESTARTING: "restart"}

@@ -19,8 +19,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from sim.checkpoint import interval_seconds
-from sim.runner import describe, replication_seeds, simulate
+from sim.executors import execute
+from sim.runner import describe
 from sim.scenario import Scenario, ScenarioError, parse_value, with_overrides
 from sim.store import Store, StoreMismatch
 
@@ -131,41 +131,7 @@ def _describe_point(point: Point) -> str:
     return " ".join(f"{k}={v}" for k, v in point.items())
 
 
-# ---------------------------------------------------------------- work and executors
-
-
-Done = tuple[str, int, dict[str, float]]
-
-
-def run_unit(scenario: Scenario, key: str, replication: int, seed: int) -> Done:
-    """One replication of one point: the unit of work that executors ship and the store keeps."""
-    seed_seq = replication_seeds(seed, replication + 1)[replication]
-    rep = simulate(scenario, seed_seq, replication)
-    return key, replication, rep.row([m.name for m in scenario.modes])
-
-
-Task = tuple[Scenario, str, int, int]
-
-
-def execute(tasks: Sequence[Task], jobs: int = 1, client: Any = None) -> Iterator[Done]:
-    """Run ``tasks`` and yield each result as soon as it is done, in whatever order they finish.
-
-    ``client`` is a connected Dask client (see ``connect``); without one, ``jobs`` local processes.
-    """
-    if client is not None:
-        yield from _execute_dask(tasks, client)
-    elif jobs <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            yield run_unit(*t)
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            futures = [pool.submit(run_unit, *t) for t in tasks]
-            try:
-                for f in as_completed(futures):
-                    yield f.result()
-            finally:
-                for f in futures:
-                    f.cancel()
+# ---------------------------------------------------------------- Dask
 
 
 def connect(scheduler: str) -> Any:
@@ -178,18 +144,6 @@ def connect(scheduler: str) -> Any:
         return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as e:
         raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({e})") from None
-
-
-def _execute_dask(tasks: Sequence[Task], client: Any) -> Iterator[Done]:
-    from distributed import as_completed as dask_completed
-
-    # pure=False: each task is its own unit even if Dask's hashing of the arguments were to collide.
-    futures = [client.submit(run_unit, *t, pure=False) for t in tasks]
-    try:
-        for f in dask_completed(futures):  # type: ignore[no-untyped-call]
-            yield f.result()
-    finally:
-        client.cancel(futures)
 
 
 # ---------------------------------------------------------------- the sweep
