@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analytic import daly_interval, job_mtbf_seconds, young_interval
+from sim.runner import json_number
 from sim.scenario import Scenario, ScenarioError, with_overrides
 from sim.sweeps import SweepError, points_table, run_sweep
 
@@ -44,17 +45,17 @@ class Optimum:
     at_edge: bool
 
     def to_json(self) -> dict[str, Any]:
-        def num(x: float | None) -> float | None:
-            return None if x is None or math.isnan(x) else float(x)
-
         rows = [
             {
                 "value": float(r[self.key]),
-                "mean": num(r[f"{self.objective}.mean"]),
-                "ci95": [num(r[f"{self.objective}.ci95_low"]), num(r[f"{self.objective}.ci95_high"])],
+                "mean": json_number(r[f"{self.objective}.mean"]),
+                "ci95": [json_number(r[f"{self.objective}.ci95_low"]), json_number(r[f"{self.objective}.ci95_high"])],
                 "paired_difference_from_best": {
-                    "mean": num(r[f"{self.objective}.diff_mean"]),
-                    "ci95": [num(r[f"{self.objective}.diff_ci95_low"]), num(r[f"{self.objective}.diff_ci95_high"])],
+                    "mean": json_number(r[f"{self.objective}.diff_mean"]),
+                    "ci95": [
+                        json_number(r[f"{self.objective}.diff_ci95_low"]),
+                        json_number(r[f"{self.objective}.diff_ci95_high"]),
+                    ],
                 },
             }
             for _, r in self.points.iterrows()
@@ -64,10 +65,10 @@ class Optimum:
             "objective": self.objective,
             "best": self.best,
             "bracket": list(self.bracket),
-            "best_mean": num(self.best_mean),
-            "best_ci95": [num(x) for x in self.best_ci95],
-            "young_minutes": num(self.young_minutes),
-            "daly_minutes": num(self.daly_minutes),
+            "best_mean": json_number(self.best_mean),
+            "best_ci95": [json_number(x) for x in self.best_ci95],
+            "young_minutes": json_number(self.young_minutes),
+            "daly_minutes": json_number(self.daly_minutes),
             "at_edge_of_range": self.at_edge,
             "rounds": self.rounds,
             "points": rows,

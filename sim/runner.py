@@ -154,18 +154,19 @@ def describe(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def _num(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
+def json_number(x: float | None) -> float | None:
+    """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
+    return None if x is None or math.isnan(x) else float(x)
 
 
 def stat_json(row: pd.Series) -> dict[str, object]:
     return {
-        "mean": _num(row["mean"]),
-        "std": _num(row["std"]),
-        "ci95": [_num(row["ci95_low"]), _num(row["ci95_high"])],
-        "p10": _num(row["p10"]),
-        "p50": _num(row["p50"]),
-        "p90": _num(row["p90"]),
+        "mean": json_number(row["mean"]),
+        "std": json_number(row["std"]),
+        "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
+        "p10": json_number(row["p10"]),
+        "p50": json_number(row["p50"]),
+        "p90": json_number(row["p90"]),
     }
 
 

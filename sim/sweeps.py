@@ -29,7 +29,7 @@ import pandas as pd
 
 from sim.checkpoint import interval_seconds
 from sim.executors import execute
-from sim.runner import describe
+from sim.runner import describe, json_number, metrics_json
 from sim.scenario import Scenario, ScenarioError, parse_value, with_overrides
 from sim.store import Store, StoreMismatch
 
@@ -171,7 +171,6 @@ class SweepResult:
 
     def to_json(self) -> dict[str, Any]:
         """``{"points": [{"params", "metrics", "paired_difference_from_best"}, ...], ...}``."""
-        from sim.runner import metrics_json
 
         keys = list(self.params)
         metric_names = [c for c in self.runs.columns if c not in (*keys, "replication")]
@@ -182,8 +181,8 @@ class SweepResult:
             summary = pd.DataFrame({m: describe(group[m].to_numpy(float)) for m in metric_names}).T
             diffs = {
                 m: {
-                    "mean": _num(row[f"{m}.diff_mean"]),
-                    "ci95": [_num(row[f"{m}.diff_ci95_low"]), _num(row[f"{m}.diff_ci95_high"])],
+                    "mean": json_number(row[f"{m}.diff_mean"]),
+                    "ci95": [json_number(row[f"{m}.diff_ci95_low"]), json_number(row[f"{m}.diff_ci95_high"])],
                 }
                 for m in PAIRED_METRICS
                 if f"{m}.diff_mean" in row.index
@@ -213,10 +212,6 @@ PAIRED_METRICS = ("ettr", "effective_compute_ratio", "realized_flop", "interrupt
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
-
-
-def _num(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
 
 
 def run_sweep(
