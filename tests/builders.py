@@ -24,6 +24,18 @@ BASE: dict[str, Any] = {
 }
 
 
+#: Top-level keys of the ``--format json`` document of a run (DESIGN.md, plus lost_usd_by_cause).
+RUN_JSON_KEYS = {
+    "scenario",
+    "replications",
+    "seed",
+    "metrics",
+    "interruptions_by_cause",
+    "lost_gpu_hours_by_cause",
+    "lost_usd_by_cause",
+}
+
+
 def tiny(overrides: dict[str, Any] | None = None, **sections: Any) -> Scenario:
     """The BASE scenario with whole sections replaced and dotted-key overrides applied."""
     raw = {**BASE, **sections}

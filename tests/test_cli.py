@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import RUN_JSON_KEYS
 
 import sim.runner
 from sim.cli import main
@@ -120,15 +121,7 @@ def test_format_json_matches_design(tiny: Path, tmp_path: Path, capsys: pytest.C
     )
     assert code == 0
     doc = json.loads(stdout)
-    assert set(doc) == {
-        "scenario",
-        "replications",
-        "seed",
-        "metrics",
-        "interruptions_by_cause",
-        "lost_gpu_hours_by_cause",
-        "lost_usd_by_cause",
-    }
+    assert set(doc) == RUN_JSON_KEYS
     assert set(doc["metrics"]) >= DESIGN_METRICS
     for block in (
         doc["metrics"],

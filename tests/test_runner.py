@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import tiny
+from builders import RUN_JSON_KEYS, tiny
 from scipy import stats
 
 import sim
@@ -134,15 +134,7 @@ def test_describe_matches_scipy() -> None:
 def test_json_document_shape() -> None:
     """to_json() has the DESIGN.md keys and every metric has mean, std, ci95, p10, p50, p90."""
     doc = sim.run(tiny({"failure_preset": "llama3", "cluster.gpus": 2048}), replications=3, seed=1).to_json()
-    assert set(doc) == {
-        "scenario",
-        "replications",
-        "seed",
-        "metrics",
-        "interruptions_by_cause",
-        "lost_gpu_hours_by_cause",
-        "lost_usd_by_cause",
-    }
+    assert set(doc) == RUN_JSON_KEYS
     metrics = doc["metrics"]
     assert isinstance(metrics, dict)
     for name in (
