@@ -166,26 +166,13 @@ def _markers(ax: Axes, tr: Track, scale: float, limit: float, marker: str, size:
     y = 1.35
     hit = f[f["kind"] == "failure"]
     colors = [cause_color(c) for c in hit["cause"]]
-    if marker == "|":  # a line marker has no face: its colour is the cause's
-        ax.scatter(
-            hit["time_hours"] / scale,
-            np.full(len(hit), y),
-            s=size,
-            marker=marker,
-            c=colors,
-            linewidths=1.0,
-            rasterized=True,
-        )
-        return
-    ax.scatter(
-        hit["time_hours"] / scale,
-        np.full(len(hit), y),
-        s=size,
-        marker=marker,
-        c=colors,
-        edgecolors=TEXT,
-        linewidths=0.5,
+    # A line marker has no face: its colour is the cause's; filled markers get a dark edge.
+    style: dict[str, Any] = (
+        {"linewidths": 1.0, "rasterized": True} if marker == "|" else {"edgecolors": TEXT, "linewidths": 0.5}
     )
+    ax.scatter(hit["time_hours"] / scale, np.full(len(hit), y), s=size, marker=marker, c=colors, **style)
+    if marker == "|":
+        return  # the whole-run band: too dense for hollow markers
     down = f[f["kind"] == "failure_while_down"]
     ax.scatter(
         down["time_hours"] / scale,
