@@ -3,7 +3,7 @@
 The scenario is ``scenarios/h100_100k.toml`` with ``checkpoint.policy = "fixed"``, swept over
 ``checkpoint.interval_minutes`` on a log grid of 13 points from Daly's interval / 8 to Daly's
 interval x 8 (steps of sqrt 2, Daly's interval in the middle). Daly's interval comes from
-``sim.analytic`` with the scenario's blocking write time and its job MTBF (all failure modes).
+``sim.analysis.analytic`` with the scenario's blocking write time and its job MTBF (all failure modes).
 
 Every interval sees the same failures: replication r of every point draws from the same random
 streams (common random numbers), so the difference between two intervals is taken replication by
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim.analytic import daly_ettr, daly_interval, job_mtbf_seconds, mean_detect_seconds, young_interval
-from sim.sweeps import SweepError, SweepResult, run_sweep
+from sim.analysis.analytic import daly_ettr, daly_interval, job_mtbf_seconds, mean_detect_seconds, young_interval
+from sim.experiment.sweeps import SweepError, SweepResult, run_sweep
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k.toml"

@@ -4,7 +4,7 @@ Sources (the same as the scenario files):
   SemiAnalysis (2024), "100,000 H100 Clusters": 100k H100 have 15-31x the compute of GPT-4's ~20k A100;
     6e26 FLOP in 100 days is 35% of dense FP8 peak; over 150 MW critical IT, 1.59 TWh a year,
     $123.9M a year at $0.078/kWh; GPT-4 was 2.15e25 BF16 FLOP on ~20k A100 for 90-100 days.
-  NVIDIA data sheets (sim.hardware.GPUS): dense peaks, H100 SXM 989.4 BF16 / 1978.9 FP8, A100 SXM 312 BF16.
+  NVIDIA data sheets (sim.config.hardware.GPUS): dense peaks, H100 SXM 989.4 BF16 / 1978.9 FP8, A100 SXM 312 BF16.
 
 Run: .venv/bin/python scenarios/seed_figures.py [--replications N] [--seed S]
 """
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sim
-from sim.hardware import GPUS
+from sim.config.hardware import GPUS
 
 HERE = Path(__file__).resolve().parent
 H100_SCENARIO = HERE / "h100_100k.toml"
@@ -37,7 +37,7 @@ PUBLISHED_GPT4_FLOP = 2.15e25
 GPT4_GPUS = 20_000
 GPT4_DAYS = (90.0, 95.0, 100.0)
 
-HOURS_PER_YEAR = 8766.0  # 365.25 days, the year of sim.ledger
+HOURS_PER_YEAR = 8766.0  # 365.25 days, the year of sim.model.ledger
 DAYS_PER_YEAR = 365.25
 
 

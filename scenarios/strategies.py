@@ -52,11 +52,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
-from sim.analytic import daly_ettr, job_mtbf_seconds, mean_detect_seconds
-from sim.checkpoint import interval_seconds
-from sim.ledger import BUCKETS
-from sim.palette import BUCKET_COLORS, BUCKET_LABELS
-from sim.runner import describe
+from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
+from sim.experiment.runner import describe
+from sim.model.ledger import BUCKETS
+from sim.plots.palette import BUCKET_COLORS, BUCKET_LABELS
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k.toml"

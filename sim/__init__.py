@@ -1,5 +1,7 @@
 """trainsim: a discrete-event simulator of a long LLM training run on a large GPU cluster.
 
+The public API is loaded on first use, so ``import sim`` (and the command line) start fast.
+
 >>> import sim
 >>> callable(sim.run) and callable(sim.load_scenario) and callable(sim.sweep)
 True
@@ -7,9 +9,44 @@ True
 
 from __future__ import annotations
 
-from sim.runner import Result, run, simulate
-from sim.scenario import Scenario, ScenarioError, load_scenario, load_scenario_text
-from sim.sweeps import sweep
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Result", "Scenario", "ScenarioError", "load_scenario", "load_scenario_text", "run", "simulate", "sweep"]
-__version__ = "0.1.0"
+from sim.config.version import VERSION as __version__
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario, ScenarioError, load_scenario, load_scenario_text
+    from sim.experiment.runner import Result, run, simulate
+    from sim.experiment.sweeps import sweep
+
+#: Public name -> the module that defines it.
+_API = {
+    "Result": "sim.experiment.runner",
+    "run": "sim.experiment.runner",
+    "simulate": "sim.experiment.runner",
+    "sweep": "sim.experiment.sweeps",
+    "Scenario": "sim.config.scenario",
+    "ScenarioError": "sim.config.scenario",
+    "load_scenario": "sim.config.scenario",
+    "load_scenario_text": "sim.config.scenario",
+}
+
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+    "load_scenario_text",
+    "run",
+    "simulate",
+    "sweep",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

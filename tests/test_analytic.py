@@ -7,7 +7,7 @@ import math
 import pytest
 from builders import tiny
 
-from sim.analytic import (
+from sim.analysis.analytic import (
     daly_ettr,
     daly_interval,
     first_order_ettr,

@@ -7,9 +7,9 @@ import math
 import pytest
 from builders import tiny
 
-from sim.analytic import daly_interval, job_mtbf_seconds, young_interval
-from sim.checkpoint import AsyncSegment, MemorySegment, Split, SyncSegment, interval_seconds, segment_for
-from sim.scenario import ScenarioError
+from sim.analysis.analytic import daly_interval, interval_seconds, job_mtbf_seconds, young_interval
+from sim.config.scenario import ScenarioError
+from sim.model.checkpoint import AsyncSegment, MemorySegment, Split, SyncSegment, segment_for
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from builders import RUN_JSON_KEYS
 
-import sim.runner
+import sim.experiment.runner
 from sim.cli import main
 
 TINY = """\
@@ -256,7 +256,7 @@ def test_failing_simulation_writes_failed_summary(
     out = tmp_path / "o"
     assert main(["run", str(tiny), "--no-plots", "-o", str(out), "-q"]) == 0  # stale tables of an earlier run
     capsys.readouterr()
-    monkeypatch.setattr(sim.runner, "simulate", boom)
+    monkeypatch.setattr(sim.experiment.runner, "simulate", boom)
     code, _, stderr = run_cli(["run", str(tiny), "-o", str(out), "--seed", "5"], capsys)
     assert code == 1 and "boom in replication" in stderr and "Traceback" not in stderr
     doc = json.loads((out / "summary.json").read_text())
@@ -317,6 +317,6 @@ def test_interrupted_run_exits_1(
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.runner, "simulate", interrupt)
+    monkeypatch.setattr(sim.experiment.runner, "simulate", interrupt)
     code, _, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o")], capsys)
     assert code == 1 and "interrupted" in stderr

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_cli import TINY, run_cli
 
-import sim.cli_plot
-import sim.runner
+import sim.cli.plot
+import sim.experiment.runner
 from sim.cli import main
 
 RUN_CHARTS = {"waterfall.png", "failure_impact.png", "timeline.png"}
@@ -101,7 +101,7 @@ def test_plot_refuses_a_failed_run(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom in replication")
 
-    monkeypatch.setattr(sim.runner, "simulate", boom)
+    monkeypatch.setattr(sim.experiment.runner, "simulate", boom)
     out = tmp_path / "o"
     assert main(["run", str(tiny), "-o", str(out), "-q"]) == 1
     assert pngs(out) == set()  # a failed run draws nothing
@@ -119,7 +119,7 @@ def test_chart_failure_keeps_results_and_exit_0(
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("no room on the canvas")
 
-    monkeypatch.setattr(sim.cli_plot, "draw", broken)
+    monkeypatch.setattr(sim.cli.plot, "draw", broken)
     out = tmp_path / "o"
     code, _, stderr = run_cli(["run", str(tiny), "-n", "1", "-o", str(out), "-q"], capsys)
     assert code == 0

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from test_cli import STAT_KEYS, TINY, run_cli
 
-import sim.executors
+import sim.experiment.executors
 from sim.cli import main
-from sim.progress import Tracker
+from sim.cli.progress import Tracker
 
 INTERVAL = "checkpoint.interval_minutes"
 GRID = ["--param", f"{INTERVAL}=10,20,40", "--param", "cluster.spare_nodes=0,1"]
@@ -137,7 +137,7 @@ def test_bad_param_exits_2_before_any_work(
     def no_work(*args: object) -> None:
         raise AssertionError("a replication ran")
 
-    monkeypatch.setattr(sim.executors, "run_unit", no_work)
+    monkeypatch.setattr(sim.experiment.executors, "run_unit", no_work)
     extra, expected = BAD_PARAMS[case]
     code, stdout, stderr = run_cli(["sweep", str(tiny), "-o", str(tmp_path / "o"), *extra], capsys)
     assert code == 2, stderr
@@ -188,7 +188,7 @@ def test_interrupted_sweep_records_and_resumes(
     tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C exits 1 with an "interrupted" summary; --resume then finishes with the same table."""
-    real = sim.executors.run_unit
+    real = sim.experiment.executors.run_unit
     calls = []
 
     def interrupted_after_five(*args: Any) -> Any:
@@ -198,11 +198,11 @@ def test_interrupted_sweep_records_and_resumes(
         return real(*args)
 
     out, clean = tmp_path / "out", tmp_path / "clean"
-    monkeypatch.setattr(sim.executors, "run_unit", interrupted_after_five)
+    monkeypatch.setattr(sim.experiment.executors, "run_unit", interrupted_after_five)
     code, _, stderr = run_cli(["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
     assert code == 1 and "--resume" in stderr
     assert summary(out)["status"] == "interrupted" and not (out / "runs.parquet").exists()
-    monkeypatch.setattr(sim.executors, "run_unit", real)
+    monkeypatch.setattr(sim.experiment.executors, "run_unit", real)
     assert sweep(tiny, out, "--resume") == 0 and sweep(tiny, clean) == 0
     assert (summary(out)["computed"], summary(out)["reused"]) == (7, 5)
     assert pd.read_parquet(out / "runs.parquet").equals(pd.read_parquet(clean / "runs.parquet"))
@@ -216,7 +216,7 @@ def test_failed_sweep_writes_failed_summary(
     def boom(*args: object) -> None:
         raise RuntimeError("boom in replication")
 
-    monkeypatch.setattr(sim.executors, "run_unit", boom)
+    monkeypatch.setattr(sim.experiment.executors, "run_unit", boom)
     out = tmp_path / "out"
     code, _, stderr = run_cli(
         ["sweep", str(tiny), "--no-plots", *GRID, "-j", "1", "-o", str(out), "--seed", "5"], capsys

@@ -6,7 +6,7 @@ import numpy as np
 import simpy
 from builders import scripted, tiny
 
-from sim.cluster import Cluster
+from sim.model.cluster import Cluster
 
 GPU = 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from builders import tiny
 
-from sim.executors import execute, run_unit
+from sim.experiment.executors import execute, run_unit
 
 
 def test_processes_match_serial() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.failures import job_timeline, node_timeline, weibull_scale_hours
-from sim.scenario import FailureMode
+from sim.config.scenario import FailureMode
+from sim.model.failures import job_timeline, node_timeline, weibull_scale_hours
 
 HOUR = 3600.0
 
@@ -84,7 +84,7 @@ def test_job_timeline_rate_and_order() -> None:
 
 def test_domain_failures_take_every_node_under_them() -> None:
     """A rack failure downs all its nodes; failures while already down merge into the repair."""
-    from sim.failures import NodeTimeline, with_domains
+    from sim.model.failures import NodeTimeline, with_domains
 
     own = NodeTimeline(
         ptr=np.array([0, 0, 1, 2, 2, 2, 2, 2, 2]),
@@ -115,7 +115,7 @@ def test_lognormal_repairs_have_the_mean() -> None:
 
 def test_technicians_queue_repairs() -> None:
     """One technician repairs one node at a time; later failures of a delayed node move with it."""
-    from sim.failures import NodeTimeline, with_technicians
+    from sim.model.failures import NodeTimeline, with_technicians
 
     tl = NodeTimeline(
         ptr=np.array([0, 2, 3]),
@@ -139,7 +139,7 @@ def test_technicians_queue_repairs() -> None:
 
 def test_technicians_shift_a_nodes_later_failures() -> None:
     """A node that waited for a technician fails again that much later (as good as new from its return)."""
-    from sim.failures import NodeTimeline, with_technicians
+    from sim.model.failures import NodeTimeline, with_technicians
 
     tl = NodeTimeline(
         ptr=np.array([0, 1, 3]),

@@ -1,4 +1,4 @@
-"""``sim.fit`` and ``trainsim fit``: censored MLE, round trip through an incident log, bad input."""
+"""``sim.analysis.fit`` and ``trainsim fit``: censored MLE, round trip through an incident log, bad input."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import sim.cli_fit  # noqa: F401  (registers `fit` until sim/cli.py imports it)
+import sim.cli.fit  # noqa: F401  (registers `fit` until sim/cli.py imports it)
+from sim.analysis.fit import Incident, fit_exponential, fit_log, fit_weibull, read_log
 from sim.cli import main
-from sim.failures import node_timeline
-from sim.fit import Incident, fit_exponential, fit_log, fit_weibull, read_log
-from sim.scenario import FailureMode, load_scenario_text
+from sim.config.scenario import FailureMode, load_scenario_text
+from sim.model.failures import node_timeline
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 NODES, WINDOW_H = 500, 1000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.hardware import GPUS, get_gpu
+from sim.config.hardware import GPUS, get_gpu
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ import pytest
 from test_cli import TINY
 
 from sim.cli import main
-from sim.cli_plot import draw
-from sim.folder import load
-from sim.formats import fmt_pct
-from sim.html import chart_paths, write_report_html
+from sim.cli.plot import draw
+from sim.report.html import chart_paths, write_report_html
+from sim.results.folder import load
+from sim.results.formats import fmt_pct
 
 INTERVAL = "checkpoint.interval_minutes"
 

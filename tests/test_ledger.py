@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from builders import tiny
 
-from sim.ledger import BUCKETS, Ledger, metrics
+from sim.model.ledger import BUCKETS, Ledger, metrics
 
 
 def test_buckets_and_causes() -> None:

@@ -10,10 +10,11 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from sim import report
+from sim.analysis.estimates import check_report
+from sim.analysis.memory import memory_json, memory_rows, scenario_memory, share_text, state_memory
 from sim.cli import main
-from sim.memory import memory_json, memory_rows, scenario_memory, share_text, state_memory
-from sim.scenario import load_scenario_text
+from sim.config.scenario import load_scenario_text
+from sim.report import terminal as report
 
 BASE = """\
 name = "mem"
@@ -121,7 +122,7 @@ def test_share_text() -> None:
 def test_check_report_carries_the_memory_block() -> None:
     """check_report has a JSON-ready memory block, and None when the scenario has no parameters."""
     gpt4 = scenario_text(gpus=20_000, gpu="A100-SXM-80GB", parameters=1.8e12, bpp=6, pp=20)
-    c = report.check_report(load_scenario_text(gpt4))
+    c = check_report(load_scenario_text(gpt4))
     mem = c["memory"]
     assert mem["bytes_per_gpu"] == pytest.approx(67.5e9)
     assert mem["share_of_gpu_memory"] == pytest.approx(0.84375)
@@ -129,20 +130,20 @@ def test_check_report_carries_the_memory_block() -> None:
     assert (mem["gpu"], mem["gpu_memory_gb"], mem["data_parallel"]) == ("A100-SXM-80GB", 80.0, 125)
     json.dumps(c)  # serialisable as is
     bare = load_scenario_text('name = "bare"\n[cluster]\ngpus = 8\n[checkpoint]\nwrite_seconds = 10\n')
-    assert report.check_report(bare)["memory"] is None
+    assert check_report(bare)["memory"] is None
     assert memory_json(bare) is None
     assert memory_rows(None) == [("weights + optimizer state per GPU", "n/a (no workload.parameters)")]
 
 
 def test_check_text_shows_layout_share_and_yellow_warning() -> None:
     """The check text has the layout and the share, and a yellow warning when the state cannot fit."""
-    group = report.check_renderable(report.check_report(load_scenario_text(scenario_text())))
+    group = report.check_renderable(check_report(load_scenario_text(scenario_text())))
     text = render(group)
     assert "TP 8 x PP 10 x DP 1,250, not sharded" in text
     assert "350.0 GB, 437.5% of 80 GB" in text
     warned = [r for r in group.renderables if isinstance(r, Text) and "cannot fit" in r.plain]
     assert len(warned) == 1 and str(warned[0].style) == "yellow"
-    fits = report.check_renderable(report.check_report(load_scenario_text(scenario_text(shard=True))))
+    fits = report.check_renderable(check_report(load_scenario_text(scenario_text(shard=True))))
     assert "0.280 GB, 0.35% of 80 GB" in render(fits) and "cannot fit" not in render(fits)
 
 

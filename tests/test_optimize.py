@@ -6,9 +6,9 @@ import pytest
 from builders import tiny
 from test_runner import M_S, daly_scenario
 
-from sim.analytic import daly_ettr, daly_interval
-from sim.optimize import optimize
-from sim.sweeps import SweepError
+from sim.analysis.analytic import daly_ettr, daly_interval
+from sim.experiment.optimize import optimize
+from sim.experiment.sweeps import SweepError
 
 
 def test_finds_a_near_optimal_interval() -> None:

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import output
-from sim.runner import Result
-from sim.scenario import Scenario, load_scenario_text
+from sim.config.scenario import Scenario, load_scenario_text
+from sim.experiment import save
+from sim.experiment.runner import Result
+from sim.results import files as output
 
 TEXT = """\
 name = "small"
@@ -87,7 +88,7 @@ def _umask() -> int:
 def test_write_results_files_and_keys(result: Result, tmp_path: Path) -> None:
     """write_results writes the four files; summary.json holds the JSON document plus provenance."""
     out = tmp_path / "r"
-    output.write_results(out, result, TEXT, "2024-01-01T00:00:00Z", {"run.duration_days": 3})
+    save.write_results(out, result, TEXT, "2024-01-01T00:00:00Z", {"run.duration_days": 3})
     assert {p.name for p in out.iterdir()} == set(output.FILES)
     doc = json.loads((out / "summary.json").read_text())
     assert {k: doc[k] for k in result.to_json()} == json.loads(output.dumps(result.to_json()))
@@ -101,13 +102,13 @@ def test_write_results_files_and_keys(result: Result, tmp_path: Path) -> None:
 
 def test_no_overrides_key_without_overrides(result: Result) -> None:
     """A run without --set has no "overrides" key."""
-    assert "overrides" not in output.summary_document(result, "t")
+    assert "overrides" not in save.summary_document(result, "t")
 
 
 def test_interrupted_write_leaves_no_summary(result: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If writing the tables fails, the folder has no summary.json, so it never looks complete."""
     out = tmp_path / "r"
-    output.write_results(out, result, TEXT, "t")
+    save.write_results(out, result, TEXT, "t")
 
     def broken(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
         Path(path).write_bytes(b"PAR1 trunc")
@@ -115,7 +116,7 @@ def test_interrupted_write_leaves_no_summary(result: Result, tmp_path: Path, mon
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
-        output.write_results(out, result, TEXT, "t")
+        save.write_results(out, result, TEXT, "t")
     assert not (out / "summary.json").exists()
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
 

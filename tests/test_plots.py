@@ -13,10 +13,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim import cli
-from sim.folder import NotResults, RunFolder, load
-from sim.plot_base import stat
-from sim.plots import cause_rows, failure_impact, timeline, waterfall, waterfall_steps, write_run_charts
-from sim.timeline_plot import track
+from sim.plots.base import stat
+from sim.plots.run import cause_rows, failure_impact, timeline, waterfall, waterfall_steps, write_run_charts
+from sim.plots.timeline import track
+from sim.results.folder import NotResults, RunFolder, load
 
 # 256 GPUs for 10 days: frequent crashes, GPU faults that need spares (two of them) and repairs,
 # and a mode that never strikes, which the failure chart must leave out.

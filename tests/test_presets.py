@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from builders import tiny
 
-from sim.analytic import job_failure_rates_per_hour
-from sim.presets import LLAMA3_COUNTS, llama3_modes, preset_modes
+from sim.analysis.analytic import job_failure_rates_per_hour
+from sim.config.presets import LLAMA3_COUNTS, llama3_modes, preset_modes
 
 
 def test_counts_total_419() -> None:

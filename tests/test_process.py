@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import simpy
 
-from sim.cluster import Failure
-from sim.process import JobProcess
+from sim.model.cluster import Failure
+from sim.model.process import JobProcess
 
 
 class Recorder(JobProcess):

@@ -9,8 +9,8 @@ import pytest
 from builders import scripted, tiny
 
 import sim
-from sim.runner import play
-from sim.scenario import Scenario, ScenarioError, scenario_from_dict
+from sim.config.scenario import Scenario, ScenarioError, scenario_from_dict
+from sim.experiment.runner import play
 
 
 def replica_scenario(replicas: int, mtbf_h: float, stall_h: float, restart_h: float, days: float = 200) -> Scenario:
@@ -97,7 +97,7 @@ def test_recovers_most_of_what_sync_loses() -> None:
     )
     sync = sim.run(base, replications=3, seed=2)
     rep = sim.run(
-        sim.scenario.with_overrides(base, {"recovery.strategy": "replica", "recovery.stall_minutes": 3}),
+        sim.config.scenario.with_overrides(base, {"recovery.strategy": "replica", "recovery.stall_minutes": 3}),
         replications=3,
         seed=2,
     )

@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.text import Text
 
 import sim
-from sim import report
-from sim.ledger import BUCKETS
-from sim.runner import Result
-from sim.scenario import load_scenario_text
+from sim.analysis.estimates import check_report
+from sim.config.scenario import load_scenario_text
+from sim.experiment.runner import Result
+from sim.model.ledger import BUCKETS
+from sim.report import terminal as report
 
 TEXT = """\
 name = "small"
@@ -136,7 +137,7 @@ def test_warnings_in_yellow(result: Result) -> None:
 @pytest.mark.parametrize(("mtbf_hours", "daly_minutes"), [(24, 117), (6, 57), (0.25, 9.1)])
 def test_check_matches_daly_examples(mtbf_hours: float, daly_minutes: float) -> None:
     """Daly's own examples (R = 10 min, delta = 5 min) come out of check_report."""
-    c = report.check_report(load_scenario_text(DALY.format(mtbf=mtbf_hours)))
+    c = check_report(load_scenario_text(DALY.format(mtbf=mtbf_hours)))
     assert c["daly_interval_minutes"] == pytest.approx(daly_minutes, abs=0.6 if daly_minutes > 10 else 0.06)
     assert c["young_interval_minutes"] == pytest.approx(math.sqrt(2 * 300 * mtbf_hours * 3600) / 60)
     assert c["interval_minutes_used"] == c["daly_interval_minutes"]
@@ -145,7 +146,7 @@ def test_check_matches_daly_examples(mtbf_hours: float, daly_minutes: float) -> 
 
 def test_check_ettr_estimates() -> None:
     """First-order and Daly ETTR are close to each other and to the closed form at the interval used."""
-    c = report.check_report(load_scenario_text(DALY.format(mtbf=24)))
+    c = check_report(load_scenario_text(DALY.format(mtbf=24)))
     tau, delta, r, m = c["interval_minutes_used"] * 60, 300.0, 600.0, 86400.0
     expected = tau / (m * math.exp(r / m) * math.expm1((tau + delta) / m))
     assert c["daly_ettr"] == pytest.approx(expected)
@@ -158,7 +159,7 @@ def test_check_without_failures() -> None:
         'name = "calm"\n[run]\nduration_days = 2\n[cluster]\ngpus = 8\n'
         '[checkpoint]\npolicy = "young"\nwrite_seconds = 60'
     )
-    c = report.check_report(s)
+    c = check_report(s)
     assert c["job_mtbf_hours"] is None and c["young_interval_minutes"] is None and c["daly_interval_minutes"] is None
     assert c["interval_minutes_used"] == 2 * 24 * 60 and c["causes"] == []
     assert "n/a (no failures)" in render(report.check_renderable(c))
@@ -171,7 +172,7 @@ def test_check_sizes_and_counts() -> None:
         "[checkpoint]\nbytes_per_parameter = 14\n[storage]\nwrite_gb_per_s = 100\nread_gb_per_s = 200\n"
         "[restart]\nload_checkpoint = true\nfixed_minutes = 5\n"
     )
-    c = report.check_report(s)
+    c = check_report(s)
     assert c["checkpoint_bytes"] == pytest.approx(980e9)
     assert c["write_seconds"] == pytest.approx(9.8) and c["load_seconds"] == pytest.approx(4.9)
     assert c["restart_minutes"] == pytest.approx(5 + 4.9 / 60)
@@ -182,7 +183,7 @@ def test_check_sizes_and_counts() -> None:
 def test_check_text_lists_modes_by_rate() -> None:
     """The check report lists the failure modes, most frequent first, and both intervals."""
     s = load_scenario_text(TEXT)
-    c = report.check_report(s)
+    c = check_report(s)
     assert [m["name"] for m in c["causes"]] == ["crash", "bad GPU", "never"]
     text = render(report.check_renderable(c), width=80)
     assert "Young" in text and "Daly" in text and "job MTBF" in text and "gpu x 64" in text

@@ -11,9 +11,9 @@ from builders import RUN_JSON_KEYS, tiny
 from scipy import stats
 
 import sim
-from sim.analytic import daly_ettr
-from sim.runner import describe, replication_seeds, simulate
-from sim.scenario import Scenario, scenario_from_dict
+from sim.analysis.analytic import daly_ettr
+from sim.config.scenario import Scenario, scenario_from_dict
+from sim.experiment.runner import describe, replication_seeds, simulate
 
 M_S = 3600.0  # job MTBF of the Daly cases; everything else is a multiple of it
 HORIZON_MTBF = 400  # horizon in MTBFs: the end effect (one partial segment) is well under the noise
@@ -146,7 +146,7 @@ def test_json_document_shape() -> None:
         "job_mtbf_hours",
         "energy_mwh",
         "energy_cost_usd",
-        *(f"fraction_{b}" for b in sim.ledger.BUCKETS),
+        *(f"fraction_{b}" for b in sim.model.ledger.BUCKETS),
     ):
         assert set(metrics[name]) == {"mean", "std", "ci95", "p10", "p50", "p90"}, name
     assert "faulty GPU" in doc["interruptions_by_cause"]  # type: ignore[operator]
@@ -223,7 +223,7 @@ def test_memory_restore_matches_daly() -> None:
     memory load as the restart; the slow persists in the background cost nothing while no copy is lost."""
     tau, snap, r_mem = 0.3, 0.01, 0.05
     s = daly_scenario(tau, 0.2, 0.5)
-    s = sim.scenario.with_overrides(
+    s = sim.config.scenario.with_overrides(
         s,
         {
             "checkpoint.method": "memory",

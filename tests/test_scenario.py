@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from builders import BASE, tiny
 
-from sim.scenario import (
+from sim.config.scenario import (
     ScenarioError,
     load_scenario,
     load_scenario_text,

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import sim
-from sim.ledger import BUCKETS
+from sim.model.ledger import BUCKETS
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.speed import DAY, Stragglers, diurnal_loss
+from sim.model.speed import DAY, Stragglers, diurnal_loss
 
 
 @pytest.mark.parametrize(("t0", "t1"), [(0.0, DAY), (3600.0, 7200.0), (40000.0, 50000.0), (0.0, 2.7 * DAY)])

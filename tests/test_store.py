@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from builders import tiny
 
-from sim.store import FILE, Store, StoreMismatch
+from sim.experiment.store import FILE, Store, StoreMismatch
 
 
 def test_rows_round_trip_exactly(tmp_path: Path) -> None:

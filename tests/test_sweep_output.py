@@ -1,4 +1,4 @@
-"""Sweep result folders (sim.sweep_output) and the sweep and optimize text reports (sim.sweep_report)."""
+"""Sweep result folders (sim.experiment.sweep_save) and the sweep and optimize text reports (sim.report.sweep)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from builders import tiny
 from rich.console import Console
 
-from sim import sweep_output, sweep_report
-from sim.sweeps import SweepResult, run_sweep
+from sim.experiment import sweep_save as sweep_output
+from sim.experiment.sweeps import SweepResult, run_sweep
+from sim.report import sweep as sweep_report
 
 INTERVAL = "checkpoint.interval_minutes"
 

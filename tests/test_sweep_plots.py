@@ -11,11 +11,11 @@ import pytest
 from matplotlib.figure import Figure
 from test_cli import TINY
 
+from sim.analysis.estimates import check_report
 from sim.cli import main
-from sim.folder import NotResults, SweepFolder, load
-from sim.report import check_report
-from sim.sweep_base import MAX_LINES, capped, key_label, point_scenario, series, value_label
-from sim.sweep_plots import scale_chart, sweep_curve, write_sweep_charts
+from sim.plots.sweep import scale_chart, sweep_curve, write_sweep_charts
+from sim.plots.sweep_base import MAX_LINES, capped, key_label, point_scenario, series, value_label
+from sim.results.folder import NotResults, SweepFolder, load
 
 INTERVAL = "checkpoint.interval_minutes"
 

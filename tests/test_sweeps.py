@@ -11,8 +11,8 @@ from builders import tiny
 from scipy import stats
 from test_runner import M_S, daly_scenario
 
-from sim.analytic import daly_ettr, daly_interval
-from sim.sweeps import SweepError, build_points, grid, parse_param, parse_values, run_sweep, sweep
+from sim.analysis.analytic import daly_ettr, daly_interval
+from sim.experiment.sweeps import SweepError, build_points, grid, parse_param, parse_values, run_sweep, sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 

@@ -9,7 +9,7 @@ import pytest
 from builders import scripted, tiny
 
 import sim
-from sim.runner import Replication, play
+from sim.experiment.runner import Replication, play
 
 CRASH, GPU = 0, 1
 GPUS = 16

@@ -1,0 +1,68 @@
+"""``trainsim plot``, and the charts that ``trainsim run`` and ``trainsim sweep`` draw when they finish.
+
+Charts and ``report.html`` are drawn from the files of a complete results folder, so they can be
+drawn again at any time. When ``run`` or ``sweep`` draws them, its results are already written:
+a chart that fails then costs a warning on stderr, not the exit code, since the simulation did
+what was asked and ``trainsim plot`` can draw the charts later.
+
+matplotlib is imported only when something is drawn: ``trainsim check`` and ``--no-plots`` runs
+do not pay for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.app import BadInput, app
+from sim.results.folder import NotResults, RunFolder, SweepFolder, load
+
+
+def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
+    """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written."""
+    from sim.plots.run import write_run_charts
+    from sim.plots.sweep import write_sweep_charts
+    from sim.report.html import write_report_html
+
+    charts = write_sweep_charts(folder, svg) if isinstance(folder, SweepFolder) else write_run_charts(folder, svg)
+    return [*charts, write_report_html(folder)]
+
+
+def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
+    """Draw the charts at the end of ``run`` or ``sweep``; on failure warn (even with --quiet) and go on."""
+    try:
+        return draw(load(folder_path))
+    except Exception as e:
+        # The results are written and complete: losing a chart must not turn the run into a failure.
+        message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(
+            f"trainsim: warning: charts and report.html not written ({type(e).__name__}: {message}); "
+            f"the results are complete: retry with trainsim plot {folder_path}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return []
+
+
+@app.command("plot")
+def plot_command(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RESULTS_DIR",
+            help="A folder written by trainsim run or trainsim sweep (it has summary.json).",
+            show_default=False,
+        ),
+    ],
+    svg: Annotated[bool, typer.Option("--svg", help="Also write each chart as SVG, next to its PNG.")] = False,
+) -> None:
+    """Draw the charts (PNG, 1440 x 840 px or taller) and report.html of a results folder; print their paths."""
+    try:
+        folder = load(results_dir)
+    except NotResults as e:
+        raise BadInput(str(e)) from None
+    for path in draw(folder, svg):
+        print(path)

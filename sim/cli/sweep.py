@@ -1,0 +1,321 @@
+"""``trainsim sweep`` and ``trainsim optimize``: registered on ``sim.cli.app.app``, thin like the rest of it.
+
+Bad input (a malformed ``--param``, a value that fails validation, a results folder of another
+sweep) exits 2 before any simulation starts: ``run_sweep`` validates every point and the store
+before it runs anything, and this module touches the results folder only once it has.
+
+>>> parse_params(["checkpoint.interval_minutes=5:15:5", "cluster.spare_nodes=0,8"])
+{'checkpoint.interval_minutes': [5, 10, 15], 'cluster.spare_nodes': [0, 8]}
+>>> parse_range("5:240")
+(5.0, 240.0)
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from sim.cli.app import BadInput, Failed, Format, FormatOpt, NoPlotsOpt, ScenarioArg, SetOpt, _info, _overrides, app
+from sim.cli.progress import Tracker, show_bar
+from sim.config.scenario import Scenario, load_scenario
+from sim.experiment import sweep_save as sweep_output
+from sim.experiment.optimize import INTERVAL, optimize
+from sim.experiment.store import FILE as STORE
+from sim.experiment.sweeps import OBJECTIVES, SweepError, parse_param, run_sweep
+from sim.report import sweep as sweep_report
+from sim.results import files as output
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_params(specs: Sequence[str]) -> dict[str, list[Any]]:
+    """``--param KEY=VALUES`` options as a grid; a key given twice is an error, not a silent override."""
+    params: dict[str, list[Any]] = {}
+    for spec in specs:
+        key, values = parse_param(spec)
+        if key in params:
+            raise SweepError(f"--param {key}: given twice; put all its values in one --param")
+        params[key] = values
+    return params
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """``--range LO:HI`` as two numbers; whether they make a usable range is the search's call."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise BadInput(f"--range {text!r}: expected LO:HI, two numbers such as 5:240") from None
+    return lo, hi
+
+
+def _check_counts(replications: int | None, seed: int | None, jobs: int | None) -> None:
+    if replications is not None and replications < 1:
+        raise BadInput(f"--replications: must be at least 1, got {replications}")
+    if seed is not None and seed < 0:
+        raise BadInput(f"--seed: must be 0 or more, got {seed}")
+    if jobs is not None and jobs < 1:
+        raise BadInput(f"--jobs: must be at least 1, got {jobs}")
+
+
+def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
+    # Not cli._load: a base interval that is impossible (young with no write time) may be fixed by
+    # the swept values, and build_points checks every point's interval anyway.
+    return load_scenario(path, overrides), path.read_bytes()
+
+
+def _check_out(folder: Path) -> None:
+    """Refuse an ``--out`` that cannot hold this sweep, without creating anything."""
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"--out {folder}: exists and is not a folder")
+    foreign = sweep_output.foreign_results(folder)
+    if foreign:
+        files = ", ".join(foreign)
+        raise BadInput(f"--out {folder}: holds results of a run, not a sweep ({files}); choose another --out")
+
+
+# ---------------------------------------------------------------- options
+
+ReplicationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--replications",
+        "-n",
+        help="Replications per point (at least 1), paired across points. Default: the scenario's run.replications.",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help="Root random seed (integer, 0 or more); same seed, same results. Default: the scenario's run.seed.",
+        show_default=False,
+    ),
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        help="Worker processes (default: all cores); results are identical for any value.",
+        show_default=False,
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on an existing Dask scheduler, e.g. tcp://10.0.0.1:8786 (needs the dask extra of trainsim); "
+        "results are identical to local processes.",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, information or warnings on stderr.")]
+ObjectiveOpt = Annotated[
+    str, typer.Option("--objective", help=f"The metric whose highest mean is best: {', '.join(OBJECTIVES)}.")
+]
+
+
+def _workers(jobs: int | None, scheduler: str | None) -> str:
+    if scheduler:
+        return f"on Dask at {scheduler}"
+    n = (os.cpu_count() or 1) if jobs is None else jobs
+    return f"{n} process{'es' if n != 1 else ''}"
+
+
+# ---------------------------------------------------------------- sweep
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario_path: ScenarioArg,
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="KEY=VALUES",
+            help=(
+                "A scenario key and its values: V1,V2,... or a range LO:HI:STEP or a log range log:LO:HI:N, "
+                "e.g. checkpoint.interval_minutes=log:5:240:9; repeat for a grid over several keys."
+            ),
+            show_default=False,
+        ),
+    ],
+    set_: SetOpt = None,
+    replications: ReplicationsOpt = None,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help=(
+                "Results folder: sweep.sqlite (each replication as it finishes), runs.parquet, points.csv, "
+                "summary.json, scenario.toml. Default: results/<scenario name>-sweep/."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the sweep in --out: finished replications are reused, not recomputed."),
+    ] = False,
+    fmt: FormatOpt = Format.text,
+    quiet: QuietOpt = False,
+    objective: ObjectiveOpt = "ettr",
+    no_plots: NoPlotsOpt = False,
+) -> None:
+    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
+    params = parse_params(param)
+    _check_counts(replications, seed, jobs)
+    overrides = _overrides(set_)
+    scenario, text = _load(scenario_path, overrides)
+    folder = sweep_output.default_sweep_dir(scenario) if out is None else out
+    _check_out(folder)
+    n = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+
+    def on_start(done: int, total: int) -> None:
+        sweep_output.begin(folder, text)
+        points = total // n
+        reused = f"; {done} stored replications reused" if done else ""
+        _info(
+            f"sweeping {points} point{'s' if points != 1 else ''} x {n} replication{'s' if n != 1 else ''} "
+            f"of {scenario.name} (seed {root}, {_workers(jobs, scheduler)}{reused})",
+            quiet,
+        )
+
+    started = output.utc_now()
+    start = time.perf_counter()
+    tracker = Tracker(show_bar(quiet), "sweep", on_start)
+    try:
+        with tracker:
+            result = run_sweep(scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker)
+    except SweepError:
+        raise
+    except (Exception, KeyboardInterrupt) as e:
+        if not tracker.started:  # the store could not be opened: nothing was run or written
+            if isinstance(e, sqlite3.Error):
+                raise Failed(f"--out {folder}: cannot use {STORE}: {e}") from e
+            raise
+        _sweep_failed(folder, scenario, root, n, params, e, started, time.perf_counter() - start, param, overrides)
+    runtime = time.perf_counter() - start
+
+    write_error: OSError | None = None
+    try:
+        sweep_output.write_sweep(folder, result, started, runtime, param, overrides)
+    except OSError as e:
+        write_error = e  # print the report anyway: the results are in the store
+    if fmt is Format.json:
+        sys.stdout.write(output.dumps(result.to_json()) + "\n")
+    else:
+        sweep_report.print_sweep(result)
+    if write_error is not None:
+        raise Failed(f"cannot write results to {folder}: {write_error}")
+    if not no_plots:
+        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+
+        draw_after(folder, quiet)
+    _info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
+
+
+def _sweep_failed(
+    folder: Path,
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    params: dict[str, list[Any]],
+    error: BaseException,
+    started: str,
+    runtime: float,
+    specs: Sequence[str],
+    overrides: dict[str, Any],
+) -> NoReturn:
+    """Record a sweep that raised or was interrupted, then raise what the command line reports."""
+    try:
+        summary = sweep_output.write_sweep_failure(
+            folder, scenario, seed, replications, params, error, started, runtime, specs, overrides
+        )
+        where = f"details in {summary}"
+    except OSError as disk_error:  # report the sweep's error, not only the disk's
+        where = f"and its summary could not be written: {disk_error}"
+    kept = f"finished replications are kept in {folder / STORE}: rerun with --resume to continue"
+    if isinstance(error, KeyboardInterrupt):
+        _info(f"interrupted ({where}); {kept}", quiet=False)
+        raise error
+    raise Failed(f"sweep failed: {type(error).__name__}: {error} ({where}; {kept})") from error
+
+
+# ---------------------------------------------------------------- optimize
+
+
+@app.command("optimize")
+def optimize_command(
+    scenario_path: ScenarioArg,
+    param: Annotated[
+        str,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="KEY",
+            help="The numeric scenario key to optimise (a key only, no values).",
+        ),
+    ] = INTERVAL,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            metavar="LO:HI",
+            help="Search range in the key's unit. Default for the interval: Daly's interval / 8 to x 8.",
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    replications: ReplicationsOpt = None,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+    fmt: FormatOpt = Format.text,
+    quiet: QuietOpt = False,
+    objective: ObjectiveOpt = "ettr",
+) -> None:
+    """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly."""
+    key = param.strip()
+    if "=" in key or not key:
+        raise BadInput(f"--param {param!r}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
+    lo, hi = parse_range(range_) if range_ is not None else (None, None)
+    _check_counts(replications, seed, jobs)
+    scenario = load_scenario(scenario_path, _overrides(set_))
+    n = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+
+    def on_start(done: int, total: int) -> None:
+        _info(
+            f"optimizing {key} of {scenario.name} ({n} replication{'s' if n != 1 else ''} per value, "
+            f"seed {root}, {_workers(jobs, scheduler)})",
+            quiet,
+        )
+
+    start = time.perf_counter()
+    with Tracker(show_bar(quiet), "optimize", on_start) as tracker:
+        best = optimize(scenario, key, lo, hi, n, root, jobs, scheduler, objective, tracker)
+    if fmt is Format.json:
+        sys.stdout.write(output.dumps(best.to_json()) + "\n")
+    else:
+        sweep_report.wide_console().print(sweep_report.optimum_renderable(best, scenario.name, n, root))
+    _info(f"done ({tracker.done} replications, {time.perf_counter() - start:.2f} s)", quiet)

@@ -1,0 +1,398 @@
+"""The scenario: a typed, validated, frozen description of one training run and its cluster.
+
+Scenario files are TOML. Every key is checked; an unknown key is an error that suggests the
+closest valid one; ``overrides`` (``--set a.b=c`` on the command line) go through the same checks.
+
+>>> s = load_scenario_text('name = "tiny"\\n[cluster]\\ngpus = 16\\n[checkpoint]\\nwrite_seconds = 30')
+>>> s.cluster.gpus, s.job_nodes, s.checkpoint.interval_minutes
+(16, 2, 30.0)
+>>> load_scenario_text('name = "x"\\n[cluster]\\ngpus = 16\\ngpu = "B300"')
+Traceback (most recent call last):
+...
+sim.config.scenario.ScenarioError: cluster.gpu: unknown GPU 'B300' (known: H100-SXM, H200-SXM, A100-SXM-80GB)
+>>> load_scenario_text('name = "x"\\n[cluster]\\ngpus = 16\\nspare_node = 2')
+Traceback (most recent call last):
+...
+sim.config.scenario.ScenarioError: cluster.spare_node: unknown key (did you mean 'spare_nodes'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.config.hardware import GPU, get_gpu
+from sim.config.presets import preset_modes
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Run(_Section):
+    """How long, how many replications, which seed."""
+
+    duration_days: float = Field(100.0, gt=0, description="simulated horizon")
+    replications: int = Field(10, ge=1, description="independent replications")
+    seed: int = Field(0, ge=0, description="root of every random stream")
+
+
+class Cluster(_Section):
+    """The GPUs the job runs on, and the spare servers standing by."""
+
+    gpu: str = Field("H100-SXM", description="a model from the hardware catalog")
+    gpus: int = Field(..., gt=0, description="GPUs in the job")
+    gpus_per_node: int = Field(8, gt=0, description="GPUs per server")
+    spare_nodes: int = Field(0, ge=0, description="hot spare servers outside the job")
+    nodes_per_rack: int | None = Field(None, gt=0, description="servers under one rack (power, cooling)")
+    nodes_per_switch: int | None = Field(None, gt=0, description="servers under one leaf switch")
+
+
+class Workload(_Section):
+    """What the job computes."""
+
+    precision: Literal["fp8", "bf16", "fp16", "tf32"] = "bf16"
+    mfu: float = Field(0.4, gt=0, le=1, description="model FLOPs utilisation while computing")
+    parameters: float | None = Field(None, gt=0, description="model parameters (for tokens, size)")
+    tensor_parallel: int = Field(1, ge=1)
+    pipeline_parallel: int = Field(1, ge=1)
+    shard_optimizer: bool = Field(False, description="weights and optimizer state sharded over data parallelism")
+    diurnal_amplitude: float = Field(0.0, ge=0, lt=1, description="peak-to-trough throughput dip over a day")
+
+
+class Checkpoint(_Section):
+    """When and how the job saves its state."""
+
+    policy: Literal["fixed", "young", "daly"] = "fixed"
+    interval_minutes: float = Field(30.0, gt=0, description="compute between checkpoints (policy fixed)")
+    method: Literal["sync", "async", "memory"] = "sync"
+    write_seconds: float | None = Field(None, ge=0, description="time to persist a checkpoint; else size / bandwidth")
+    bytes_per_parameter: float = Field(14.0, gt=0, description="checkpoint bytes per parameter (Adam)")
+    snapshot_seconds: float | None = Field(None, ge=0, description="blocking part of an async or memory checkpoint")
+    persist_every: int = Field(1, ge=1, description="memory: every n-th checkpoint is also persisted")
+    keep: int | None = Field(None, gt=0, description="persisted checkpoints kept; none: all")
+
+
+class Storage(_Section):
+    """Bandwidth of the checkpoint store, aggregate over the job."""
+
+    write_gb_per_s: float | None = Field(None, gt=0)
+    read_gb_per_s: float | None = Field(None, gt=0)
+
+
+class Restart(_Section):
+    """What a restart costs."""
+
+    fixed_minutes: float = Field(10.0, ge=0, description="reschedule and initialise")
+    load_checkpoint: bool = Field(False, description="add checkpoint size / read bandwidth")
+    memory_load_seconds: float | None = Field(None, ge=0, description="restore from peers' memory (method memory)")
+
+
+class Recovery(_Section):
+    """What the job does after a failure."""
+
+    strategy: Literal["restart", "replica", "shrink"] = "restart"
+    stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
+
+
+class Maintenance(_Section):
+    """Planned downtime: the job checkpoints and stops for ``hours`` every ``every_days``."""
+
+    every_days: float | None = Field(None, gt=0, description="period; none: no planned maintenance")
+    hours: float = Field(0.0, ge=0, description="length of each window")
+
+
+class Repair(_Section):
+    """Who repairs failed servers."""
+
+    technicians: int | None = Field(None, gt=0, description="repairs at once; none: unlimited")
+
+
+class Energy(_Section):
+    """Power and money."""
+
+    it_watts_per_gpu: float | None = Field(None, gt=0, description="IT power per GPU while computing")
+    idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, as a fraction")
+    pue: float = Field(1.0, ge=1)
+    usd_per_kwh: float = Field(0.0, ge=0)
+    capex_usd: float = Field(0.0, ge=0)
+    amortization_years: float = Field(4.0, gt=0)
+
+
+class FailureMode(_Section):
+    """One way the run can fail, at a rate per instance of its scope."""
+
+    name: str = Field(..., min_length=1)
+    scope: Literal["gpu", "node", "rack", "switch", "job"]
+    mtbf_hours: float = Field(..., gt=0, description="mean time between failures per scope instance")
+    distribution: Literal["exponential", "weibull"] = "exponential"
+    shape: float = Field(1.0, gt=0, description="Weibull shape")
+    action: Literal["replace", "restart", "slow"] = "replace"
+    slowdown: float = Field(1.0, gt=0, le=1, description="action slow: the node's speed, as a fraction of normal")
+    repair_hours: float | None = Field(None, ge=0, description="mean time in repair (action replace)")
+    repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
+    detect_minutes: float = Field(0.0, ge=0, description="time before the job notices")
+    detect_hours: float = Field(0.0, ge=0, description="silent (data corruption): found this long after it struck")
+    source: str = "assumed"
+
+
+class Scenario(_Section):
+    """A whole scenario file."""
+
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = ""
+    failure_preset: str | None = None
+    run: Run = Run()
+    cluster: Cluster
+    workload: Workload = Workload()
+    checkpoint: Checkpoint = Checkpoint()
+    storage: Storage = Storage()
+    restart: Restart = Restart()
+    recovery: Recovery = Recovery()
+    repair: Repair = Repair()
+    maintenance: Maintenance = Maintenance()
+    energy: Energy = Energy()
+    failure: tuple[FailureMode, ...] = ()
+
+    @property
+    def gpu(self) -> GPU:
+        return get_gpu(self.cluster.gpu)
+
+    @property
+    def job_nodes(self) -> int:
+        return self.cluster.gpus // self.cluster.gpus_per_node
+
+    @property
+    def horizon_seconds(self) -> float:
+        return self.run.duration_days * 86400.0
+
+    @property
+    def modes(self) -> tuple[FailureMode, ...]:
+        """Every failure mode: the preset's, then the file's own."""
+        preset = preset_modes(self.failure_preset) if self.failure_preset else []
+        return tuple(FailureMode(**m) for m in preset) + self.failure
+
+    @property
+    def peak_flops_per_gpu(self) -> float:
+        return self.gpu.peak_flops(self.workload.precision)
+
+    @property
+    def checkpoint_bytes(self) -> float | None:
+        p = self.workload.parameters
+        return None if p is None else p * self.checkpoint.bytes_per_parameter
+
+    @property
+    def write_seconds(self) -> float:
+        """Blocking checkpoint write: given, or checkpoint size over write bandwidth."""
+        if self.checkpoint.write_seconds is not None:
+            return self.checkpoint.write_seconds
+        size, bw = self.checkpoint_bytes, self.storage.write_gb_per_s
+        assert size is not None and bw is not None  # checked by sim.config.checks
+        return size / (bw * 1e9)
+
+    @property
+    def load_seconds(self) -> float:
+        """Checkpoint load at restart: size over read bandwidth, when enabled."""
+        if not self.restart.load_checkpoint:
+            return 0.0
+        size, bw = self.checkpoint_bytes, self.storage.read_gb_per_s
+        assert size is not None and bw is not None  # checked by sim.config.checks
+        return size / (bw * 1e9)
+
+    @property
+    def restart_seconds(self) -> float:
+        """A restart from a persisted checkpoint."""
+        return self.restart.fixed_minutes * 60.0 + self.load_seconds
+
+    @property
+    def memory_restart_seconds(self) -> float:
+        """A restart from the copy in peers' memory (method memory); else a storage restart."""
+        if self.checkpoint.method != "memory" or self.restart.memory_load_seconds is None:
+            return self.restart_seconds
+        return self.restart.fixed_minutes * 60.0 + self.restart.memory_load_seconds
+
+    def domain_nodes(self, scope: str) -> int | None:
+        """Servers under one instance of a correlated scope (rack or switch), if the cluster says."""
+        return self.cluster.nodes_per_rack if scope == "rack" else self.cluster.nodes_per_switch
+
+    @property
+    def unit_gpus(self) -> int:
+        """GPUs that fail and recover together under replica or shrink: a data-parallel replica
+        (tensor x pipeline parallel GPUs), or a whole node when several replicas share one."""
+        w = self.workload
+        return max(w.tensor_parallel * w.pipeline_parallel, self.cluster.gpus_per_node)
+
+    @property
+    def blocking_seconds(self) -> float:
+        """What one checkpoint blocks the job for: the write (sync) or the snapshot (async, memory)."""
+        if self.checkpoint.method == "sync" or self.checkpoint.snapshot_seconds is None:
+            return self.write_seconds
+        return self.checkpoint.snapshot_seconds
+
+    @property
+    def it_watts_per_gpu(self) -> float:
+        w = self.energy.it_watts_per_gpu
+        return self.gpu.tdp_watts if w is None else w
+
+
+# ---------------------------------------------------------------- loading and overrides
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; every problem is a ``ScenarioError``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: no such scenario file") from None
+    except OSError as e:
+        raise ScenarioError(f"{p}: cannot read: {e.strerror}") from None
+    try:
+        return load_scenario_text(text, overrides)
+    except ScenarioError as e:
+        raise ScenarioError(f"{p}: {e}") from None
+
+
+def load_scenario_text(text: str, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Validate scenario TOML given as text (see ``load_scenario``)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"malformed TOML: {e}") from None
+    return scenario_from_dict(raw, overrides)
+
+
+def scenario_from_dict(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Validate a scenario given as nested dicts, after applying dotted-key overrides."""
+    data = _deep_copy(raw)
+    for key, value in (overrides or {}).items():
+        set_key(data, key, value)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(_describe(e)) from None
+    # The cross-key checks need the validated model; they live in their own module.
+    from sim.config.checks import check_consistency
+
+    check_consistency(scenario)
+    return scenario
+
+
+def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with dotted-key overrides, validated again."""
+    # exclude_unset keeps track of which keys were given, for checks such as an ignored interval.
+    return scenario_from_dict(scenario.model_dump(exclude_unset=True), overrides)
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: a TOML literal when it is one, else the text itself.
+
+    >>> parse_value("20"), parse_value("1e5"), parse_value("true"), parse_value("daly")
+    (20, 100000.0, True, 'daly')
+    """
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``KEY=VALUE`` from the command line."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. checkpoint.interval_minutes=20")
+    return key.strip(), parse_value(value.strip())
+
+
+def set_key(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set dotted ``key`` in nested ``data``, refusing keys the scenario model does not have."""
+    parts = key.split(".")
+    model: Any = Scenario
+    node: Any = data
+    for i, part in enumerate(parts):
+        where = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(f"{where}: no item {part!r} (there are {len(node)})")
+            if last:
+                node[int(part)] = value
+                return
+            node, model = node[int(part)], model
+            continue
+        fields = model.model_fields
+        if part not in fields:
+            raise ScenarioError(f"{where}: unknown key{_suggest(part, fields)}")
+        if last:
+            node[part] = value
+            return
+        annotation = fields[part].annotation
+        if get_origin(annotation) is tuple:
+            model = get_args(annotation)[0]
+            node = node.setdefault(part, [])
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ScenarioError(f"{where}: is not a table")
+        else:
+            raise ScenarioError(f"{where}: is a value, not a table")
+
+
+def _deep_copy(raw: Any) -> Any:
+    if isinstance(raw, Mapping):
+        return {k: _deep_copy(v) for k, v in raw.items()}
+    if isinstance(raw, list | tuple):
+        return [_deep_copy(v) for v in raw]
+    return raw
+
+
+def _suggest(name: str, valid: Mapping[str, Any] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        if get_origin(annotation) is tuple:
+            annotation = get_args(annotation)[0]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model  # type: ignore[no-any-return]
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "scenario"
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem of a pydantic error, as one line naming the key and the value."""
+    err = error.errors()[0]
+    loc = tuple(err["loc"])
+    key = _dotted(loc)
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        hint = _suggest(str(loc[-1]), model.model_fields) if model else ""
+        return f"{key}: unknown key{hint}"
+    if err["type"] == "missing":
+        return f"{key}: required key is missing"
+    msg = err["msg"][0].lower() + err["msg"][1:]
+    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
+    return f"{key}: {msg}, got {err['input']!r}{more}"

@@ -1,0 +1,1 @@
+"""Experiments: one replication, many, their statistics, sweeps, optimize, executors and the durable store."""

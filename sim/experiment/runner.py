@@ -1,0 +1,340 @@
+"""Replications: one seeded run of the model, many of them (in parallel), and their statistics.
+
+>>> from sim.config.scenario import load_scenario_text
+>>> s = load_scenario_text('''name = "tiny"
+... [run]
+... duration_days = 10
+... [cluster]
+... gpus = 64
+... [checkpoint]
+... write_seconds = 60
+... [[failure]]
+... name = "crash"
+... scope = "job"
+... mtbf_hours = 24
+... action = "restart"''')
+>>> result = run(s, replications=4, seed=1)
+>>> bool(0.8 < result.summary.loc["ettr", "mean"] < 1.0)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy import stats
+
+from sim.analysis.analytic import job_mtbf_seconds
+from sim.config.scenario import Scenario
+from sim.model.checkpoint import segment_for
+from sim.model.cluster import Cluster
+from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
+from sim.model.job import Job
+from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.model.replica import ReplicaJob
+
+#: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
+#: reorder: a child's stream depends only on its index.
+STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches")
+
+#: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
+BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
+EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
+STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
+
+
+@dataclass
+class Replication:
+    """What one replication produced."""
+
+    index: int
+    metrics: dict[str, float]
+    interruptions_by_cause: dict[str, float]
+    lost_gpu_hours_by_cause: dict[str, float]
+    events: list[tuple[float, str, str, int, float]]
+    gpu_seconds: dict[str, float] = field(default_factory=dict)
+    lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
+
+    def row(self, causes: Sequence[str]) -> dict[str, float]:
+        """Every metric, and every by-cause figure as ``<kind>.<cause>`` (0 where it never struck)."""
+        out = dict(self.metrics)
+        for kind in BY_CAUSE:
+            values: dict[str, float] = getattr(self, kind)
+            out.update({f"{kind}.{c}": values.get(c, 0.0) for c in causes})
+        return out
+
+
+@dataclass
+class Result:
+    """Many replications of one scenario: per-run table, statistics, event log, warnings."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[Replication]
+    runtime_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def causes(self) -> list[str]:
+        return [m.name for m in self.scenario.modes]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per replication, one column per metric (by-cause columns named ``kind.cause``)."""
+        return pd.DataFrame([{"replication": r.index, **r.row(self.causes)} for r in self.replications])
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event of every replication."""
+        rows = [(r.index, t / 3600.0, k, c, n, g) for r in self.replications for (t, k, c, n, g) in r.events]
+        return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Statistics of every metric over the replications: rows are metrics."""
+        runs = self.runs.drop(columns="replication")
+        return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--format json`` document of DESIGN.md."""
+        summary = self.summary
+
+        def block(prefix: str) -> dict[str, object]:
+            return {
+                name[len(prefix) :]: stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
+            }
+
+        return {
+            "scenario": self.scenario.name,
+            "replications": len(self.replications),
+            "seed": self.seed,
+            "metrics": metrics_json(summary),
+            **{kind: block(f"{kind}.") for kind in BY_CAUSE},
+        }
+
+
+def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
+    """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
+    return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
+
+
+def describe(values: np.ndarray) -> dict[str, float]:
+    """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
+
+    >>> d = describe(np.array([1.0, 2.0, 3.0]))
+    >>> d["mean"], d["std"], round(d["ci95_high"], 3)
+    (2.0, 1.0, 4.484)
+    """
+    v = values[~np.isnan(values)].astype(float)
+    n = v.size
+    if n == 0:
+        return dict.fromkeys(STAT_COLUMNS, math.nan)
+    if v.min() == v.max():  # identical values: no rounding noise in the spread
+        return {k: float(v[0]) for k in STAT_COLUMNS} | {"std": 0.0}
+    mean = float(v.mean())
+    std = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+    p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
+    return {
+        "mean": mean,
+        "std": std,
+        "ci95_low": mean - half,
+        "ci95_high": mean + half,
+        "p10": p10,
+        "p50": p50,
+        "p90": p90,
+    }
+
+
+def json_number(x: float | None) -> float | None:
+    """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def stat_json(row: pd.Series) -> dict[str, object]:
+    return {
+        "mean": json_number(row["mean"]),
+        "std": json_number(row["std"]),
+        "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
+        "p10": json_number(row["p10"]),
+        "p50": json_number(row["p50"]),
+        "p90": json_number(row["p90"]),
+    }
+
+
+def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """One SeedSequence per replication; replication ``r`` gets the same one whatever the count."""
+    root = np.random.SeedSequence(seed)
+    return [child_seed(root, r) for r in range(replications)]
+
+
+def child_seed(seed_seq: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """Child ``i`` of ``seed_seq``, as ``spawn`` would make it, without spawn's hidden counter.
+
+    ``SeedSequence.spawn`` numbers children from a counter kept in the object, so spawning twice
+    from one object gives different streams; deriving the child from its key keeps a replication's
+    streams the same however often it is played.
+
+    >>> root = np.random.SeedSequence(5)
+    >>> child_seed(root, 1).generate_state(1) == root.spawn(2)[1].generate_state(1)
+    array([ True])
+    """
+    return np.random.SeedSequence(
+        entropy=seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, i), pool_size=seed_seq.pool_size
+    )
+
+
+def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0) -> Replication:
+    """Run one replication of ``scenario`` from ``seed_seq``."""
+    rngs = {name: np.random.default_rng(child_seed(seed_seq, i)) for i, name in enumerate(STREAMS)}
+    modes = scenario.modes
+    horizon = scenario.horizon_seconds
+    gpn = scenario.cluster.gpus_per_node
+    timeline = NodeTimeline.concat(
+        [
+            node_timeline(modes, scenario.job_nodes, gpn, horizon, rngs["job_nodes"]),
+            node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
+        ]
+    )
+    if scenario.repair.technicians is not None:
+        # Server repairs share the technicians; rack and switch repairs are crews of their own.
+        timeline = with_technicians(timeline, scenario.repair.technicians, horizon)
+    for scope, stream in (("rack", "racks"), ("switch", "switches")):
+        per = scenario.domain_nodes(scope)
+        if per is not None and any(m.scope == scope for m in modes):
+            domains = node_timeline(modes, -(-timeline.nodes // per), 1, horizon, rngs[stream], scopes=(scope,))
+            timeline = with_domains(timeline, domains, per)
+    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+    # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
+    targets = rngs["job_targets"].random(job_times.size)
+    return play(scenario, timeline, job_times, job_modes, index, targets)
+
+
+def play(
+    scenario: Scenario,
+    timeline: NodeTimeline,
+    job_times: np.ndarray,
+    job_modes: np.ndarray,
+    index: int = 0,
+    job_targets: np.ndarray | None = None,
+) -> Replication:
+    """Play the job against given failures (drawn by ``simulate``, or scripted by a test)."""
+    modes = scenario.modes
+    env = simpy.Environment()
+    cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
+    ledger = Ledger(scenario.cluster.gpus)
+    detect_s = [m.detect_minutes * 60.0 for m in modes]
+    names = [m.name for m in modes]
+    job: Job | ReplicaJob
+    if scenario.recovery.strategy == "replica":
+        job = ReplicaJob(
+            env,
+            cluster,
+            ledger,
+            segment_for(scenario),
+            unit_gpus=scenario.unit_gpus,
+            slots_per_unit=scenario.unit_gpus // scenario.cluster.gpus_per_node,
+            stall_s=scenario.recovery.stall_minutes * 60.0,
+            restart_s=scenario.restart_seconds,
+            detect_s=detect_s,
+            mode_names=names,
+            job_targets=[] if job_targets is None else job_targets.tolist(),
+        )
+    else:
+        job = Job(
+            env,
+            cluster,
+            ledger,
+            segment_for(scenario),
+            restart_s=scenario.restart_seconds,
+            memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
+            detect_s=detect_s,
+            mode_names=names,
+            late_s=[m.detect_hours * 3600.0 for m in modes],
+            slow_speed=[m.slowdown if m.action == "slow" else None for m in modes],
+            diurnal=scenario.workload.diurnal_amplitude,
+            keep=scenario.checkpoint.keep,
+            maintenance=(
+                (scenario.maintenance.every_days * 86400.0, scenario.maintenance.hours * 3600.0)
+                if scenario.maintenance.every_days
+                else None
+            ),
+            shrink_unit_slots=(
+                scenario.unit_gpus // scenario.cluster.gpus_per_node if scenario.recovery.strategy == "shrink" else 0
+            ),
+        )
+    cluster.start(job.start())
+    env.run(until=scenario.horizon_seconds)
+    job.close()
+    values = metrics(scenario, ledger)
+    if isinstance(job, Job):
+        # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
+        values["sdc_beyond_history"] = float(job.beyond_history)
+    usd = cost_per_gpu_second(scenario, values)
+    return Replication(
+        index=index,
+        metrics=values,
+        interruptions_by_cause={c: float(n) for c, n in ledger.interruptions.items()},
+        lost_gpu_hours_by_cause={c: v / 3600.0 for c, v in ledger.lost_by_cause.items()},
+        events=job.events,
+        gpu_seconds=dict(ledger.gpu_seconds),
+        lost_usd_by_cause={c: v * usd for c, v in ledger.lost_by_cause.items()},
+    )
+
+
+def _simulate_args(args: tuple[Scenario, np.random.SeedSequence, int]) -> Replication:
+    return simulate(*args)
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    indices: Iterable[int] | None = None,
+) -> Result:
+    """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
+
+    The result is the same, byte for byte, for any ``jobs``.
+    """
+    n = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    if n < 1:
+        raise ValueError(f"replications must be >= 1, got {n}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    seeds = replication_seeds(root, n)
+    todo: Sequence[int] = list(range(n)) if indices is None else list(indices)
+    args = [(scenario, seeds[i], i) for i in todo]
+    start = time.perf_counter()
+    if jobs == 1 or len(args) == 1:
+        reps = [_simulate_args(a) for a in args]
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(args), os.cpu_count() or 1)) as pool:
+            reps = list(pool.map(_simulate_args, args))
+    result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
+    result.warnings.extend(warnings_for(scenario, result))
+    return result
+
+
+def warnings_for(scenario: Scenario, result: Result) -> list[str]:
+    """Plain-language warnings about a scenario and its results."""
+    out = []
+    mtbf = job_mtbf_seconds(scenario)
+    if mtbf < scenario.restart_seconds:
+        out.append(
+            f"job MTBF ({mtbf / 60:.1f} min) is shorter than a restart ({scenario.restart_seconds / 60:.1f} min): "
+            "most restarts never finish"
+        )
+    ettr = [r.metrics["ettr"] for r in result.replications]
+    if ettr and max(ettr) < 0.05:
+        out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
+    return out

@@ -1,0 +1,288 @@
+"""Failure clocks: when every node fails, why, and when it is back, drawn before the job runs.
+
+A node's hardware fails and is repaired whether or not the job is using it at that moment, so
+the whole hardware history of a replication is drawn up front, in vectors, from its own random
+streams. The job never draws from them: changing a checkpoint setting cannot move a failure time
+(common random numbers), and 100,000 GPUs cost a few numpy calls rather than a process each.
+
+Each node owns one clock per component instance and mode (a GPU-scope mode has ``gpus_per_node``
+instances). A ``restart`` failure renews only the clock that fired; a ``replace`` failure takes the
+node away for ``repair_hours``, after which it is as good as new: every clock starts again.
+Exponential instances of one mode are merged into one clock of the summed rate (memoryless, so the
+law of the failure times is unchanged); Weibull instances keep a clock each.
+
+>>> import numpy as np
+>>> from sim.config.scenario import FailureMode
+>>> m = FailureMode(name="gpu", scope="gpu", mtbf_hours=1000.0, repair_hours=10.0)
+>>> tl = node_timeline([m], nodes=4, gpus_per_node=8, horizon_s=3600.0 * 200,
+...                    rng=np.random.default_rng(1))
+>>> bool(np.all(np.diff(tl.time[tl.ptr[0]:tl.ptr[1]]) > 0))
+True
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config.scenario import FailureMode
+
+
+def weibull_scale_hours(mode: FailureMode) -> float:
+    """Scale of the Weibull law whose mean is ``mtbf_hours``: mean = scale x Gamma(1 + 1/shape)."""
+    return mode.mtbf_hours / math.gamma(1.0 + 1.0 / mode.shape)
+
+
+@dataclass(frozen=True)
+class NodeTimeline:
+    """Every hardware failure of every node over the horizon, grouped by node (CSR layout).
+
+    Failures of node ``n`` are ``time[ptr[n]:ptr[n+1]]`` (seconds, increasing), with the index of
+    their mode in ``mode`` and the time the node is back in ``back`` (``nan`` for a restart).
+    """
+
+    ptr: np.ndarray
+    time: np.ndarray
+    mode: np.ndarray
+    back: np.ndarray
+
+    @property
+    def nodes(self) -> int:
+        return len(self.ptr) - 1
+
+    @staticmethod
+    def concat(parts: Sequence[NodeTimeline]) -> NodeTimeline:
+        """Timelines of consecutive node ranges, as one."""
+        ptr = [np.zeros(1, dtype=np.int64)]
+        offset = 0
+        for p in parts:
+            ptr.append(p.ptr[1:] + offset)
+            offset += len(p.time)
+        return NodeTimeline(
+            ptr=np.concatenate(ptr),
+            time=np.concatenate([p.time for p in parts]),
+            mode=np.concatenate([p.mode for p in parts]),
+            back=np.concatenate([p.back for p in parts]),
+        )
+
+
+def node_timeline(
+    modes: Sequence[FailureMode],
+    nodes: int,
+    gpus_per_node: int,
+    horizon_s: float,
+    rng: np.random.Generator,
+    scopes: tuple[str, ...] = ("gpu", "node"),
+) -> NodeTimeline:
+    """Draw the failures of ``nodes`` nodes over ``horizon_s`` for the ``modes`` of ``scopes``.
+
+    ``modes`` indexes the returned ``mode`` column; modes of other scopes are skipped here. With
+    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``).
+    Draws happen in rounds (one failure per node per round), so the order of draws depends only
+    on the modes, the node count and the stream.
+    """
+    cols: list[int] = []  # column -> mode index
+    scale: list[float] = []
+    shape: list[float] = []
+    for i, m in enumerate(modes):
+        if m.scope not in scopes:
+            continue
+        k = gpus_per_node if m.scope == "gpu" else 1
+        if m.distribution == "exponential":
+            cols.append(i)
+            scale.append(m.mtbf_hours * 3600.0 / k)
+            shape.append(1.0)
+        else:
+            cols.extend([i] * k)
+            scale.extend([weibull_scale_hours(m) * 3600.0] * k)
+            shape.extend([m.shape] * k)
+    empty = NodeTimeline(np.zeros(nodes + 1, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0))
+    if not cols or nodes == 0:
+        return empty
+    col_mode = np.array(cols, dtype=np.int64)
+    col_scale = np.array(scale)
+    col_inv_shape = 1.0 / np.array(shape)
+    # A straggler is pulled once it is found, so it is out from detection until repaired.
+    replace = np.array([m.action in ("replace", "slow") for m in modes])
+    repair_s = np.array(
+        [(m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if m.action == "slow" else 0.0) for m in modes]
+    )
+    sigma = np.array([m.repair_sigma for m in modes])
+
+    def draw(n: int) -> np.ndarray:
+        # Weibull by inversion of a standard exponential: scale * E^(1/shape).
+        return col_scale * rng.standard_exponential((n, len(cols))) ** col_inv_shape
+
+    clock = draw(nodes)
+    active = np.arange(nodes)
+    out_node, out_time, out_mode, out_back = [], [], [], []
+    while active.size:
+        sub = clock[active]
+        j = np.argmin(sub, axis=1)
+        t = sub[np.arange(active.size), j]
+        live = t < horizon_s
+        active, j, t = active[live], j[live], t[live]
+        if not active.size:
+            break
+        m = col_mode[j]
+        rep = replace[m]
+        duration = repair_s[m]
+        spread = rep & (sigma[m] > 0)
+        if spread.any():
+            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
+            # so fixed repairs draw nothing and keep their streams.
+            sg = sigma[m][spread]
+            duration = duration.copy()
+            duration[spread] = repair_s[m][spread] * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+        back = np.where(rep, t + duration, np.nan)
+        out_node.append(active)
+        out_time.append(t)
+        out_mode.append(m)
+        out_back.append(back)
+        if rep.any():
+            clock[active[rep]] = back[rep][:, None] + draw(int(rep.sum()))
+        if (~rep).any():
+            jj = j[~rep]
+            fresh = col_scale[jj] * rng.standard_exponential(jj.size) ** col_inv_shape[jj]
+            clock[active[~rep], jj] = t[~rep] + fresh
+    if not out_node:
+        return empty
+    node = np.concatenate(out_node)
+    time = np.concatenate(out_time)
+    order = np.lexsort((time, node))
+    counts = np.bincount(node, minlength=nodes)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return NodeTimeline(
+        ptr=ptr,
+        time=time[order],
+        mode=np.concatenate(out_mode)[order],
+        back=np.concatenate(out_back)[order],
+    )
+
+
+def job_timeline(
+    modes: Sequence[FailureMode], horizon_s: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Failure times (s, sorted) and mode indices of the job-scope ``modes``, each a renewal process."""
+    times, idx = [], []
+    for i, m in enumerate(modes):
+        if m.scope != "job":
+            continue
+        scale = (m.mtbf_hours if m.distribution == "exponential" else weibull_scale_hours(m)) * 3600.0
+        inv_shape = 1.0 if m.distribution == "exponential" else 1.0 / m.shape
+        # Draw in blocks until the renewal process passes the horizon; block size from its mean.
+        block = int(horizon_s / (m.mtbf_hours * 3600.0) * 1.2) + 16
+        t = np.zeros(0)
+        last = 0.0
+        while last < horizon_s:
+            gaps = scale * rng.standard_exponential(block) ** inv_shape
+            new = last + np.cumsum(gaps)
+            t = np.concatenate([t, new])
+            last = float(new[-1])
+        t = t[t < horizon_s]
+        times.append(t)
+        idx.append(np.full(t.size, i, dtype=np.int64))
+    if not times:
+        return np.zeros(0), np.zeros(0, np.int64)
+    all_t = np.concatenate(times)
+    order = np.argsort(all_t, kind="stable")
+    return all_t[order], np.concatenate(idx)[order]
+
+
+def with_domains(timeline: NodeTimeline, domains: NodeTimeline, nodes_per_domain: int) -> NodeTimeline:
+    """Add the failures of correlated domains (racks, switches) to every node under each.
+
+    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain. A failure that starts
+    while its node is already down does not happen again; if it is a ``replace`` failure, the node
+    stays down until the later of the two repairs.
+    """
+    if not len(domains.time):
+        return timeline
+    counts = np.diff(domains.ptr)
+    dom = np.repeat(np.arange(domains.nodes), counts)
+    node_lists, time_l, mode_l, back_l = [], [], [], []
+    for offset in range(nodes_per_domain):
+        n = dom * nodes_per_domain + offset
+        keep = n < timeline.nodes
+        node_lists.append(n[keep])
+        time_l.append(domains.time[keep])
+        mode_l.append(domains.mode[keep])
+        back_l.append(domains.back[keep])
+    own = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
+    node = np.concatenate([own, *node_lists])
+    time = np.concatenate([timeline.time, *time_l])
+    mode = np.concatenate([timeline.mode, *mode_l])
+    back = np.concatenate([timeline.back, *back_l])
+    order = np.lexsort((time, node))
+    node, time, mode, back = node[order], time[order], mode[order], back[order]
+    # Walk the nodes in one pass: a failure while down merges into the repair in progress.
+    keep_rows: list[int] = []
+    last_node, down_until, last_row = -1, -np.inf, -1
+    for i in range(len(time)):
+        if node[i] != last_node:
+            last_node, down_until, last_row = int(node[i]), -np.inf, -1
+        if time[i] < down_until:
+            if not np.isnan(back[i]) and back[i] > down_until:
+                back[last_row] = back[i]
+                down_until = back[i]
+            continue
+        keep_rows.append(i)
+        if not np.isnan(back[i]):
+            down_until, last_row = back[i], i
+    rows = np.array(keep_rows, dtype=np.int64)
+    counts_out = np.bincount(node[rows], minlength=timeline.nodes)
+    return NodeTimeline(
+        ptr=np.concatenate([[0], np.cumsum(counts_out)]).astype(np.int64),
+        time=time[rows],
+        mode=mode[rows],
+        back=back[rows],
+    )
+
+
+def with_technicians(timeline: NodeTimeline, technicians: int, horizon_s: float) -> NodeTimeline:
+    """Queue the repairs of ``timeline`` for ``technicians`` working first come, first served.
+
+    A repair starts when a technician is free; the node is back that much later, and because it is
+    as good as new only from then on, all its later failures move by the same delay (failures
+    pushed past the horizon are dropped).
+
+    >>> tl = NodeTimeline(np.array([0, 1, 2]), np.array([10.0, 20.0]), np.array([0, 0]), np.array([50.0, 60.0]))
+    >>> with_technicians(tl, 1, 1e9).back.tolist()   # node 1 waits for node 0's repair (10-50 s)
+    [50.0, 90.0]
+    """
+    shift = np.zeros(timeline.nodes)
+    time, back = timeline.time.copy(), timeline.back.copy()
+    heap = [
+        (float(time[timeline.ptr[n]]), n, int(timeline.ptr[n]))
+        for n in range(timeline.nodes)
+        if timeline.ptr[n] < timeline.ptr[n + 1]
+    ]
+    heapq.heapify(heap)
+    free = [0.0] * technicians
+    keep = np.zeros(len(time), dtype=bool)
+    while heap:
+        t, n, i = heapq.heappop(heap)
+        if t >= horizon_s:
+            continue
+        keep[i] = True
+        time[i] = t
+        if not np.isnan(back[i]):
+            start = max(t, heapq.heappop(free))
+            end = start + (timeline.back[i] - timeline.time[i])
+            heapq.heappush(free, end)
+            back[i] = end
+            shift[n] += start - t
+        if i + 1 < timeline.ptr[n + 1]:
+            heapq.heappush(heap, (float(timeline.time[i + 1] + shift[n]), n, i + 1))
+    node_of = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
+    counts = np.bincount(node_of[keep], minlength=timeline.nodes)
+    return NodeTimeline(
+        ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        time=time[keep],
+        mode=timeline.mode[keep],
+        back=back[keep],
+    )

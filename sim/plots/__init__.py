@@ -1,0 +1,1 @@
+"""Charts, drawn from result folders only (never the engine)."""

@@ -1,0 +1,266 @@
+"""What the sweep charts share: labels with units for scenario keys, series of points, axes, header.
+
+Everything here reads a sweep's ``summary.json`` (as ``sim.results.folder.SweepFolder``), never a simulation.
+
+>>> key_label("checkpoint.interval_minutes"), key_label("storage.write_gb_per_s")
+('checkpoint interval (minutes of compute)', 'storage write bandwidth (GB/s)')
+>>> value_label("cluster.spare_nodes", 8), value_label("checkpoint.interval_minutes", 7.5)
+('spare servers = 8', 'interval = 7.5 min')
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
+
+from sim.config.scenario import Scenario, scenario_from_dict
+from sim.plots import base as plot_base
+from sim.plots.palette import BUCKET_COLORS
+from sim.results.folder import SweepFolder
+
+INTERVAL = "checkpoint.interval_minutes"
+GPUS = "cluster.gpus"
+#: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
+MAX_LINES = 8
+#: Values that span at least this ratio (max / min) get a log x-axis.
+LOG_SPAN = 10.0
+#: Known keys: (axis name, unit, short name for a legend, unit symbol).
+KNOWN: dict[str, tuple[str, str, str, str]] = {
+    INTERVAL: ("checkpoint interval", "minutes of compute", "interval", "min"),
+    GPUS: ("GPUs in the job", "count", "GPUs", ""),
+    "cluster.spare_nodes": ("hot spare servers", "count", "spare servers", ""),
+    "checkpoint.write_seconds": ("checkpoint write time", "s", "write", "s"),
+    "restart.fixed_minutes": ("restart time", "minutes", "restart", "min"),
+    "workload.mfu": ("MFU while computing", "fraction of peak", "MFU", ""),
+    "energy.usd_per_kwh": ("electricity price", "USD/kWh", "price", "USD/kWh"),
+}
+#: Unit suffixes of scenario keys (DESIGN.md: every user-facing field names its unit).
+SUFFIXES: dict[str, tuple[str, str]] = {
+    "_minutes": ("minutes", "min"),
+    "_hours": ("hours", "h"),
+    "_seconds": ("s", "s"),
+    "_days": ("days", "days"),
+    "_gb_per_s": ("GB/s", "GB/s"),
+    "_usd": ("USD", "USD"),
+    "_watts_per_gpu": ("W per GPU", "W"),
+    "_years": ("years", "years"),
+}
+#: Ordered values of a second key: evenly spaced viridis (colour-blind safe, reads in greyscale),
+#: its light yellow end left out for contrast on white.
+_VIRIDIS = ["#440154", "#482878", "#3E4989", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6DCD59"]
+CI_NOTE = "{what}: 95% confidence interval of the mean over {n} replications per point"
+#: Characters of 9 pt text across the 12 in page: longer footnotes wrap onto a second line.
+FOOTNOTE_CHARS = 165
+#: Characters of the scenario title kept in an 11 pt subtitle, before the sweep's size and seed.
+TITLE_CHARS = 60
+BEST_COLOR = "#F0E442"  # Okabe-Ito yellow, black-edged: the best point in every sweep chart
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _split_unit(key: str) -> tuple[str, str, str, str]:
+    """(axis name, unit, short name, unit symbol) of a key: known, or from its unit suffix."""
+    if key in KNOWN:
+        return KNOWN[key]
+    section, _, field = key.rpartition(".")
+    for suffix, (unit, symbol) in SUFFIXES.items():
+        if field.endswith(suffix):
+            short = field.removesuffix(suffix).replace("_", " ")
+            return f"{section} {short}".strip(), unit, short, symbol
+    short = field.replace("_", " ")
+    return f"{section} {short}".strip(), "as in the scenario file", short, ""
+
+
+def key_label(key: str) -> str:
+    """An axis label for a scenario key, with its unit."""
+    name, unit, _, _ = _split_unit(key)
+    if key.endswith("_gb_per_s"):
+        name = f"{name} bandwidth"
+    return f"{name} ({unit})"
+
+
+def fmt_value(value: Any) -> str:
+    """A swept value as the user typed it: 20 not 20.0, TOML's true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def value_label(key: str, value: Any) -> str:
+    """``short name = value unit``, for a legend."""
+    _, _, short, symbol = _split_unit(key)
+    return f"{short} = {fmt_value(value)}{' ' + symbol if symbol else ''}"
+
+
+# ---------------------------------------------------------------- data
+
+
+def numeric(values: Sequence[Any]) -> bool:
+    """Whether swept values lie on a number line (true/false do not: TOML booleans are categories)."""
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def stat(point: dict[str, Any], metric: str) -> tuple[float, float, float]:
+    """``(mean, ci95 low, ci95 high)`` of one metric of a summary point."""
+    return plot_base.stat(point["metrics"], metric)
+
+
+def point_scenario(summary: dict[str, Any], params: dict[str, Any]) -> Scenario:
+    """The scenario of one sweep point, rebuilt from ``scenario_resolved`` and the point's values.
+
+    The resolved scenario records every field; an interval that policy young or daly would ignore
+    is dropped, since the validator refuses it as an ignored setting.
+    """
+    raw: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in summary["scenario_resolved"].items()}
+    policy = params.get("checkpoint.policy", raw.get("checkpoint", {}).get("policy", "fixed"))
+    if policy != "fixed" and INTERVAL not in params:
+        raw["checkpoint"].pop("interval_minutes", None)
+    return scenario_from_dict(raw, params)
+
+
+def series(folder: SweepFolder, x_key: str) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Points grouped by the values of every other swept key, in grid order; each group sorted by x."""
+    groups: dict[tuple[str, ...], tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for p in folder.summary["points"]:
+        rest = {k: v for k, v in p["params"].items() if k != x_key}
+        groups.setdefault(tuple(repr(v) for v in rest.values()), (rest, []))[1].append(p)
+    values = folder.summary["params"][x_key]
+    if numeric(values):
+        for _, pts in groups.values():
+            pts.sort(key=lambda p: float(p["params"][x_key]))
+    return list(groups.values())
+
+
+def capped(series: list[tuple[dict[str, Any], list[dict[str, Any]]]], best: dict[str, Any]) -> tuple[list[Any], int]:
+    """At most MAX_LINES series, the best point's always among them; and how many were left out."""
+    if len(series) <= MAX_LINES:
+        return series, 0
+    holds_best = [i for i, (rest, _) in enumerate(series) if all(best.get(k) == v for k, v in rest.items())]
+    keep = series[: MAX_LINES - 1]
+    if holds_best and holds_best[0] >= MAX_LINES - 1:
+        keep.append(series[holds_best[0]])
+    else:
+        keep.append(series[MAX_LINES - 1])
+    return keep, len(series) - MAX_LINES
+
+
+def colors(n: int) -> list[str]:
+    """Colours of ``n`` lines: the palette's "useful" green for one, spread over viridis for more."""
+    if n == 1:
+        return [BUCKET_COLORS["useful"]]
+    step = (len(_VIRIDIS) - 1) / max(n - 1, 1)
+    return [_VIRIDIS[round(i * step)] for i in range(n)]
+
+
+def series_label(rest: dict[str, Any]) -> str:
+    """A line's legend entry: the values of the keys other than the x-axis key."""
+    return ", ".join(value_label(k, v) for k, v in rest.items()) or "simulated"
+
+
+# ---------------------------------------------------------------- axes
+
+
+def x_axis(ax: Axes, key: str, values: Sequence[Any]) -> bool:
+    """Scale, ticks and label of a swept key; True when the axis is logarithmic."""
+    log = numeric(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
+    if numeric(values):
+        if log:  # before the locators: setting a scale resets them (on every axes sharing x)
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_locator(NullLocator())
+        if len(values) <= 12:  # tick exactly the swept values: they are what the reader looks up
+            ax.xaxis.set_major_locator(FixedLocator(sorted(float(v) for v in values)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v, key)))
+    else:
+        ax.set_xticks(range(len(values)), [fmt_value(v) for v in values])
+    ax.set_xlabel(key_label(key) + (", log scale" if log else ""))
+    return log
+
+
+def _tick(v: float, key: str) -> str:
+    if key == GPUS and v >= 1000:  # 16k, 1M; but 16,384 in full, as it was typed
+        if v % 1e6 == 0:
+            return f"{v / 1e6:g}M"
+        return f"{v / 1e3:g}k" if v % 1000 == 0 else f"{v:,.0f}"
+    return f"{v:,.0f}" if v >= 10_000 and v == int(v) else f"{v:g}"
+
+
+def dodge(i: int, n: int, values: Sequence[Any]) -> float:
+    """Offset of line ``i`` of ``n`` on a categorical axis: error bars at one category must not hide each other."""
+    return 0.0 if numeric(values) else 0.06 * (i - (n - 1) / 2)
+
+
+def x_pos(p: dict[str, Any], key: str, values: Sequence[Any]) -> float:
+    v = p["params"][key]
+    return float(v) if numeric(values) else float(values.index(v))
+
+
+def percent(ax: Axes, label: str) -> None:
+    # PercentFormatter picks the decimals from the axis span, so ticks 2.5 points apart read 22.5%, 25%.
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel(label)
+    ax.grid(True, color="#DDDDDD", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def cap_at_one(ax: Axes, top: float = 1.02) -> None:
+    """Little room above 100% on an ETTR axis: a CI of the mean from few replications can reach past it, ETTR cannot."""
+    lo, hi = ax.get_ylim()
+    if hi > top:
+        ax.set_ylim(lo, top)
+
+
+def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -> None:
+    """plot_base's header, with a subtitle that says how many points and replications per point."""
+    h = fig.get_figheight()
+    s = summary.get("scenario_resolved", {})
+    n, points = summary.get("replications"), len(summary.get("points", []))
+    title = str(s.get("title") or summary.get("scenario", ""))
+    if len(title) > TITLE_CHARS:  # the subtitle is one line: the sweep's shape matters more than the title's end
+        title = title[: TITLE_CHARS - 1].rstrip() + "…"
+    sub = "  ·  ".join(
+        str(part)
+        for part in (
+            title,
+            f"{points} points × {n} replication{'s' if n != 1 else ''} each, paired (same failures at every point)",
+            f"seed {summary.get('seed')}",
+        )
+        if part
+    )
+    fig.text(0.01, 1.0 - 0.12 / h, question, ha="left", va="top", fontsize=16, weight="bold", color=plot_base.TEXT)
+    fig.text(0.01, 1.0 - 0.5 / h, sub, ha="left", va="top", fontsize=11, color=plot_base.FAINT)
+    lines = textwrap.wrap(footnote, FOOTNOTE_CHARS)
+    if len(lines) > 1:  # make room for the second line below the panels
+        engine = fig.get_layout_engine()
+        assert isinstance(engine, ConstrainedLayoutEngine)
+        # rect is (left, bottom, width, height); the top stays where plot_base.new_figure put it.
+        top = 1.0 - (plot_base.HEADER_IN - plot_base.FOOTER_IN / 2) / h
+        bottom = (plot_base.FOOTER_IN + 0.17 * (len(lines) - 1)) / h
+        engine.set(rect=(0.0, bottom, 1.0, top - bottom))
+    if lines:
+        fig.text(0.01, 0.08 / h, "\n".join(lines), ha="left", va="bottom", fontsize=9, color=plot_base.FAINT)
+
+
+def question(key: str) -> str:
+    return {
+        INTERVAL: "Which checkpoint interval keeps the most of the run useful?",
+        GPUS: "How much useful compute does each cluster size deliver?",
+        "cluster.spare_nodes": "How many hot spare servers does the run need?",
+    }.get(key, f"How does the {key_label(key).split(' (')[0]} change useful compute?")
+
+
+def duration(hours: float) -> str:
+    if not math.isfinite(hours):
+        return ""
+    return f"MTBF {hours * 60:.0f} min" if hours < 2 else f"MTBF {hours:.1f} h"

@@ -1,0 +1,1 @@
+"""Terminal and HTML reports, from result tables and folders (never the engine)."""

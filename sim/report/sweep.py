@@ -1,0 +1,199 @@
+"""Terminal reports of ``trainsim sweep`` and ``trainsim optimize``: one row per point.
+
+They read the per-point table (``SweepResult.points``, ``Optimum.points``), never the simulation.
+
+>>> fmt_value(20.0), fmt_value(13.16), fmt_value("daly"), fmt_value(True)
+('20', '13.16', 'daly', 'true')
+>>> fmt_diff(-0.00571, "ettr"), fmt_diff(-1.5e21, "realized_flop")
+('-0.57', '-1.50e21')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from sim.experiment.sweeps import SweepResult
+from sim.results.formats import fmt_num, fmt_pct, fmt_sci
+
+#: Column titles of the objectives a sweep can maximise.
+LABELS = {"ettr": "ETTR", "effective_compute_ratio": "effective compute", "realized_flop": "realized FLOP"}
+#: Metrics that are fractions: shown as percentages, their differences in percentage points.
+FRACTIONS = ("ettr", "effective_compute_ratio")
+#: Width of the report when standard output is not a terminal.
+WIDTH = 120
+
+
+def fmt_value(v: Any) -> str:
+    """A swept value as the user would type it: ``20`` rather than ``20.0``, TOML's ``true``."""
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, float | np.floating):
+        return f"{float(v):g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def fmt_diff(x: float, metric: str) -> str:
+    """A paired difference: percentage points for fractions, the metric's own unit otherwise."""
+    if not math.isfinite(x):
+        return "n/a"
+    if metric in FRACTIONS:
+        return f"{100.0 * x:+.2f}" if x else "0"
+    return fmt_sci(x) if metric == "realized_flop" else fmt_num(x)
+
+
+def _fmt(metric: str) -> Any:
+    return fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
+
+
+def _half(row: pd.Series, metric: str, prefix: str) -> float:
+    """Half the width of a 95% CI (t-intervals are symmetric); nan when there is none."""
+    lo, hi = float(row[f"{metric}.{prefix}ci95_low"]), float(row[f"{metric}.{prefix}ci95_high"])
+    return (hi - lo) / 2.0 if math.isfinite(lo) and math.isfinite(hi) else math.nan
+
+
+def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
+    """``mean ± half-width of the 95% CI``; the ``±`` left out when the interval is a point (one replication).
+
+    >>> with_ci(pd.Series({"ettr.mean": 0.9, "ettr.ci95_low": 0.88, "ettr.ci95_high": 0.92}), "ettr")
+    '90.0% ± 2.0'
+    """
+    prefix = "diff_" if diff else ""
+    mean, half = float(row[f"{metric}.{prefix}mean"]), _half(row, metric, prefix)
+    if metric in FRACTIONS:
+        text = fmt_diff(mean, metric) if diff else fmt_pct(mean)
+        return text + (f" ± {100.0 * half:.{2 if diff else 1}f}" if half > 0 else "")
+    fmt = _fmt(metric)
+    return str(fmt(mean)) + (f" ± {fmt(half)}" if half > 0 else "")
+
+
+def best_index(points: pd.DataFrame, objective: str) -> int:
+    """Row of the best point: the highest mean objective, as ``points_table`` chose it."""
+    return int(np.argmax(points[f"{objective}.mean"].to_numpy(float)))
+
+
+def _header(key: str) -> str:
+    # The last part of the key, a word a line: the full keys are in the report's head line.
+    return key.rsplit(".", 1)[-1].replace("_", "\n")
+
+
+def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "ettr", title: str = "") -> Table:
+    """One row per point: swept values, ETTR, effective compute, interruptions, paired difference from the best."""
+    label = LABELS.get(objective, objective)
+    unit = "\n(pp)" if objective in FRACTIONS else ""
+    table = Table(
+        title=title or None,
+        title_justify="left",
+        caption=(
+            "* best point; mean ± 95% CI half-width. The difference from the best is paired (replication r of "
+            "every point sees the same failures), so its CI is far narrower than those of the values."
+        ),
+        caption_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    # Headers broken by hand and cells never wrapped: rich would rather cut numbers than wrap a header.
+    headers = ["", *map(_header, keys), "ETTR", *([label] if objective != "ettr" else [])]
+    headers += ["eff.\ncompute", "interruptions", f"{label} - best" + unit]
+    best = best_index(points, objective)
+    rows = []
+    for i, (_, row) in enumerate(points.iterrows()):
+        # Swept values column by column: a row of a mixed table is upcast to float.
+        cells = ["*" if i == best else "", *(fmt_value(points[k].iloc[i]) for k in keys), with_ci(row, "ettr")]
+        if objective != "ettr":
+            cells.append(with_ci(row, objective))
+        cells += [
+            fmt_pct(float(row["effective_compute_ratio.mean"])),
+            fmt_num(float(row["interruptions.mean"])),
+            "best" if i == best else with_ci(row, objective, diff=True),
+        ]
+        rows.append(cells)
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    for i, cells in enumerate(rows):
+        table.add_row(*cells, style="bold" if i == best else None)
+    return table
+
+
+def sweep_renderable(result: SweepResult) -> Group:
+    """The ``trainsim sweep`` report: what was swept, the table, the best point, the work done."""
+    s = result.scenario
+    keys = list(result.params)
+    n_points = len(result.points)
+    head = Text()
+    head.append(f"{s.name}{f' - {s.title}' if s.title else ''}\n", style="bold")
+    head.append(
+        f"sweep of {', '.join(keys)}: {n_points} point{'s' if n_points != 1 else ''} x {result.replications} "
+        f"replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
+        f"best by {LABELS.get(result.objective, result.objective)}"
+    )
+    best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
+    foot = Text()
+    foot.append(f"best: {best}\n", style="bold")
+    foot.append(f"computed {result.computed}, reused {result.reused} replications")
+    return Group(head, Text(""), points_renderable(result.points, keys, result.objective), Text(""), foot)
+
+
+def wide_console() -> Console:
+    """Standard output; wider than rich's 80 columns when it is a file or a pipe, so that no cell is cut."""
+    console = Console()
+    return console if console.is_terminal else Console(width=WIDTH)
+
+
+def print_sweep(result: SweepResult, console: Console | None = None) -> None:
+    """Print ``sweep_renderable(result)`` to ``console`` (default: standard output)."""
+    (console or wide_console()).print(sweep_renderable(result))
+
+
+def _minutes(x: float | None) -> str:
+    return "n/a (no failures)" if x is None or not math.isfinite(x) else f"{x:,.1f}"
+
+
+def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed: int) -> Group:
+    """The ``trainsim optimize`` report: evaluated points, then the optimum next to Young's and Daly's intervals.
+
+    ``optimum`` is a ``sim.experiment.optimize.Optimum`` (typed loosely so that reports need not import the search).
+    """
+    key: str = optimum.key
+    objective: str = optimum.objective
+    label = LABELS.get(objective, objective)
+    fmt = _fmt(objective)
+    unit = " min" if key.endswith("_minutes") else ""
+    head = Text()
+    head.append(f"{scenario_name}: ", style="bold")
+    head.append(
+        f"{key} that maximises {label}; {len(optimum.points)} values in {optimum.rounds} "
+        f"round{'s' if optimum.rounds != 1 else ''}, {replications} paired replications each, seed {seed}"
+    )
+    result = Table(show_header=False, show_edge=False, title="Optimum", title_justify="left")
+    result.add_column("what", no_wrap=True)
+    result.add_column("value", justify="right", style="bold")
+    result.add_column("note")
+    lo, hi = optimum.best_ci95
+    ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {fmt(lo)}-{fmt(hi)})" if lo != hi else "")
+    b_lo, b_hi = optimum.bracket
+    result.add_row("simulated best", f"{optimum.best:.4g}{unit}", ci)
+    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly below the best")
+    if key == "checkpoint.interval_minutes":
+        result.add_row("Young (1974)", f"{_minutes(optimum.young_minutes)}{unit}", "sqrt(2 delta M)")
+        result.add_row("Daly (2006)", f"{_minutes(optimum.daly_minutes)}{unit}", "higher-order optimum")
+    parts: list[RenderableType] = [
+        head,
+        Text(""),
+        points_renderable(optimum.points, [key], objective, title="Evaluated points"),
+        Text(""),
+        result,
+    ]
+    if getattr(optimum, "at_edge", False):
+        parts.append(Text("warning: the best value is at the edge of the range: widen --range", style="yellow"))
+    if key == "checkpoint.interval_minutes":
+        parts.append(
+            Text("Young and Daly assume exponential failures, instant spares and no detection delay.", style="dim")
+        )
+    return Group(*parts)

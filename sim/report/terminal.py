@@ -1,0 +1,305 @@
+"""Terminal reports: the result of ``trainsim run`` and the analytic view of ``trainsim check``.
+
+Reports read result tables (``Result.summary``) and the scenario, never the simulation objects.
+
+>>> import sim
+>>> s = sim.load_scenario_text('name = "calm"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 60')
+>>> # MFU 0.4, then 30 min of compute per 31 (a 60 s write each): 0.4 x 30 / 31
+>>> [(label, round(remaining, 4)) for label, _, remaining in waterfall(sim.run(s, replications=1))][2:4]
+[('work lost to failures (rolled back)', 0.4), ('checkpoint writes', 0.3871)]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from sim.analysis.analytic import (
+    interval_seconds,
+)
+from sim.analysis.memory import memory_rows
+from sim.experiment.runner import Result
+from sim.model.ledger import BUCKETS
+from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+
+#: How each ledger bucket other than ``useful`` reads as a step of the waterfall.
+BUCKET_LABELS: dict[str, str] = {
+    "lost": "work lost to failures (rolled back)",
+    "checkpoint": "checkpoint writes",
+    "slow": "slowed by stragglers, time of day",
+    "detect": "failure detection",
+    "restart": "restarts",
+    "wait": "waiting for spares or repairs",
+    "maintenance": "planned maintenance",
+}
+
+# ---------------------------------------------------------------- run report: data
+
+
+def _stat(summary: pd.DataFrame, name: str, column: str = "mean") -> float:
+    if name not in summary.index:
+        return math.nan
+    value: Any = summary.loc[name, column]
+    return float(value)
+
+
+def waterfall(result: Result) -> list[tuple[str, float, float]]:
+    """Steps from theoretical peak to realized FLOPs: ``(label, change, remaining)`` as fractions of peak.
+
+    Peak is 100%; ``1 - MFU`` of it is never model arithmetic; each non-useful bucket removes its
+    share of the time at MFU; what remains is realized / theoretical. Means over replications,
+    so the steps add up exactly.
+    """
+    summary = result.summary
+    mfu = result.scenario.workload.mfu
+    steps = [("theoretical peak (dense)", 0.0, 1.0)]
+    remaining = mfu
+    steps.append((f"not model FLOPs (1 - MFU, MFU = {fmt_pct(mfu)})", mfu - 1.0, remaining))
+    for bucket in BUCKETS:
+        if bucket == "useful":
+            continue
+        change = -mfu * _stat(summary, f"fraction_{bucket}")
+        remaining += change
+        steps.append((BUCKET_LABELS.get(bucket, bucket), change, remaining))
+    steps.append(("realized (useful model FLOPs)", 0.0, _stat(summary, "effective_compute_ratio")))
+    return steps
+
+
+def cost_per_gpu_hour(result: Result) -> float:
+    """Average money per GPU-hour of the run (energy and amortised capex): what a lost GPU-hour costs."""
+    s = result.scenario
+    return _stat(result.summary, "total_cost_usd") / (s.cluster.gpus * s.horizon_seconds / 3600.0)
+
+
+def causes(result: Result) -> list[tuple[str, float, float, float]]:
+    """Per cause: ``(name, mean interruptions, mean lost GPU-hours, lost USD)``, costliest first.
+
+    Causes that never struck are left out.
+    """
+    summary = result.summary
+    rows = []
+    for name in result.causes:
+        n = _stat(summary, f"interruptions_by_cause.{name}")
+        lost = _stat(summary, f"lost_gpu_hours_by_cause.{name}")
+        if n > 0 or lost > 0:
+            rows.append((name, n, lost, _stat(summary, f"lost_usd_by_cause.{name}")))
+    return sorted(rows, key=lambda r: (-r[2], -r[1], r[0]))
+
+
+# ---------------------------------------------------------------- run report: tables
+
+
+def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
+    if name not in summary.index:
+        return "n/a", "", ""
+    row = summary.loc[name]
+    if row["std"] == 0:  # a constant (theoretical FLOP, capex) needs no interval
+        return fmt(row["mean"]), "", ""
+    ci = f"{fmt(row['ci95_low'])}-{fmt(row['ci95_high'])}"
+    spread = f"{fmt(row['p10'])}-{fmt(row['p90'])}"
+    return fmt(row["mean"]), ci, spread
+
+
+def _headline(result: Result) -> Table:
+    s = result.scenario
+    summary = result.summary
+    n = len(result.replications)
+    table = Table(title="Headline", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("mean", justify="right", style="bold")
+    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right")
+    table.add_column("p10-p90", justify="right")
+    rows: list[tuple[str, str, Any]] = [
+        ("ETTR (useful / total time)", "ettr", fmt_pct),
+        ("realized / theoretical FLOP", "effective_compute_ratio", fmt_pct),
+        ("theoretical FLOP", "theoretical_flop", fmt_sci),
+        ("realized FLOP", "realized_flop", fmt_sci),
+        ("tokens", "tokens", fmt_sci),
+        ("interruptions", "interruptions", fmt_num),
+        ("job MTBF (h)", "job_mtbf_hours", fmt_num),
+        ("energy (MWh)", "energy_mwh", fmt_num),
+        ("energy cost", "energy_cost_usd", fmt_usd),
+        ("amortised capex", "capex_cost_usd", fmt_usd),
+        ("total cost", "total_cost_usd", fmt_usd),
+        ("cost per useful exaFLOP", "usd_per_useful_exaflop", fmt_usd),
+        ("cost of failures", "usd_lost_to_failures", fmt_usd),
+    ]
+    costless = s.energy.usd_per_kwh == 0 and s.energy.capex_usd == 0
+    for label, name, fmt in rows:
+        if name not in summary.index or (costless and "usd" in name):
+            continue
+        table.add_row(label, *_ci(summary, name, fmt))
+    return table
+
+
+def _waterfall_table(result: Result) -> Table:
+    theoretical = _stat(result.summary, "theoretical_flop")
+    table = Table(title="Compute waterfall (share of theoretical peak)", title_justify="left", show_edge=False)
+    table.add_column("step")
+    table.add_column("change", justify="right")
+    table.add_column("remaining", justify="right", style="bold")
+    table.add_column("FLOP", justify="right")
+    steps = waterfall(result)
+    for i, (label, change, remaining) in enumerate(steps):
+        last = i == len(steps) - 1
+        table.add_row(
+            label,
+            "" if i == 0 or last else ("0" if change == 0 else fmt_pct(change, 2)),
+            fmt_pct(remaining, 2),
+            fmt_sci(remaining * theoretical),
+            end_section=last or i == 0,
+            style="bold" if last else None,
+        )
+    return table
+
+
+def _causes_table(result: Result) -> RenderableType:
+    rows = causes(result)
+    if not rows:
+        return Text("No interruptions in any replication.")
+    with_money = cost_per_gpu_hour(result) > 0
+    total_lost = sum(r[2] for r in rows)
+    table = Table(
+        title="Interruptions by cause (mean per run)",
+        title_justify="left",
+        caption="lost = rolled-back work + slowed throughput + detection + restart + waiting for nodes",
+        caption_justify="left",
+        show_edge=False,
+        show_footer=True,
+    )
+    table.add_column("cause", footer="total", no_wrap=True)
+    table.add_column("count", justify="right", footer=fmt_num(sum(r[1] for r in rows)))
+    table.add_column("lost GPU-h", justify="right", footer=fmt_num(total_lost))
+    table.add_column("share", justify="right", footer=fmt_pct(1.0 if total_lost else math.nan))
+    if with_money:
+        table.add_column("lost money", justify="right", footer=fmt_usd(sum(r[3] for r in rows)))
+    for name, n, lost, usd in rows:
+        cells = [name, fmt_num(n), fmt_num(lost), fmt_pct(lost / total_lost if total_lost else math.nan)]
+        table.add_row(*cells, *([fmt_usd(usd)] if with_money else []))
+    return table
+
+
+def _header(result: Result) -> Text:
+    s = result.scenario
+    n = len(result.replications)
+    title = f" - {s.title}" if s.title else ""
+    text = Text()
+    text.append(f"{s.name}{title}\n", style="bold")
+    text.append(
+        f"{s.cluster.gpus:,} x {s.cluster.gpu} in {s.job_nodes:,} nodes (+ {s.cluster.spare_nodes:,} spare), "
+        f"{s.run.duration_days:g} days\n"
+    )
+    text.append(
+        f"{s.workload.precision} dense peak {s.peak_flops_per_gpu / 1e12:,.1f} TFLOP/s per GPU, "
+        f"MFU {fmt_pct(s.workload.mfu)}\n"
+    )
+    text.append(
+        f"checkpoint every {interval_seconds(s) / 60:.1f} min of compute ({s.checkpoint.policy}), "
+        f"write {s.write_seconds:g} s, restart {s.restart_seconds / 60:.1f} min\n"
+    )
+    text.append(f"{n} replication{'s' if n != 1 else ''}, seed {result.seed}, simulated in {result.runtime_s:.2f} s")
+    return text
+
+
+def text_report(result: Result) -> Group:
+    """The ``trainsim run`` report: header, headline, waterfall, causes and warnings, as one renderable."""
+    parts: list[RenderableType] = [
+        _header(result),
+        Text(""),
+        _headline(result),
+        Text(""),
+        _waterfall_table(result),
+        Text(""),
+        _causes_table(result),
+    ]
+    for w in result.warnings:
+        parts.append(Text(f"warning: {w}", style="yellow"))
+    return Group(*parts)
+
+
+def print_report(result: Result, console: Console | None = None) -> None:
+    """Print ``text_report(result)`` to ``console`` (default: standard output)."""
+    (console or Console()).print(text_report(result))
+
+
+# ---------------------------------------------------------------- check report
+
+
+def _fmt_minutes(x: float | None) -> str:
+    return "n/a (no failures)" if x is None else f"{x:,.1f} min"
+
+
+def check_renderable(data: dict[str, Any]) -> Group:
+    """The ``trainsim check`` report of ``check_report`` data."""
+    d = data
+    title = f" - {d['title']}" if d["title"] else ""
+    head = Text()
+    head.append(f"{d['scenario']}{title}: valid\n", style="bold green")
+    head.append(
+        f"{d['gpus']:,} x {d['gpu']} in {d['job_nodes']:,} nodes of {d['gpus_per_node']} "
+        f"(+ {d['spare_nodes']:,} spare), {d['duration_days']:g} days"
+    )
+    t = Table(show_header=False, show_edge=False, title="Analytic estimates", title_justify="left")
+    t.add_column("quantity")
+    t.add_column("value", justify="right", style="bold")
+    mtbf = d["job_mtbf_hours"]
+    size = d["checkpoint_bytes"]
+    rows = [
+        ("theoretical FLOP over the horizon", f"{fmt_sci(d['theoretical_flop'])} ({d['precision']})"),
+        ("job MTBF", "no failures" if mtbf is None else f"{mtbf:,.2f} h ({mtbf * 60:,.1f} min)"),
+        ("expected failures over the horizon", fmt_num(d["expected_failures"])),
+        ("checkpoint size", "n/a (no workload.parameters)" if size is None else f"{size:.3e} bytes"),
+        ("checkpoint write", f"{d['write_seconds']:,.1f} s"),
+        ("checkpoint load at restart", f"{d['load_seconds']:,.1f} s"),
+        ("restart (including load)", f"{d['restart_minutes']:,.2f} min"),
+        ("mean detection delay", f"{d['mean_detect_minutes']:,.2f} min"),
+        ("Young interval sqrt(2 delta M)", _fmt_minutes(d["young_interval_minutes"])),
+        ("Daly interval (higher order)", _fmt_minutes(d["daly_interval_minutes"])),
+        (f"interval used (policy {d['checkpoint_policy']})", _fmt_minutes(d["interval_minutes_used"])),
+        ("first-order ETTR at that interval", fmt_pct(d["first_order_ettr"], 2)),
+        ("Daly ETTR at that interval", fmt_pct(d["daly_ettr"], 2)),
+        ("effective compute estimate (MFU x Daly ETTR)", fmt_pct(d["effective_compute_ratio_estimate"], 2)),
+        *memory_rows(d.get("memory")),
+    ]
+    for row in rows:
+        t.add_row(*row)
+    parts: list[RenderableType] = [head, Text(""), t]
+    mem = d.get("memory") or {}
+    parts += [Text(f"warning: {w}", style="yellow") for w in [mem.get("warning"), *mem.get("notes", [])] if w]
+    if d["causes"]:
+        c = Table(
+            title="Failure modes, most frequent first",
+            title_justify="left",
+            caption="job MTBF = MTBF per instance / instances; expected = failures over the horizon",
+            caption_justify="left",
+            show_edge=False,
+        )
+        for name in ("cause", "scope x\ninstances", "MTBF per\ninstance h", "job\nMTBF h", "expected\nfailures"):
+            c.add_column(name, justify="left" if name == "cause" else "right", no_wrap=True)
+        for m in d["causes"]:
+            c.add_row(
+                m["name"],
+                f"{m['scope']} x {m['instances']:,}",
+                fmt_num(m["mtbf_hours_per_instance"]),
+                fmt_num(m["job_mtbf_hours"]),
+                fmt_num(m["expected_failures"]),
+            )
+        parts += [Text(""), c]
+    parts.append(
+        Text(
+            "Estimates assume exponential failures and instant spares; detection counts as restart time. "
+            "Memory per GPU counts weights and optimizer state only: gradients and activations come on top.",
+            style="dim",
+        )
+    )
+    return Group(*parts)
+
+
+def print_check(data: dict[str, Any], console: Console | None = None) -> None:
+    """Print ``check_renderable(data)`` to ``console`` (default: standard output)."""
+    (console or Console()).print(check_renderable(data))

@@ -1,0 +1,1 @@
+"""Result folders: file names, atomic writes, strict JSON, loading them back, number formats (never the engine)."""

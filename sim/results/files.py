@@ -1,0 +1,206 @@
+"""Result folders: ``summary.json``, ``runs.parquet``, ``events.parquet`` and ``scenario.toml``.
+
+Every file is written atomically (temporary file in the same folder, fsync, rename), and
+``summary.json`` is removed first and written last, so a folder with a ``summary.json`` is always
+complete and consistent: an interrupted run leaves no summary rather than a stale or partial one.
+A run that fails still leaves a ``summary.json`` with ``"status": "failed"``, the error, the
+scenario and the seed, so every result can be reproduced or debugged.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as d:
+...     atomic_write_text(Path(d) / "a.txt", "hello")
+...     (Path(d) / "a.txt").read_text(), sorted(p.name for p in Path(d).iterdir())
+('hello', ['a.txt'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import secrets
+import traceback
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from sim.config.scenario import Scenario
+from sim.config.version import VERSION
+
+SUMMARY = "summary.json"
+RUNS = "runs.parquet"
+EVENTS = "events.parquet"
+SCENARIO_COPY = "scenario.toml"
+#: Files of a complete result folder, in the order they are written (summary last).
+FILES = (SCENARIO_COPY, RUNS, EVENTS, SUMMARY)
+#: Drawn from the result files afterwards (``trainsim plot``): the HTML report, and the charts by
+#: name (``.png``, ``.svg`` on request) in the order the report shows them.
+REPORT = "report.html"
+CHARTS = ("waterfall", "failure_impact", "timeline", "sweep_curve", "scale")
+
+
+def default_out_dir(scenario: Scenario) -> Path:
+    """Where ``trainsim run`` writes when no ``--out`` is given: ``results/<scenario name>``.
+
+    >>> from sim.config.scenario import load_scenario_text
+    >>> default_out_dir(load_scenario_text('name = "tiny"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 1'))
+    PosixPath('results/tiny')
+    """
+    return Path("results") / scenario.name
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC timestamp, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- atomic files
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success fsync it and rename it over ``path``.
+
+    If the body raises, the temporary file is removed and ``path`` is left as it was. The
+    temporary name starts with a dot and ends in ``.tmp`` so it never passes for a result file.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    # Not mkstemp: its mode 0600 would survive the rename; 0666 lets the umask decide, as for open().
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None``, so the JSON is strict.
+
+    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def dumps(document: Mapping[str, Any], indent: int | None = None) -> str:
+    """Strict JSON (no NaN or Infinity) of ``document``; other objects (TOML dates) as text."""
+    return json.dumps(json_safe(document), indent=indent, allow_nan=False, default=str)
+
+
+# ---------------------------------------------------------------- result folders
+
+
+def provenance(scenario: Scenario, seed: int, started_utc: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What every ``summary.json`` records to reproduce its results: scenario as resolved, seed, version."""
+    doc: dict[str, Any] = {
+        "scenario_resolved": scenario.model_dump(mode="json"),
+        "seed": seed,
+        "version": VERSION,
+        "started_utc": started_utc,
+    }
+    if overrides:
+        doc["overrides"] = dict(overrides)
+    return doc
+
+
+def failure_document(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    error: BaseException,
+    started_utc: str,
+    overrides: Mapping[str, Any] | None = None,
+    runtime_s: float | None = None,
+) -> dict[str, Any]:
+    """``summary.json`` of a run that raised: the error, with everything needed to rerun it."""
+    doc: dict[str, Any] = {
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": "".join(traceback.format_exception(error)),
+        "scenario": scenario.name,
+        "replications": replications,
+    }
+    doc.update(provenance(scenario, seed, started_utc, overrides))
+    doc["runtime_s"] = runtime_s
+    return doc
+
+
+def begin(out_dir: Path, scenario_text: str | bytes | None) -> None:
+    """Mark the folder incomplete (no summary), drop charts of earlier results, store the scenario copy first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / SUMMARY).unlink(missing_ok=True)
+    # Charts and a report of the results this folder held before would contradict the new ones
+    # (and survive a --no-plots run); they are drawn again when the new results are complete.
+    (out_dir / REPORT).unlink(missing_ok=True)
+    for name in CHARTS:
+        for suffix in (".png", ".svg"):
+            (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
+    if scenario_text is not None:
+        data = scenario_text.encode("utf-8") if isinstance(scenario_text, str) else scenario_text
+        atomic_write_bytes(out_dir / SCENARIO_COPY, data)
+
+
+def write_failure(
+    out_dir: str | Path,
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    error: BaseException,
+    scenario_text: str | bytes | None,
+    started_utc: str,
+    overrides: Mapping[str, Any] | None = None,
+    runtime_s: float | None = None,
+) -> Path:
+    """Write the result folder of a failed run: scenario copy and a failed ``summary.json``.
+
+    Tables left from an earlier run in the same folder are removed, since they do not belong
+    to this summary.
+    """
+    out = Path(out_dir)
+    begin(out, scenario_text)
+    for name in (RUNS, EVENTS):
+        (out / name).unlink(missing_ok=True)
+    doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
+    summary = out / SUMMARY
+    atomic_write_text(summary, dumps(doc, indent=2) + "\n")
+    return summary

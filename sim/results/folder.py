@@ -1,0 +1,99 @@
+"""Reading a results folder back: what charts and reports are drawn from (never the simulation).
+
+A run folder has ``summary.json`` (with ``metrics``), ``runs.parquet`` and usually
+``events.parquet``; a sweep folder has ``summary.json`` (with ``points``), ``runs.parquet`` and
+``points.csv``. Anything else is refused with one line that says what is missing.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as d:
+...     load(d)
+Traceback (most recent call last):
+...
+sim.results.folder.NotResults: ... is not a results folder: it has no summary.json
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+class NotResults(ValueError):
+    """The folder is not a complete results folder; the message says why."""
+
+
+@dataclass
+class RunFolder:
+    """A finished ``trainsim run``."""
+
+    path: Path
+    summary: dict[str, Any]
+    runs: pd.DataFrame
+    events: pd.DataFrame | None
+
+
+@dataclass
+class SweepFolder:
+    """A finished ``trainsim sweep``."""
+
+    path: Path
+    summary: dict[str, Any]
+    runs: pd.DataFrame
+    points: pd.DataFrame
+
+    @property
+    def keys(self) -> list[str]:
+        """The swept keys, in grid order."""
+        return list(self.summary["params"])
+
+
+def load(path: str | Path) -> RunFolder | SweepFolder:
+    """Read a run or sweep folder, or raise ``NotResults``."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise NotResults(f"{folder}: no such folder")
+    summary_path = folder / "summary.json"
+    if not summary_path.exists():
+        hint = (
+            " (an unfinished sweep: finish it with trainsim sweep ... --resume)"
+            if (folder / "sweep.sqlite").exists()
+            else ""
+        )
+        raise NotResults(f"{folder} is not a results folder: it has no summary.json{hint}")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise NotResults(f"{summary_path}: unreadable ({e})") from None
+    if not isinstance(summary, dict):
+        raise NotResults(f"{summary_path}: not a trainsim summary")
+    status = summary.get("status", "ok")
+    if status != "ok":
+        raise NotResults(f"{folder}: the run did not finish (status {status}): {summary.get('error', 'no details')}")
+    if "points" in summary:
+        return SweepFolder(folder, summary, _parquet(folder, "runs.parquet"), _csv(folder, "points.csv"))
+    if "metrics" in summary:
+        events = _parquet(folder, "events.parquet") if (folder / "events.parquet").exists() else None
+        return RunFolder(folder, summary, _parquet(folder, "runs.parquet"), events)
+    raise NotResults(f"{summary_path}: not a trainsim summary (no metrics and no points)")
+
+
+def _parquet(folder: Path, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(folder / name)
+    except FileNotFoundError:
+        raise NotResults(f"{folder}: incomplete results folder: {name} is missing") from None
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise NotResults(f"{folder / name}: unreadable ({type(e).__name__})") from None
+
+
+def _csv(folder: Path, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(folder / name)
+    except FileNotFoundError:
+        raise NotResults(f"{folder}: incomplete results folder: {name} is missing") from None
+    except Exception as e:
+        raise NotResults(f"{folder / name}: unreadable ({type(e).__name__})") from None
