@@ -54,8 +54,8 @@ from matplotlib.figure import Figure
 import sim
 from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
 from sim.experiment.runner import describe
-from sim.model.ledger import BUCKETS
-from sim.plots.palette import BUCKET_COLORS, BUCKET_LABELS
+from sim.plots.palette import BUCKET_COLORS
+from sim.results.schema import BUCKET_LABELS, BUCKETS
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k.toml"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from builders import tiny
 
-from sim.model.ledger import BUCKETS, Ledger, metrics
+from sim.model.ledger import Ledger, metrics
+from sim.results.schema import BUCKETS
 
 
 def test_buckets_and_causes() -> None:

@@ -14,8 +14,8 @@ import sim
 from sim.analysis.estimates import check_report
 from sim.config.scenario import load_scenario_text
 from sim.experiment.runner import Result
-from sim.model.ledger import BUCKETS
 from sim.report import terminal as report
+from sim.results.schema import BUCKETS
 
 TEXT = """\
 name = "small"

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import sim
-from sim.model.ledger import BUCKETS
+from sim.results.schema import BUCKETS
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))

@@ -16,10 +16,11 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from sim.results.schema import BUCKETS
+
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
 
-BUCKETS: tuple[str, ...] = ("useful", "lost", "checkpoint", "slow", "detect", "restart", "wait", "maintenance")
 #: Buckets in which the GPUs do arithmetic at full power; the rest draw ``idle_fraction`` of it.
 #: ``slow`` is throughput lost while computing (stragglers, time of day): the GPUs are busy.
 COMPUTING: tuple[str, ...] = ("useful", "lost", "slow")

@@ -27,16 +27,6 @@ BUCKET_COLORS: dict[str, str] = {
     "maintenance": "#999999",
 }
 #: Charts name the buckets with these words.
-BUCKET_LABELS: dict[str, str] = {
-    "useful": "useful compute",
-    "lost": "lost (rolled back)",
-    "checkpoint": "checkpoint writes",
-    "slow": "slowed (stragglers, time of day)",
-    "detect": "failure detection",
-    "restart": "restarts",
-    "wait": "waiting for nodes",
-    "maintenance": "planned maintenance",
-}
 #: The share of peak that is not model FLOPs (1 - MFU) in the waterfall.
 MFU_COLOR = "#56B4E9"
 REALIZED_COLOR = "#009E73"

@@ -21,10 +21,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.plots.base import FAINT, TEXT, header, new_figure, save, scaled, stat, text_color
-from sim.plots.palette import BUCKET_COLORS, BUCKET_LABELS, MFU_COLOR, REALIZED_COLOR, cause_color
+from sim.plots.palette import BUCKET_COLORS, MFU_COLOR, REALIZED_COLOR, cause_color
 from sim.plots.timeline import timeline
 from sim.results.folder import NotResults, RunFolder, load
 from sim.results.formats import fmt_num, fmt_sci, fmt_usd
+from sim.results.schema import BUCKET_LABELS
 
 __all__ = ["Step", "cause_rows", "failure_impact", "timeline", "waterfall", "waterfall_steps", "write_run_charts"]
 

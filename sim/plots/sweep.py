@@ -23,8 +23,8 @@ from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, GPUS, INTERVAL, key_label, point_scenario
-from sim.report.sweep import LABELS
 from sim.results.folder import NotResults, SweepFolder, load
+from sim.results.schema import METRIC_LABELS
 
 # ---------------------------------------------------------------- sweep curve
 
@@ -124,7 +124,7 @@ def _mark_best(
         y = sb.stat(point, metric)[0]
         star = ax.plot([x], [y], "*", markersize=18, color=BEST_COLOR, markeredgecolor="black")
     ettr = sb.stat(point, "ettr")
-    objective = LABELS.get(summary.get("objective", "ettr"), summary.get("objective", "ettr"))
+    objective = METRIC_LABELS.get(summary.get("objective", "ettr"), summary.get("objective", "ettr"))
     text = (
         f"best (highest mean {objective}):\n{sb.series_label(point['params'])}\n"
         f"ETTR {ettr[0]:.1%} (95% CI {ettr[1]:.1%}–{ettr[2]:.1%})"

@@ -24,6 +24,7 @@ from sim.config.scenario import Scenario, scenario_from_dict
 from sim.plots import base as plot_base
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.folder import SweepFolder
+from sim.results.formats import fmt_value
 
 INTERVAL = "checkpoint.interval_minutes"
 GPUS = "cluster.gpus"
@@ -87,21 +88,10 @@ def key_label(key: str) -> str:
     return f"{name} ({unit})"
 
 
-def fmt_value(value: Any) -> str:
-    """A swept value as the user typed it: 20 not 20.0, TOML's true."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def value_label(key: str, value: Any) -> str:
     """``short name = value unit``, for a legend."""
     _, _, short, symbol = _split_unit(key)
-    return f"{short} = {fmt_value(value)}{' ' + symbol if symbol else ''}"
+    return f"{short} = {fmt_value(value, thousands=True)}{' ' + symbol if symbol else ''}"
 
 
 # ---------------------------------------------------------------- data
@@ -183,7 +173,7 @@ def x_axis(ax: Axes, key: str, values: Sequence[Any]) -> bool:
             ax.xaxis.set_major_locator(FixedLocator(sorted(float(v) for v in values)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v, key)))
     else:
-        ax.set_xticks(range(len(values)), [fmt_value(v) for v in values])
+        ax.set_xticks(range(len(values)), [fmt_value(v, thousands=True) for v in values])
     ax.set_xlabel(key_label(key) + (", log scale" if log else ""))
     return log
 

@@ -28,8 +28,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from sim.plots.base import TEXT, header, new_figure, scaled
-from sim.plots.palette import BUCKET_COLORS, BUCKET_LABELS, cause_color
+from sim.plots.palette import BUCKET_COLORS, cause_color
 from sim.results.folder import RunFolder
+from sim.results.schema import BUCKET_LABELS
 
 QUESTION = "One replication: when the job computed and when it stood still"
 #: Event kinds that mark entering a state, and the ledger bucket whose colour each state wears.

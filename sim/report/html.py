@@ -23,12 +23,11 @@ from typing import Any
 
 from sim.plots.base import stat
 from sim.plots.run import cause_rows, waterfall_steps
-from sim.plots.sweep_base import fmt_value, key_label
-from sim.report.sweep import LABELS
-from sim.report.sweep import fmt_value as typed
+from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
+from sim.results.schema import METRIC_LABELS
 
 CAPTIONS = {
     "waterfall": "Where does the theoretical compute go? Theoretical peak → MFU → each share of GPU-time → realized.",
@@ -211,7 +210,7 @@ def _sweep_summary(folder: SweepFolder) -> str:
         d_ci = [math.nan if x is None else float(x) for x in d.get("ci95") or [None, None]]
         rows.append(
             (
-                *(fmt_value(p["params"][k]) for k in keys),
+                *(fmt_value(p["params"][k], thousands=True) for k in keys),
                 fmt_pct(ettr[0]),
                 ci_text(*ettr, fmt_pct),
                 "best" if is_best else pp_text(d_mean),
@@ -234,11 +233,11 @@ def _sweep_summary(folder: SweepFolder) -> str:
         "lost to failures (USD)",
     )
     # As typed (1024, not 1,024): thousands separators would read as more values in a comma list.
-    grid = " × ".join(f"{k} ∈ {{{', '.join(typed(v) for v in vs)}}}" for k, vs in s["params"].items())
+    grid = " × ".join(f"{k} ∈ {{{', '.join(fmt_value(v) for v in vs)}}}" for k, vs in s["params"].items())
     note = (
         f'<p class="note">Grid: {escape(grid)}. Each point: {s.get("replications")} replications, paired (the '
         f"same failures at every point), so a difference from the best point has a far narrower CI than the "
-        f"values themselves. Best: the highest mean {escape(LABELS.get(objective, objective))}.</p>"
+        f"values themselves. Best: the highest mean {escape(METRIC_LABELS.get(objective, objective))}.</p>"
     )
     return note + _table(head, rows, (*[True] * len(keys), *[True] * 8), best_row)
 

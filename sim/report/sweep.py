@@ -1,6 +1,6 @@
 """Terminal reports of ``trainsim sweep`` and ``trainsim optimize``: one row per point.
 
-They read the per-point table (``SweepResult.points``, ``Optimum.points``), never the simulation.
+They read the per-point table (``SweepTables.points``, ``Optimum.points``), never the simulation.
 
 >>> fmt_value(20.0), fmt_value(13.16), fmt_value("daly"), fmt_value(True)
 ('20', '13.16', 'daly', 'true')
@@ -11,7 +11,8 @@ They read the per-point table (``SweepResult.points``, ``Optimum.points``), neve
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,24 +20,36 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sim.experiment.sweeps import SweepResult
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci
+from sim.config.scenario import Scenario
+from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_value
+from sim.results.schema import FRACTIONS, METRIC_LABELS
 
-#: Column titles of the objectives a sweep can maximise.
-LABELS = {"ettr": "ETTR", "effective_compute_ratio": "effective compute", "realized_flop": "realized FLOP"}
-#: Metrics that are fractions: shown as percentages, their differences in percentage points.
-FRACTIONS = ("ettr", "effective_compute_ratio")
+
+class SweepTables(Protocol):
+    """What a sweep report reads (``sim.experiment.sweeps.SweepResult`` offers it)."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def points(self) -> pd.DataFrame: ...
+    @property
+    def replications(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def objective(self) -> str: ...
+    @property
+    def best(self) -> Mapping[str, Any]: ...
+    @property
+    def computed(self) -> int: ...
+    @property
+    def reused(self) -> int: ...
+
+
 #: Width of the report when standard output is not a terminal.
 WIDTH = 120
-
-
-def fmt_value(v: Any) -> str:
-    """A swept value as the user would type it: ``20`` rather than ``20.0``, TOML's ``true``."""
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    if isinstance(v, float | np.floating):
-        return f"{float(v):g}" if math.isfinite(v) else str(v)
-    return str(v)
 
 
 def fmt_diff(x: float, metric: str) -> str:
@@ -85,7 +98,7 @@ def _header(key: str) -> str:
 
 def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "ettr", title: str = "") -> Table:
     """One row per point: swept values, ETTR, effective compute, interruptions, paired difference from the best."""
-    label = LABELS.get(objective, objective)
+    label = METRIC_LABELS.get(objective, objective)
     unit = "\n(pp)" if objective in FRACTIONS else ""
     table = Table(
         title=title or None,
@@ -121,7 +134,7 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
     return table
 
 
-def sweep_renderable(result: SweepResult) -> Group:
+def sweep_renderable(result: SweepTables) -> Group:
     """The ``trainsim sweep`` report: what was swept, the table, the best point, the work done."""
     s = result.scenario
     keys = list(result.params)
@@ -131,7 +144,7 @@ def sweep_renderable(result: SweepResult) -> Group:
     head.append(
         f"sweep of {', '.join(keys)}: {n_points} point{'s' if n_points != 1 else ''} x {result.replications} "
         f"replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
-        f"best by {LABELS.get(result.objective, result.objective)}"
+        f"best by {METRIC_LABELS.get(result.objective, result.objective)}"
     )
     best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
     foot = Text()
@@ -146,7 +159,7 @@ def wide_console() -> Console:
     return console if console.is_terminal else Console(width=WIDTH)
 
 
-def print_sweep(result: SweepResult, console: Console | None = None) -> None:
+def print_sweep(result: SweepTables, console: Console | None = None) -> None:
     """Print ``sweep_renderable(result)`` to ``console`` (default: standard output)."""
     (console or wide_console()).print(sweep_renderable(result))
 
@@ -162,7 +175,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     """
     key: str = optimum.key
     objective: str = optimum.objective
-    label = LABELS.get(objective, objective)
+    label = METRIC_LABELS.get(objective, objective)
     fmt = _fmt(objective)
     unit = " min" if key.endswith("_minutes") else ""
     head = Text()

@@ -1,42 +1,51 @@
 """Terminal reports: the result of ``trainsim run`` and the analytic view of ``trainsim check``.
 
-Reports read result tables (``Result.summary``) and the scenario, never the simulation objects.
+Reports read result tables (``RunTables``: what ``sim.Result`` offers) and the scenario, never the
+simulation objects.
 
 >>> import sim
 >>> s = sim.load_scenario_text('name = "calm"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 60')
 >>> # MFU 0.4, then 30 min of compute per 31 (a 60 s write each): 0.4 x 30 / 31
 >>> [(label, round(remaining, 4)) for label, _, remaining in waterfall(sim.run(s, replications=1))][2:4]
-[('work lost to failures (rolled back)', 0.4), ('checkpoint writes', 0.3871)]
+[('lost (rolled back)', 0.4), ('checkpoint writes', 0.3871)]
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sized
+from typing import Any, Protocol
 
 import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sim.analysis.analytic import (
-    interval_seconds,
-)
+from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
-from sim.experiment.runner import Result
-from sim.model.ledger import BUCKETS
+from sim.config.scenario import Scenario
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.schema import BUCKET_LABELS, BUCKETS
 
-#: How each ledger bucket other than ``useful`` reads as a step of the waterfall.
-BUCKET_LABELS: dict[str, str] = {
-    "lost": "work lost to failures (rolled back)",
-    "checkpoint": "checkpoint writes",
-    "slow": "slowed by stragglers, time of day",
-    "detect": "failure detection",
-    "restart": "restarts",
-    "wait": "waiting for spares or repairs",
-    "maintenance": "planned maintenance",
-}
+
+class RunTables(Protocol):
+    """What a run report reads: the statistics table, the scenario and how the run was made."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def replications(self) -> Sized: ...
+    @property
+    def runtime_s(self) -> float: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def causes(self) -> list[str]: ...
+    @property
+    def summary(self) -> pd.DataFrame: ...
+
 
 # ---------------------------------------------------------------- run report: data
 
@@ -48,7 +57,7 @@ def _stat(summary: pd.DataFrame, name: str, column: str = "mean") -> float:
     return float(value)
 
 
-def waterfall(result: Result) -> list[tuple[str, float, float]]:
+def waterfall(result: RunTables) -> list[tuple[str, float, float]]:
     """Steps from theoretical peak to realized FLOPs: ``(label, change, remaining)`` as fractions of peak.
 
     Peak is 100%; ``1 - MFU`` of it is never model arithmetic; each non-useful bucket removes its
@@ -70,13 +79,13 @@ def waterfall(result: Result) -> list[tuple[str, float, float]]:
     return steps
 
 
-def cost_per_gpu_hour(result: Result) -> float:
+def cost_per_gpu_hour(result: RunTables) -> float:
     """Average money per GPU-hour of the run (energy and amortised capex): what a lost GPU-hour costs."""
     s = result.scenario
     return _stat(result.summary, "total_cost_usd") / (s.cluster.gpus * s.horizon_seconds / 3600.0)
 
 
-def causes(result: Result) -> list[tuple[str, float, float, float]]:
+def causes(result: RunTables) -> list[tuple[str, float, float, float]]:
     """Per cause: ``(name, mean interruptions, mean lost GPU-hours, lost USD)``, costliest first.
 
     Causes that never struck are left out.
@@ -105,7 +114,7 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
     return fmt(row["mean"]), ci, spread
 
 
-def _headline(result: Result) -> Table:
+def _headline(result: RunTables) -> Table:
     s = result.scenario
     summary = result.summary
     n = len(result.replications)
@@ -137,7 +146,7 @@ def _headline(result: Result) -> Table:
     return table
 
 
-def _waterfall_table(result: Result) -> Table:
+def _waterfall_table(result: RunTables) -> Table:
     theoretical = _stat(result.summary, "theoretical_flop")
     table = Table(title="Compute waterfall (share of theoretical peak)", title_justify="left", show_edge=False)
     table.add_column("step")
@@ -158,7 +167,7 @@ def _waterfall_table(result: Result) -> Table:
     return table
 
 
-def _causes_table(result: Result) -> RenderableType:
+def _causes_table(result: RunTables) -> RenderableType:
     rows = causes(result)
     if not rows:
         return Text("No interruptions in any replication.")
@@ -184,7 +193,7 @@ def _causes_table(result: Result) -> RenderableType:
     return table
 
 
-def _header(result: Result) -> Text:
+def _header(result: RunTables) -> Text:
     s = result.scenario
     n = len(result.replications)
     title = f" - {s.title}" if s.title else ""
@@ -206,7 +215,7 @@ def _header(result: Result) -> Text:
     return text
 
 
-def text_report(result: Result) -> Group:
+def text_report(result: RunTables) -> Group:
     """The ``trainsim run`` report: header, headline, waterfall, causes and warnings, as one renderable."""
     parts: list[RenderableType] = [
         _header(result),
@@ -222,7 +231,7 @@ def text_report(result: Result) -> Group:
     return Group(*parts)
 
 
-def print_report(result: Result, console: Console | None = None) -> None:
+def print_report(result: RunTables, console: Console | None = None) -> None:
     """Print ``text_report(result)`` to ``console`` (default: standard output)."""
     (console or Console()).print(text_report(result))
 

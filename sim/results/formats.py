@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
 
 
 def _bad(x: float | None) -> bool:
@@ -54,3 +57,18 @@ def fmt_num(x: float | None) -> str:
     if a >= 1 or x == 0:
         return f"{x:.1f}"
     return f"{x:.3g}"
+
+
+def fmt_value(value: Any, thousands: bool = False) -> str:
+    """A swept value as the user would type it: ``20`` rather than ``20.0``, TOML's ``true``.
+
+    >>> fmt_value(20.0), fmt_value(True), fmt_value(100000, thousands=True)
+    ('20', 'true', '100,000')
+    """
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}" if math.isfinite(value) else str(value)
+    if isinstance(value, int | np.integer) and thousands:
+        return f"{int(value):,}"
+    return str(value)
