@@ -34,7 +34,8 @@ import pandas as pd
 
 import sim
 from sim.analysis.analytic import daly_ettr, daly_interval, job_mtbf_seconds, mean_detect_seconds
-from sim.experiment.sweeps import SweepError, run_sweep
+from sim.config.errors import SweepError
+from sim.experiment.sweeps import run_sweep
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k.toml"

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from sim.config.version import VERSION as __version__
 
 if TYPE_CHECKING:
-    from sim.config.scenario import Scenario, ScenarioError, load_scenario, load_scenario_text
+    from sim.config.errors import ScenarioError
+    from sim.config.loading import load_scenario, load_scenario_text
+    from sim.config.scenario import Scenario
     from sim.experiment.runner import Result, run, simulate
     from sim.experiment.sweeps import sweep
 
@@ -26,9 +28,9 @@ _API = {
     "simulate": "sim.experiment.runner",
     "sweep": "sim.experiment.sweeps",
     "Scenario": "sim.config.scenario",
-    "ScenarioError": "sim.config.scenario",
-    "load_scenario": "sim.config.scenario",
-    "load_scenario_text": "sim.config.scenario",
+    "ScenarioError": "sim.config.errors",
+    "load_scenario": "sim.config.loading",
+    "load_scenario_text": "sim.config.loading",
 }
 
 __all__ = [

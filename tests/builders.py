@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.scenario import Scenario, scenario_from_dict
+from sim.config.loading import scenario_from_dict
+from sim.config.scenario import Scenario
 from sim.model.failures import NodeTimeline
 
 #: A two-node job with one spare, a job-scope crash and a node-scope hardware fault.

@@ -8,7 +8,7 @@ import pytest
 from builders import tiny
 
 from sim.analysis.analytic import daly_interval, interval_seconds, job_mtbf_seconds, young_interval
-from sim.config.scenario import ScenarioError
+from sim.config.errors import ScenarioError
 from sim.model.checkpoint import AsyncSegment, MemorySegment, Split, SyncSegment, segment_for
 
 

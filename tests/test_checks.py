@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from builders import tiny
 
-from sim.config.scenario import ScenarioError, load_scenario_text, with_overrides
+from sim.config.errors import ScenarioError
+from sim.config.loading import load_scenario_text, with_overrides
 
 
 def test_checks_on_text_dict_and_overrides() -> None:

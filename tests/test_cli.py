@@ -309,14 +309,14 @@ def test_python_dash_m_sim(tmp_path: Path) -> None:
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-def test_interrupted_run_exits_1(
+def test_interrupted_run_exits_130(
     tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C during a run exits 1 (DESIGN.md), not typer's 130, and says where the details are."""
+    """Ctrl-C during a run exits 130, as a shell reports SIGINT, and says where the details are."""
 
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sim.experiment.runner, "simulate", interrupt)
     code, _, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o")], capsys)
-    assert code == 1 and "interrupted" in stderr
+    assert code == 130 and "interrupted" in stderr

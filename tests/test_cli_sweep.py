@@ -200,7 +200,7 @@ def test_interrupted_sweep_records_and_resumes(
     out, clean = tmp_path / "out", tmp_path / "clean"
     monkeypatch.setattr(sim.experiment.executors, "run_unit", interrupted_after_five)
     code, _, stderr = run_cli(["sweep", str(tiny), "--no-plots", *GRID, "-n", "2", "-j", "1", "-o", str(out)], capsys)
-    assert code == 1 and "--resume" in stderr
+    assert code == 130 and "--resume" in stderr
     assert summary(out)["status"] == "interrupted" and not (out / "runs.parquet").exists()
     monkeypatch.setattr(sim.experiment.executors, "run_unit", real)
     assert sweep(tiny, out, "--resume") == 0 and sweep(tiny, clean) == 0

@@ -15,7 +15,8 @@ from scipy import stats
 import sim.cli.fit  # noqa: F401  (registers `fit` until sim/cli.py imports it)
 from sim.analysis.fit import Incident, fit_exponential, fit_log, fit_weibull, read_log
 from sim.cli import main
-from sim.config.scenario import FailureMode, load_scenario_text
+from sim.config.loading import load_scenario_text
+from sim.config.scenario import FailureMode
 from sim.model.failures import node_timeline
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

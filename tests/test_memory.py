@@ -13,7 +13,7 @@ from rich.text import Text
 from sim.analysis.estimates import check_report
 from sim.analysis.memory import memory_json, memory_rows, scenario_memory, share_text, state_memory
 from sim.cli import main
-from sim.config.scenario import load_scenario_text
+from sim.config.loading import load_scenario_text
 from sim.report import terminal as report
 
 BASE = """\

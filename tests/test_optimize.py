@@ -7,8 +7,8 @@ from builders import tiny
 from test_runner import M_S, daly_scenario
 
 from sim.analysis.analytic import daly_ettr, daly_interval
+from sim.config.errors import SweepError
 from sim.experiment.optimize import optimize
-from sim.experiment.sweeps import SweepError
 
 
 def test_finds_a_near_optimal_interval() -> None:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config.scenario import Scenario, load_scenario_text
+from sim.config.loading import load_scenario_text
+from sim.config.scenario import Scenario
 from sim.experiment import save
 from sim.experiment.runner import Result
 from sim.results import files as output

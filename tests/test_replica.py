@@ -9,7 +9,9 @@ import pytest
 from builders import scripted, tiny
 
 import sim
-from sim.config.scenario import Scenario, ScenarioError, scenario_from_dict
+from sim.config.errors import ScenarioError
+from sim.config.loading import scenario_from_dict, with_overrides
+from sim.config.scenario import Scenario
 from sim.experiment.runner import play
 
 
@@ -97,7 +99,7 @@ def test_recovers_most_of_what_sync_loses() -> None:
     )
     sync = sim.run(base, replications=3, seed=2)
     rep = sim.run(
-        sim.config.scenario.with_overrides(base, {"recovery.strategy": "replica", "recovery.stall_minutes": 3}),
+        with_overrides(base, {"recovery.strategy": "replica", "recovery.stall_minutes": 3}),
         replications=3,
         seed=2,
     )

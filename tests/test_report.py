@@ -12,7 +12,7 @@ from rich.text import Text
 
 import sim
 from sim.analysis.estimates import check_report
-from sim.config.scenario import load_scenario_text
+from sim.config.loading import load_scenario_text
 from sim.experiment.runner import Result
 from sim.report import terminal as report
 from sim.results.schema import BUCKETS

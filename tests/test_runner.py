@@ -12,7 +12,8 @@ from scipy import stats
 
 import sim
 from sim.analysis.analytic import daly_ettr
-from sim.config.scenario import Scenario, scenario_from_dict
+from sim.config.loading import scenario_from_dict, with_overrides
+from sim.config.scenario import Scenario
 from sim.experiment.runner import describe, replication_seeds, simulate
 
 M_S = 3600.0  # job MTBF of the Daly cases; everything else is a multiple of it
@@ -223,7 +224,7 @@ def test_memory_restore_matches_daly() -> None:
     memory load as the restart; the slow persists in the background cost nothing while no copy is lost."""
     tau, snap, r_mem = 0.3, 0.01, 0.05
     s = daly_scenario(tau, 0.2, 0.5)
-    s = sim.config.scenario.with_overrides(
+    s = with_overrides(
         s,
         {
             "checkpoint.method": "memory",

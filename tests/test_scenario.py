@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from builders import BASE, tiny
 
-from sim.config.scenario import (
-    ScenarioError,
-    load_scenario,
-    load_scenario_text,
-    parse_assignment,
-    scenario_from_dict,
-    with_overrides,
-)
+from sim.config.errors import ScenarioError
+from sim.config.loading import load_scenario, load_scenario_text, parse_assignment, scenario_from_dict, with_overrides
 
 
 def error(raw: dict[str, object] | None = None, overrides: dict[str, object] | None = None) -> str:

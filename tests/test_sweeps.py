@@ -12,7 +12,8 @@ from scipy import stats
 from test_runner import M_S, daly_scenario
 
 from sim.analysis.analytic import daly_ettr, daly_interval
-from sim.experiment.sweeps import SweepError, build_points, grid, parse_param, parse_values, run_sweep, sweep
+from sim.config.errors import SweepError
+from sim.experiment.sweeps import build_points, grid, parse_param, parse_values, run_sweep, sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.config.scenario import ScenarioError
+from sim.config.errors import ScenarioError
 
 if TYPE_CHECKING:
     from sim.config.scenario import FailureMode, Scenario

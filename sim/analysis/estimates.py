@@ -33,7 +33,7 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
     Intervals and ETTR assume exponential failures and instant spares (Young 1974, Daly 2006);
     detection delay counts as part of the restart. ``None`` means "no failures: not applicable".
 
-    >>> from sim.config.scenario import load_scenario_text
+    >>> from sim.config.loading import load_scenario_text
     >>> s = load_scenario_text('''name = "daly"
     ... [cluster]
     ... gpus = 8

@@ -16,16 +16,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from sim.analysis.fit import ALPHA, FitError, ModeFit, describe_lines, fit_log, parse_time, read_log, window_hours
-from sim.cli.app import BadInput, _info, app
-from sim.results import files as output
+from sim.cli.app import BadInput, app, info
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sim.analysis.fit import ModeFit
 
 
 class FitFormat(enum.StrEnum):
@@ -56,6 +56,8 @@ def _stamp(t: dt.datetime) -> str:
 
 
 def _time_option(name: str, text: str) -> dt.datetime:
+    from sim.analysis.fit import parse_time
+
     try:
         return parse_time(text)
     except ValueError:
@@ -79,6 +81,8 @@ def toml_blocks(
     fits: Sequence[ModeFit], log_name: str, nodes: int, start: dt.datetime, end: dt.datetime, scope: Scope
 ) -> str:
     """Ready-to-paste ``[[failure]]`` blocks, one per cause, each with a comment on its fit."""
+    from sim.analysis.fit import ALPHA
+
     window = f"{_stamp(start)}..{_stamp(end)}"
     events = sum(f.events for f in fits)
     lines = [
@@ -114,6 +118,11 @@ def toml_blocks(
 
 
 def _table(fits: Sequence[ModeFit], log_name: str, nodes: int, hours: float, scope: Scope) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    from sim.analysis.fit import ALPHA
+
     table = Table(
         title=f"Failure modes fitted from {log_name}: {nodes} {scope.value}s, {hours:,.1f} h window",
         caption=f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}",
@@ -185,6 +194,11 @@ def fit_command(
     ] = False,
 ) -> None:
     """Fit each cause of an incident log: exponential or Weibull, by maximum likelihood with censoring."""
+    from rich.console import Console
+
+    from sim.analysis.fit import FitError, describe_lines, fit_log, read_log, window_hours
+    from sim.results import files as output
+
     if nodes < 1:
         raise BadInput(f"--nodes: must be at least 1, got {nodes}")
     t0, t1 = _time_option("--start", start), _time_option("--end", end)
@@ -196,11 +210,11 @@ def fit_command(
             listed = f"{n} bad row{'s' if n != 1 else ''}: {describe_lines(data.bad)}"
             if not skip_bad:
                 raise BadInput(f"{log}: {listed} (fix them, or pass --skip-bad to fit without them)")
-            _info(f"warning: {log}: skipped {listed}", quiet=False)
+            info(f"warning: {log}: skipped {listed}", quiet=False)
         if data.duplicates:
             shown = ", ".join(str(line) for line in data.duplicates[:10])
             more = "..." if len(data.duplicates) > 10 else ""
-            _info(f"warning: {log}: dropped {len(data.duplicates)} repeated rows (lines {shown}{more})", quiet=False)
+            info(f"warning: {log}: dropped {len(data.duplicates)} repeated rows (lines {shown}{more})", quiet=False)
         if not data.incidents:
             raise BadInput(f"{log}: no usable incidents to fit")
         fits = fit_log(data.incidents, nodes, hours)

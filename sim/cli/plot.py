@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.app import BadInput, app
-from sim.results.folder import NotResults, RunFolder, SweepFolder, load
+
+if TYPE_CHECKING:
+    from sim.results.folder import RunFolder, SweepFolder
 
 
 def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
@@ -26,6 +28,7 @@ def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
     from sim.plots.run import write_run_charts
     from sim.plots.sweep import write_sweep_charts
     from sim.report.html import write_report_html
+    from sim.results.folder import SweepFolder
 
     charts = write_sweep_charts(folder, svg) if isinstance(folder, SweepFolder) else write_run_charts(folder, svg)
     return [*charts, write_report_html(folder)]
@@ -33,6 +36,7 @@ def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
 
 def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
     """Draw the charts at the end of ``run`` or ``sweep``; on failure warn (even with --quiet) and go on."""
+    from sim.results.folder import load
     try:
         return draw(load(folder_path))
     except Exception as e:
@@ -60,6 +64,8 @@ def plot_command(
     svg: Annotated[bool, typer.Option("--svg", help="Also write each chart as SVG, next to its PNG.")] = False,
 ) -> None:
     """Draw the charts (PNG, 1440 x 840 px or taller) and report.html of a results folder; print their paths."""
+    from sim.results.folder import NotResults, load
+
     try:
         folder = load(results_dir)
     except NotResults as e:

@@ -18,25 +18,24 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from sim.cli.app import BadInput, Failed, Format, FormatOpt, NoPlotsOpt, ScenarioArg, SetOpt, _info, _overrides, app
-from sim.cli.progress import Tracker, show_bar
-from sim.config.scenario import Scenario, load_scenario
-from sim.experiment import sweep_save as sweep_output
-from sim.experiment.optimize import INTERVAL, optimize
-from sim.experiment.store import FILE as STORE
-from sim.experiment.sweeps import OBJECTIVES, SweepError, parse_param, run_sweep
-from sim.report import sweep as sweep_report
-from sim.results import files as output
+from sim.cli.app import BadInput, Failed, Format, FormatOpt, NoPlotsOpt, ScenarioArg, SetOpt, app, info, parse_overrides
+from sim.config.errors import SweepError
+from sim.results.schema import INTERVAL, OBJECTIVES
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario
 
 # ---------------------------------------------------------------- parsing
 
 
 def parse_params(specs: Sequence[str]) -> dict[str, list[Any]]:
     """``--param KEY=VALUES`` options as a grid; a key given twice is an error, not a silent override."""
+    from sim.experiment.sweeps import parse_param
+
     params: dict[str, list[Any]] = {}
     for spec in specs:
         key, values = parse_param(spec)
@@ -68,6 +67,8 @@ def _check_counts(replications: int | None, seed: int | None, jobs: int | None) 
 
 
 def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
+    from sim.config.loading import load_scenario
+
     # Not cli._load: a base interval that is impossible (young with no write time) may be fixed by
     # the swept values, and build_points checks every point's interval anyway.
     return load_scenario(path, overrides), path.read_bytes()
@@ -75,6 +76,8 @@ def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
 
 def _check_out(folder: Path) -> None:
     """Refuse an ``--out`` that cannot hold this sweep, without creating anything."""
+    from sim.experiment import sweep_save as sweep_output
+
     if folder.exists() and not folder.is_dir():
         raise BadInput(f"--out {folder}: exists and is not a folder")
     foreign = sweep_output.foreign_results(folder)
@@ -181,9 +184,16 @@ def sweep_command(
     no_plots: NoPlotsOpt = False,
 ) -> None:
     """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
+    from sim.cli.progress import Tracker, show_bar
+    from sim.experiment import sweep_save as sweep_output
+    from sim.experiment.store import FILE as STORE
+    from sim.experiment.sweeps import run_sweep
+    from sim.report import sweep as sweep_report
+    from sim.results import files as output
+
     params = parse_params(param)
     _check_counts(replications, seed, jobs)
-    overrides = _overrides(set_)
+    overrides = parse_overrides(set_)
     scenario, text = _load(scenario_path, overrides)
     folder = sweep_output.default_sweep_dir(scenario) if out is None else out
     _check_out(folder)
@@ -194,7 +204,7 @@ def sweep_command(
         sweep_output.begin(folder, text)
         points = total // n
         reused = f"; {done} stored replications reused" if done else ""
-        _info(
+        info(
             f"sweeping {points} point{'s' if points != 1 else ''} x {n} replication{'s' if n != 1 else ''} "
             f"of {scenario.name} (seed {root}, {_workers(jobs, scheduler)}{reused})",
             quiet,
@@ -231,7 +241,7 @@ def sweep_command(
         from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
 
         draw_after(folder, quiet)
-    _info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
+    info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
 
 
 def _sweep_failed(
@@ -247,6 +257,9 @@ def _sweep_failed(
     overrides: dict[str, Any],
 ) -> NoReturn:
     """Record a sweep that raised or was interrupted, then raise what the command line reports."""
+    from sim.experiment import sweep_save as sweep_output
+    from sim.experiment.store import FILE as STORE
+
     try:
         summary = sweep_output.write_sweep_failure(
             folder, scenario, seed, replications, params, error, started, runtime, specs, overrides
@@ -256,7 +269,7 @@ def _sweep_failed(
         where = f"and its summary could not be written: {disk_error}"
     kept = f"finished replications are kept in {folder / STORE}: rerun with --resume to continue"
     if isinstance(error, KeyboardInterrupt):
-        _info(f"interrupted ({where}); {kept}", quiet=False)
+        info(f"interrupted ({where}); {kept}", quiet=False)
         raise error
     raise Failed(f"sweep failed: {type(error).__name__}: {error} ({where}; {kept})") from error
 
@@ -295,17 +308,23 @@ def optimize_command(
     objective: ObjectiveOpt = "ettr",
 ) -> None:
     """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly."""
+    from sim.cli.progress import Tracker, show_bar
+    from sim.config.loading import load_scenario
+    from sim.experiment.optimize import optimize
+    from sim.report import sweep as sweep_report
+    from sim.results import files as output
+
     key = param.strip()
     if "=" in key or not key:
         raise BadInput(f"--param {param!r}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
     lo, hi = parse_range(range_) if range_ is not None else (None, None)
     _check_counts(replications, seed, jobs)
-    scenario = load_scenario(scenario_path, _overrides(set_))
+    scenario = load_scenario(scenario_path, parse_overrides(set_))
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
 
     def on_start(done: int, total: int) -> None:
-        _info(
+        info(
             f"optimizing {key} of {scenario.name} ({n} replication{'s' if n != 1 else ''} per value, "
             f"seed {root}, {_workers(jobs, scheduler)})",
             quiet,
@@ -318,4 +337,4 @@ def optimize_command(
         sys.stdout.write(output.dumps(best.to_json()) + "\n")
     else:
         sweep_report.wide_console().print(sweep_report.optimum_renderable(best, scenario.name, n, root))
-    _info(f"done ({tracker.done} replications, {time.perf_counter() - start:.2f} s)", quiet)
+    info(f"done ({tracker.done} replications, {time.perf_counter() - start:.2f} s)", quiet)

@@ -1,19 +1,20 @@
 """Checks of a scenario that span several keys; each error names the key to change.
 
->>> from sim.config.scenario import load_scenario_text
+>>> from sim.config.loading import load_scenario_text
 >>> load_scenario_text('name = "x"\\n[cluster]\\ngpus = 12\\n[checkpoint]\\nwrite_seconds = 1')
 Traceback (most recent call last):
 ...
-sim.config.scenario.ScenarioError: cluster.gpus: must be a multiple of cluster.gpus_per_node (8), got 12
+sim.config.errors.ScenarioError: cluster.gpus: must be a multiple of cluster.gpus_per_node (8), got 12
 """
 
 from __future__ import annotations
 
 import math
 
+from sim.config.errors import ScenarioError
 from sim.config.hardware import get_gpu
 from sim.config.presets import preset_modes
-from sim.config.scenario import Scenario, ScenarioError
+from sim.config.scenario import Scenario
 
 
 def check_consistency(s: Scenario) -> None:

@@ -1,10 +1,3 @@
-"""The installed package's version, read from its metadata (pyproject.toml is the one place it is written)."""
+"""The package's version: the one place it is written (pyproject.toml reads it from here)."""
 
-from __future__ import annotations
-
-from importlib import metadata
-
-try:
-    VERSION = metadata.version("trainsim")
-except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-    VERSION = "0+unknown"
+VERSION = "0.1.0"

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.analytic import daly_interval, job_mtbf_seconds, young_interval
-from sim.config.scenario import Scenario, ScenarioError, with_overrides
+from sim.config.errors import ScenarioError, SweepError
+from sim.config.loading import with_overrides
+from sim.config.scenario import Scenario
 from sim.experiment.runner import json_number
-from sim.experiment.sweeps import SweepError, points_table, run_sweep
+from sim.experiment.sweeps import points_table, run_sweep
+from sim.results.schema import INTERVAL
 
-INTERVAL = "checkpoint.interval_minutes"
 #: Default search range for the interval, as factors of Daly's interval.
 DEFAULT_SPAN = 8.0
 FIRST_GRID = 9

@@ -1,6 +1,6 @@
 """Replications: one seeded run of the model, many of them (in parallel), and their statistics.
 
->>> from sim.config.scenario import load_scenario_text
+>>> from sim.config.loading import load_scenario_text
 >>> s = load_scenario_text('''name = "tiny"
 ... [run]
 ... duration_days = 10

@@ -9,7 +9,7 @@ The store is tied to the scenario (as resolved, overrides included), the seed an
 version that made it: resuming with anything else is refused, so results are never mixed.
 
 >>> import tempfile
->>> from sim.config.scenario import load_scenario_text
+>>> from sim.config.loading import load_scenario_text
 >>> s = load_scenario_text('name = "t"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 1')
 >>> with tempfile.TemporaryDirectory() as d:
 ...     store = Store.open(d, s, seed=1, resume=False)

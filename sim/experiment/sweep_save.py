@@ -6,7 +6,7 @@ is atomic and ``summary.json`` is removed when a sweep starts and written last, 
 ``summary.json`` is complete and consistent, and a sweep that was killed leaves none (its finished
 replications are in the store, for ``--resume``).
 
->>> from sim.config.scenario import load_scenario_text
+>>> from sim.config.loading import load_scenario_text
 >>> default_sweep_dir(load_scenario_text('name = "tiny"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 1'))
 PosixPath('results/tiny-sweep')
 """

@@ -28,20 +28,19 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.analytic import interval_seconds
-from sim.config.scenario import Scenario, ScenarioError, parse_value, with_overrides
+from sim.config.errors import ScenarioError, SweepError
+from sim.config.loading import parse_value, with_overrides
+from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
 from sim.experiment.runner import describe, json_number, metrics_json
 from sim.experiment.store import Store, StoreMismatch
+from sim.results.schema import OBJECTIVES
 
 #: Significant digits of log-spaced values: readable column values, exact endpoints.
 LOG_DIGITS = 4
 
 Point = dict[str, Any]
 Unit = tuple[str, int]  # (point key, replication)
-
-
-class SweepError(ValueError):
-    """A sweep that cannot start: bad parameters or a results folder that does not match."""
 
 
 # ---------------------------------------------------------------- parameters and grids
@@ -205,7 +204,6 @@ class SweepResult:
 
 
 #: Metrics a sweep can maximise.
-OBJECTIVES = ("ettr", "effective_compute_ratio", "realized_flop")
 #: Metrics whose paired difference from the best point is reported.
 PAIRED_METRICS = ("ettr", "effective_compute_ratio", "realized_flop", "interruptions", "usd_lost_to_failures")
 

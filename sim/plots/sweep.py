@@ -18,13 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from sim.analysis.estimates import check_report
-from sim.config.scenario import ScenarioError
+from sim.config.errors import ScenarioError
 from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
 from sim.plots.palette import REALIZED_COLOR
-from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, GPUS, INTERVAL, key_label, point_scenario
+from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
-from sim.results.schema import METRIC_LABELS
+from sim.results.schema import GPUS, INTERVAL, METRIC_LABELS
 
 # ---------------------------------------------------------------- sweep curve
 

@@ -20,14 +20,14 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
-from sim.config.scenario import Scenario, scenario_from_dict
+from sim.config.loading import scenario_from_dict
+from sim.config.scenario import Scenario
 from sim.plots import base as plot_base
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.folder import SweepFolder
 from sim.results.formats import fmt_value
+from sim.results.schema import GPUS, INTERVAL
 
-INTERVAL = "checkpoint.interval_minutes"
-GPUS = "cluster.gpus"
 #: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
 MAX_LINES = 8
 #: Values that span at least this ratio (max / min) get a log x-axis.

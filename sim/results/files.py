@@ -44,7 +44,7 @@ CHARTS = ("waterfall", "failure_impact", "timeline", "sweep_curve", "scale")
 def default_out_dir(scenario: Scenario) -> Path:
     """Where ``trainsim run`` writes when no ``--out`` is given: ``results/<scenario name>``.
 
-    >>> from sim.config.scenario import load_scenario_text
+    >>> from sim.config.loading import load_scenario_text
     >>> default_out_dir(load_scenario_text('name = "tiny"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 1'))
     PosixPath('results/tiny')
     """

@@ -28,5 +28,12 @@ METRIC_LABELS: dict[str, str] = {
     "realized_flop": "realized FLOP",
 }
 
+#: Metrics a sweep or ``optimize`` can maximise.
+OBJECTIVES: tuple[str, ...] = ("ettr", "effective_compute_ratio", "realized_flop")
+
+#: Scenario keys that sweeps, charts and ``optimize`` treat specially.
+INTERVAL = "checkpoint.interval_minutes"
+GPUS = "cluster.gpus"
+
 #: Metrics that are fractions: shown as percentages, their differences in percentage points.
 FRACTIONS: tuple[str, ...] = ("ettr", "effective_compute_ratio")

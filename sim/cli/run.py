@@ -1,0 +1,190 @@
+"""``trainsim run`` and ``trainsim check``: simulate a scenario, or print its analytic view."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sim.cli.app import (
+    BadInput,
+    Failed,
+    Format,
+    FormatOpt,
+    NoPlotsOpt,
+    ScenarioArg,
+    SetOpt,
+    app,
+    info,
+    parse_overrides,
+)
+from sim.config.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario
+
+
+def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
+    """The validated scenario and the file's bytes (for the copy in the results folder)."""
+    from sim.analysis.analytic import interval_seconds
+    from sim.config.loading import load_scenario
+
+    scenario = load_scenario(path, overrides)
+    # The policy's interval can be impossible (young/daly with a zero write time): bad input, not a crash.
+    try:
+        interval_seconds(scenario)
+    except ScenarioError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    return scenario, path.read_bytes()
+
+
+def _prepare_out(out: Path | None, scenario: Scenario) -> Path:
+    """The results folder, created now so a bad ``--out`` fails before the simulation, not after."""
+    from sim.results import files as output
+
+    folder = output.default_out_dir(scenario) if out is None else out
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"--out {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {folder}: cannot create the folder: {e.strerror}") from None
+    return folder
+
+
+@app.command("run")
+def run_command(
+    scenario_path: ScenarioArg,
+    set_: SetOpt = None,
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            "--replications",
+            "-n",
+            help="Independent replications (count, at least 1). Default: the scenario's run.replications.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Root random seed (integer, 0 or more); same seed, same results. Default: the scenario's run.seed.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", help="Worker processes for the replications; results are identical for any value."
+        ),
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help=(
+                "Results folder: summary.json, runs.parquet, events.parquet, scenario.toml. "
+                "Default: results/<scenario name>/."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, information or warnings on stderr.")
+    ] = False,
+    no_plots: NoPlotsOpt = False,
+) -> None:
+    """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
+    from rich.console import Console
+
+    from sim.experiment import runner, save
+    from sim.report import terminal as report
+    from sim.results import files as output
+
+    if replications is not None and replications < 1:
+        raise BadInput(f"--replications: must be at least 1, got {replications}")
+    if seed is not None and seed < 0:
+        raise BadInput(f"--seed: must be 0 or more, got {seed}")
+    if jobs < 1:
+        raise BadInput(f"--jobs: must be at least 1, got {jobs}")
+    overrides = parse_overrides(set_)
+    # --replications and --seed become part of the scenario, so the recorded scenario is what ran.
+    effective = dict(overrides)
+    if replications is not None:
+        effective["run.replications"] = replications
+    if seed is not None:
+        effective["run.seed"] = seed
+    scenario, text = _load(scenario_path, effective)
+    n, root = scenario.run.replications, scenario.run.seed
+    folder = _prepare_out(out, scenario)
+
+    info(
+        f"simulating {n} replication{'s' if n != 1 else ''} of {scenario.name} "
+        f"(seed {root}, {jobs} process{'es' if jobs != 1 else ''})",
+        quiet,
+    )
+    started = output.utc_now()
+    start = time.perf_counter()
+    err_console = Console(stderr=True)
+    try:
+        # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
+        if err_console.is_terminal and not quiet and jobs == 1:
+            with err_console.status("simulating..."):
+                result = runner.run(scenario, replications=n, seed=root, jobs=jobs)
+        else:
+            result = runner.run(scenario, replications=n, seed=root, jobs=jobs)
+    except (Exception, KeyboardInterrupt) as e:
+        elapsed = time.perf_counter() - start
+        try:
+            summary = output.write_failure(folder, scenario, root, n, e, text, started, overrides, elapsed)
+            where = f"details in {summary}"
+        except OSError as disk_error:  # report the simulation's error, not only the disk's
+            where = f"and its summary could not be written: {disk_error}"
+        if isinstance(e, KeyboardInterrupt):
+            info(f"interrupted ({where})", quiet=False)
+            raise
+        raise Failed(f"simulation failed: {type(e).__name__}: {e} ({where})") from e
+
+    write_error: OSError | None = None
+    try:
+        save.write_results(folder, result, text, started, overrides)
+    except OSError as e:
+        write_error = e  # print the report anyway: the simulation's work is not lost with the files
+
+    if fmt is Format.json:
+        sys.stdout.write(output.dumps(result.to_json()) + "\n")
+        for w in result.warnings:
+            info(f"warning: {w}", quiet)
+    else:
+        report.print_report(result, Console())
+    if write_error is not None:
+        raise Failed(f"cannot write results to {folder}: {write_error}")
+    if not no_plots:
+        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+
+        draw_after(folder, quiet)
+    info(f"results in {folder}/ ({result.runtime_s:.2f} s)", quiet)
+
+
+@app.command("check")
+def check_command(scenario_path: ScenarioArg, set_: SetOpt = None, fmt: FormatOpt = Format.text) -> None:
+    """Validate a scenario and print its analytic view: job MTBF by cause, Young and Daly intervals, ETTR."""
+    from rich.console import Console
+
+    from sim.analysis.estimates import check_report
+    from sim.report import terminal as report
+    from sim.results import files as output
+
+    scenario, _ = _load(scenario_path, parse_overrides(set_))
+    data = check_report(scenario)
+    if fmt is Format.json:
+        sys.stdout.write(output.dumps(data) + "\n")
+    else:
+        report.print_check(data, Console())
