@@ -71,16 +71,12 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
         ({"failure.1.detect_hours": 2.0}, "failure[1].action: a silent failure (detect_hours) must use 'restart'"),
         (
             {"failure.0.detect_hours": 2.0, "recovery.strategy": "replica"},
-            "failure[0].detect_hours: silent failures are modelled with sync or async checkpoints",
+            "failure[0].detect_hours: silent failures are modelled with the restart and shrink strategies",
         ),
         ({"checkpoint.keep": 0}, "checkpoint.keep: input should be greater than 0"),
         ({"failure.1.action": "slow"}, "failure[1].slowdown: a straggler runs below full speed"),
         ({"failure.0.action": "slow", "failure.0.slowdown": 0.5}, "failure[0].scope: a straggler (action 'slow')"),
         ({"workload.diurnal_amplitude": 1.0}, "workload.diurnal_amplitude: input should be less than 1"),
-        (
-            {"workload.diurnal_amplitude": 0.01, "recovery.strategy": "replica"},
-            "workload.diurnal_amplitude: time-of-day throughput is not modelled with recovery.strategy = 'replica'",
-        ),
         (
             {"checkpoint.method": "memory", "checkpoint.snapshot_seconds": 5},
             "restart.memory_load_seconds: required when checkpoint.method = 'memory'",

@@ -34,12 +34,12 @@ from scipy import stats
 
 from sim.analysis.analytic import job_mtbf_seconds
 from sim.config.scenario import Scenario
-from sim.model.checkpoint import segment_for
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.model.replica import ReplicaJob
+from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -231,46 +231,12 @@ def play(
     env = simpy.Environment()
     cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
     ledger = Ledger(scenario.cluster.gpus)
-    detect_s = [m.detect_minutes * 60.0 for m in modes]
-    names = [m.name for m in modes]
+    spec = JobSpec.from_scenario(scenario)
     job: Job | ReplicaJob
-    if scenario.recovery.strategy == "replica":
-        job = ReplicaJob(
-            env,
-            cluster,
-            ledger,
-            segment_for(scenario),
-            unit_gpus=scenario.unit_gpus,
-            slots_per_unit=scenario.unit_gpus // scenario.cluster.gpus_per_node,
-            stall_s=scenario.recovery.stall_minutes * 60.0,
-            restart_s=scenario.restart_seconds,
-            detect_s=detect_s,
-            mode_names=names,
-            job_targets=[] if job_targets is None else job_targets.tolist(),
-        )
+    if spec.strategy == "replica":
+        job = ReplicaJob(env, cluster, ledger, spec, job_targets=[] if job_targets is None else job_targets.tolist())
     else:
-        job = Job(
-            env,
-            cluster,
-            ledger,
-            segment_for(scenario),
-            restart_s=scenario.restart_seconds,
-            memory_restart_s=scenario.memory_restart_seconds if scenario.checkpoint.method == "memory" else None,
-            detect_s=detect_s,
-            mode_names=names,
-            late_s=[m.detect_hours * 3600.0 for m in modes],
-            slow_speed=[m.slowdown if m.action == "slow" else None for m in modes],
-            diurnal=scenario.workload.diurnal_amplitude,
-            keep=scenario.checkpoint.keep,
-            maintenance=(
-                (scenario.maintenance.every_days * 86400.0, scenario.maintenance.hours * 3600.0)
-                if scenario.maintenance.every_days
-                else None
-            ),
-            shrink_unit_slots=(
-                scenario.unit_gpus // scenario.cluster.gpus_per_node if scenario.recovery.strategy == "shrink" else 0
-            ),
-        )
+        job = Job(env, cluster, ledger, spec)
     cluster.start(job.start())
     env.run(until=scenario.horizon_seconds)
     job.close()

@@ -47,6 +47,10 @@ class Segment(Protocol):
         """``before``: checkpoints taken since the run began, up to the one the segment starts from."""
         ...
 
+    def persist_offset(self, n: int) -> float:
+        """Seconds from the segment's start until checkpoint ``n`` of the segment is persisted."""
+        ...
+
 
 class SyncSegment:
     """Synchronous checkpoints: the job blocks for the whole write."""
@@ -59,6 +63,9 @@ class SyncSegment:
         self.interval_s = interval_s
         self.write_s = write_s
         self.cycle_s = interval_s + write_s
+
+    def persist_offset(self, n: int) -> float:
+        return n * self.cycle_s
 
     def split(self, elapsed_s: float, before: int = 0) -> Split:
         """Where ``elapsed_s`` seconds of a segment went."""
@@ -102,6 +109,9 @@ class AsyncSegment:
         self.interval_s = max(interval_s, self.background_s)
         self.snapshot_s = snapshot_s
         self.cycle_s = self.interval_s + snapshot_s
+
+    def persist_offset(self, n: int) -> float:
+        return n * self.cycle_s + self.background_s
 
     def _cycles(self, elapsed_s: float) -> tuple[int, float, float, float]:
         cycles = math.floor(elapsed_s / self.cycle_s)

@@ -12,25 +12,14 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.config.scenario import FailureMode
+from sim.model.causes import Failure
 from sim.model.failures import NodeTimeline
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failure that hits the job: when, which mode (index), which node (-1 for job scope)."""
-
-    time: float
-    mode: int
-    node: int
-    replace: bool
-    slot: int = -1  # the job position the node held (-1: job scope, or a node outside the job)
 
 
 class Cluster:

@@ -1,4 +1,10 @@
-"""The SimPy skeleton of a training job, shared by every recovery strategy, and its event log."""
+"""The SimPy skeleton every recovery strategy shares: one process, one timer, typed interruptions.
+
+The job waits for the end of its current state (``timer``); a failure, a corruption alarm or a
+maintenance window interrupts the wait with its cause (``sim.model.causes``), and the skeleton
+hands each cause to its handler. ``sim.model.job`` (restart and shrink) and ``sim.model.replica``
+fill in the rest.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +13,56 @@ from typing import Any
 
 import simpy
 
-from sim.model.cluster import Failure
+from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 
 #: One row of the event log: time (s), kind, cause, node (-1: none), lost GPU-hours.
 Event = tuple[float, str, str, int, float]
 
 
 class JobProcess:
-    """The SimPy skeleton every recovery strategy shares: wait in a state until it ends (advance)
-    or a failure interrupts it. Subclasses say what to wait for and what each outcome does."""
+    """Wait in a state until it ends or a cause interrupts it; subclasses say what each means."""
 
     env: simpy.Environment
     process: simpy.Process | None
+    events: list[Event]
 
     def start(self) -> simpy.Process:
         self.process = self.env.process(self.run())
         return self.process
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        """The job's life: wait in the current state until it ends or a failure interrupts it."""
+        """The job's life: wait for the current state's timer, or for a cause to interrupt it."""
         while True:
             try:
-                yield self._wait()
-                self._advance()
+                yield self.timer()
+                self.timer_done()
             except simpy.Interrupt as irq:
-                assert isinstance(irq.cause, Failure)
-                self._fail(irq.cause)
+                cause = irq.cause
+                if type(cause) is Failure:
+                    self.failed(cause)
+                elif type(cause) is CorruptionFound:
+                    self.corruption_found(cause)
+                elif type(cause) is MaintenanceDue:
+                    self.maintenance_due(cause)
+                else:
+                    raise TypeError(f"unknown interruption cause {cause!r}") from None
 
-    def _wait(self) -> simpy.Event:
+    def timer(self) -> simpy.Event:
+        """The event that ends the current state (a timeout, or one that never fires)."""
         raise NotImplementedError
 
-    def _advance(self) -> None:
+    def timer_done(self) -> None:
         raise NotImplementedError
 
-    def _fail(self, failure: Failure) -> None:
+    def failed(self, failure: Failure) -> None:
+        raise NotImplementedError
+
+    def corruption_found(self, found: CorruptionFound) -> None:
+        raise NotImplementedError
+
+    def maintenance_due(self, due: MaintenanceDue) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Book everything up to the horizon (the current simulation time)."""
         raise NotImplementedError

@@ -12,7 +12,9 @@ online. A failure of a replica that is already out starts its recovery over, and
 
 Checkpoints are still written, on the clock of the time the job computes; they matter only if every
 replica is out at once: then the job restores the last checkpoint and what was computed since it
-is ``lost``.
+is ``lost``. Stragglers and the time of day slow every replica alike (the replicas step together),
+and planned maintenance stops them all: the job checkpoints, every replica waits out the window
+and restarts.
 
 Under these rules the long-run useful fraction has a closed form: with failures at rate ``lam`` per
 replica, ``R`` replicas, stall ``S``, replica restart ``D`` and no detection delay or waiting, a
@@ -29,13 +31,23 @@ from collections.abc import Sequence
 
 import simpy
 
-from sim.model.checkpoint import Segment, Split
-from sim.model.cluster import Cluster, Failure
+from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
+from sim.model.checkpoint import Split
+from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import Event, JobProcess
+from sim.model.side import maintenance, straggler_swap
+from sim.model.spec import JobSpec
+from sim.model.speed import Stragglers, slow_shares
+from sim.model.states import ReplicaState
 
-ONLINE, RECOVERING, WAITING, RESTARTING = "online", "recovering", "waiting", "restarting"
-_BUCKET = {RECOVERING: "restart", WAITING: "wait", RESTARTING: "restart"}
+ONLINE, RECOVERING, WAITING, RESTARTING, MAINTENANCE = (
+    ReplicaState.ONLINE,
+    ReplicaState.RECOVERING,
+    ReplicaState.WAITING,
+    ReplicaState.RESTARTING,
+    ReplicaState.MAINTENANCE,
+)
 
 
 def _compute(split: Split) -> float:
@@ -46,30 +58,15 @@ class ReplicaJob(JobProcess):
     """The job under ``recovery.strategy = "replica"``: one process, one state per replica."""
 
     def __init__(
-        self,
-        env: simpy.Environment,
-        cluster: Cluster,
-        ledger: Ledger,
-        segment: Segment,
-        unit_gpus: int,
-        slots_per_unit: int,
-        stall_s: float,
-        restart_s: float,
-        detect_s: list[float],
-        mode_names: list[str],
-        job_targets: Sequence[float],
+        self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec, job_targets: Sequence[float]
     ) -> None:
         self.env = env
         self.cluster = cluster
         self.ledger = ledger
-        self.segment = segment
-        self.unit_gpus = unit_gpus
-        self.slots_per_unit = slots_per_unit
-        self.units = ledger.gpus // unit_gpus
-        self.stall_s = stall_s
-        self.restart_s = restart_s
-        self.detect_s = detect_s
-        self.mode_names = mode_names
+        self.spec = spec
+        self.segment = spec.segment
+        self.unit_gpus = spec.unit_gpus
+        self.units = spec.gpus // spec.unit_gpus
         self.job_targets = job_targets
         self._job_failures = 0
         self.state = [ONLINE] * self.units
@@ -82,30 +79,26 @@ class ReplicaJob(JobProcess):
         self.detect_until = 0.0
         self.stall_until = 0.0
         self.stall_cause = ""
+        self.maintenance_until = 0.0
         self.run_clock = 0.0  # seconds the job has computed or checkpointed
         self.origin = 0.0  # run clock at the checkpoint the current segment started from
-        self.pending = 0.0  # GPU-seconds of compute since the last persisted checkpoint
+        self.pending = 0.0  # useful GPU-seconds since the last persisted checkpoint
         self.outage = False
         self.last = 0.0
+        self.stragglers = Stragglers()
         self.events: list[Event] = [(0.0, "run", "", -1, 0.0)]
         self.process: simpy.Process | None = None
 
-    def _advance(self) -> None:
-        self._accrue()
-        self._due()
+    def start(self) -> simpy.Process:
+        process = super().start()
+        if self.spec.maintenance_every_s:
+            self.env.process(maintenance(self.env, process, self.spec.maintenance_every_s, self.spec.maintenance_s))
+        return process
 
-    def _fail(self, failure: Failure) -> None:
-        self._accrue()
-        self._failed(failure)
+    # ------------------------------------------------------------------ skeleton
 
-    def close(self) -> None:
-        """Book every GPU up to the horizon (the current simulation time)."""
-        self._accrue()
-
-    # ------------------------------------------------------------------ time
-
-    def _wait(self) -> simpy.Event:
-        """Sleep until the next replica is due (or a node for a waiting one); failures interrupt."""
+    def timer(self) -> simpy.Event:
+        """Sleep until the next replica is due (or a node for a waiting one); causes interrupt."""
         heap = self._heap
         while heap and heap[0][2] != self._version[heap[0][1]]:
             heapq.heappop(heap)
@@ -113,6 +106,38 @@ class ReplicaJob(JobProcess):
         if self.waiting:
             t = min(t, self.cluster.next_return())
         return self.env.event() if math.isinf(t) else self.env.timeout(max(0.0, t - self.env.now))
+
+    def timer_done(self) -> None:
+        self._accrue()
+        self._due()
+
+    def failed(self, failure: Failure) -> None:
+        self._accrue()
+        mode = self.spec.modes[failure.mode]
+        if mode.slow_speed is not None:
+            self._straggler(failure, mode.name, mode.slow_speed, mode.detect_s)
+        else:
+            self._failed(failure, mode.name, mode.detect_s)
+
+    def corruption_found(self, found: CorruptionFound) -> None:
+        raise NotImplementedError("silent data corruption is refused with replica recovery (sim.config.checks)")
+
+    def maintenance_due(self, due: MaintenanceDue) -> None:
+        """The job checkpoints and every replica stops for the window; after it, each restarts."""
+        self._accrue()
+        now = self.env.now
+        self.maintenance_until = now + due.seconds
+        self.pending, self.origin = 0.0, self.run_clock
+        self.ledger.planned += 1
+        for unit in range(self.units):
+            self._set(unit, MAINTENANCE, self.maintenance_until, cause="")
+        self.events.append((now, "maintenance", "", -1, 0.0))
+
+    def close(self) -> None:
+        """Book every GPU up to the horizon (the current simulation time)."""
+        self._accrue()
+
+    # ------------------------------------------------------------------ time
 
     def _accrue(self) -> None:
         now, led = self.env.now, self.ledger
@@ -130,55 +155,81 @@ class ReplicaJob(JobProcess):
             led.add("restart", stall, gpus=g, cause=self.stall_cause)
             running = dt - detect - stall
             if running > 0:
-                x0 = self.run_clock - self.origin
-                s0, s1 = self.segment.split(x0), self.segment.split(x0 + running)
-                compute = _compute(s1) - _compute(s0)
-                led.add("useful", compute, gpus=g)
-                led.add("checkpoint", s1.checkpoint - s0.checkpoint, gpus=g)
-                # What a total outage would roll back: compute since the last persisted checkpoint.
-                self.pending = g * s1.uncommitted if s1.persisted > s0.persisted else self.pending + g * compute
-                self.run_clock += running
+                self._computed(g, running, now - running, now)
         self.last = now
+
+    def _computed(self, g: int, running: float, t0: float, t1: float) -> None:
+        """Book ``running`` seconds of the online replicas' computing, ending at ``t1``."""
+        led = self.ledger
+        x0 = self.run_clock - self.origin
+        s0, s1 = self.segment.split(x0), self.segment.split(x0 + running)
+        compute = g * (_compute(s1) - _compute(s0))
+        led.add("useful", compute, gpus=1)
+        led.add("checkpoint", s1.checkpoint - s0.checkpoint, gpus=g)
+        kept = 1.0
+        if compute > 0 and (self.spec.diurnal or self.stragglers.spans):
+            for cause, share in slow_shares(self.stragglers, self.spec.diurnal, t0, t1).items():
+                led.add("useful", -compute * share, gpus=1)
+                led.add("slow", compute * share, gpus=1, cause=cause)
+                kept -= share
+        # What a total outage would roll back: useful work since the last persisted checkpoint.
+        if s1.persisted > s0.persisted:
+            self.pending = g * s1.uncommitted * kept
+        else:
+            self.pending += compute * kept
+        self.run_clock += running
 
     # ------------------------------------------------------------------ replicas
 
-    def _set(self, unit: int, state: str, until: float = math.inf, cause: str | None = None) -> None:
+    def _set(self, unit: int, state: ReplicaState, until: float = math.inf, cause: str | None = None) -> None:
         old = self.state[unit]
         self.waiting.pop(unit, None)
-        if state == WAITING:
+        if state is WAITING:
             self.waiting[unit] = None
-        if old == ONLINE:
+        if old is ONLINE:
             self.online -= 1
         else:
-            self.offline_gpus[(_BUCKET[old], self.cause[unit])] -= self.unit_gpus
+            self.offline_gpus[(old.bucket, self.cause[unit])] -= self.unit_gpus  # type: ignore[index]
         if cause is not None:
             self.cause[unit] = cause
         self.state[unit] = state
         self._version[unit] += 1
-        if state == ONLINE:
+        if state is ONLINE:
             self.online += 1
         else:
-            self.offline_gpus[(_BUCKET[state], self.cause[unit])] += self.unit_gpus
+            self.offline_gpus[(state.bucket, self.cause[unit])] += self.unit_gpus  # type: ignore[index]
         if not math.isinf(until):
             heapq.heappush(self._heap, (until, unit, self._version[unit]))
 
     def _unit_of(self, failure: Failure) -> int:
         if failure.slot >= 0:
-            return failure.slot // self.slots_per_unit
+            return failure.slot // self.spec.slots_per_unit
         u = self.job_targets[self._job_failures]
         self._job_failures += 1
         return min(int(u * self.units), self.units - 1)
 
-    def _failed(self, failure: Failure) -> None:
+    def _straggler(self, failure: Failure, name: str, speed: float, detect_s: float) -> None:
+        """A slow node slows every replica (they step together) until it is found and hot-swapped."""
+        handle = self.stragglers.add(self.env.now, speed, name)
+
+        def swapped(t: float) -> None:
+            self._accrue()  # the time before the swap is booked at the straggler's speed
+            self.stragglers.end_of(handle, t)
+            self.events.append((t, "swap", name, failure.node, 0.0))
+
+        self.env.process(straggler_swap(self.env, self.cluster, failure.node, detect_s, swapped))
+        self.events.append((failure.time, "straggler", name, failure.node, 0.0))
+
+    def _failed(self, failure: Failure, name: str, detect_s: float) -> None:
         now = self.env.now
-        name = self.mode_names[failure.mode]
         unit = self._unit_of(failure)
         self.ledger.interrupted(name)
-        back = now + self.detect_s[failure.mode] + self.stall_s
-        self.detect_until = max(self.detect_until, now + self.detect_s[failure.mode])
-        self.stall_until = max(self.stall_until, back)
+        # During planned maintenance nothing runs: the replica recovers once the window is over.
+        back = max(now + detect_s + self.spec.stall_s, self.maintenance_until)
+        self.detect_until = max(self.detect_until, now + detect_s)
+        self.stall_until = max(self.stall_until, now + detect_s + self.spec.stall_s)
         self.stall_cause = name
-        was_online = self.state[unit] == ONLINE
+        was_online = self.state[unit] is ONLINE
         self._set(unit, RECOVERING, back, cause=name)
         lost = 0.0
         if was_online and self.online == 0 and not self.outage:
@@ -197,9 +248,10 @@ class ReplicaJob(JobProcess):
             _, unit, version = heapq.heappop(heap)
             if version != self._version[unit]:
                 continue
-            if self.state[unit] == RECOVERING:
+            state = self.state[unit]
+            if state is RECOVERING or state is MAINTENANCE:
                 self._try_restart(unit)
-            elif self.state[unit] == RESTARTING:
+            elif state is RESTARTING:
                 self._set(unit, ONLINE)
                 self.events.append((now, "replica_online", self.cause[unit], unit, 0.0))
                 if self.outage:
@@ -208,9 +260,12 @@ class ReplicaJob(JobProcess):
             self._try_restart(unit)
 
     def _try_restart(self, unit: int) -> None:
-        first, last = unit * self.slots_per_unit, (unit + 1) * self.slots_per_unit
+        if self.env.now < self.maintenance_until:
+            return  # a replica waiting for nodes restarts after the window, with the others
+        per = self.spec.slots_per_unit
+        first, last = unit * per, (unit + 1) * per
         missing = [s for s in self.cluster.vacant if first <= s < last]
         if not missing or self.cluster.fill(missing):
-            self._set(unit, RESTARTING, self.env.now + self.restart_s)
-        elif self.state[unit] != WAITING:
+            self._set(unit, RESTARTING, self.env.now + self.spec.restart_s)
+        elif self.state[unit] is not WAITING:
             self._set(unit, WAITING)

@@ -75,3 +75,24 @@ class Stragglers:
             total += lost
             by_cause[slowest.cause] = by_cause.get(slowest.cause, 0.0) + lost
         return total, by_cause
+
+
+def slow_shares(stragglers: Stragglers, diurnal: float, t0: float, t1: float) -> dict[str | None, float]:
+    """Shares of the work done in ``[t0, t1]`` lost to each straggler cause and (key ``None``) the time of day.
+
+    The slowest straggler sets the pace; the time of day slows what the stragglers leave.
+
+    >>> s = Stragglers()
+    >>> _ = s.add(0.0, 0.5, "slow GPU")
+    >>> slow_shares(s, 0.0, 0.0, 100.0)
+    {'slow GPU': 0.5}
+    """
+    if t1 <= t0 or not (diurnal or stragglers.spans):
+        return {}
+    span = t1 - t0
+    lost_s, by_cause = stragglers.loss(t0, t1)
+    shares: dict[str | None, float] = {cause: secs / span for cause, secs in by_cause.items()}
+    lost_d = diurnal_loss(diurnal, t0, t1)
+    if lost_d:
+        shares[None] = (1.0 - lost_s / span) * lost_d / span
+    return shares

@@ -1,0 +1,48 @@
+"""What the job is doing: one explicit state at a time, each with the ledger bucket its time goes to.
+
+>>> JobState.DETECT.bucket, JobState.RUN.bucket
+('detect', None)
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class JobState(enum.Enum):
+    """States of the synchronous job; the value is the word the event log records."""
+
+    RUN = "run"  # computing and checkpointing: the checkpoint accounting splits this time
+    DETECT = "detect"  # failed, not noticed yet
+    WAIT = "wait"  # waiting for nodes (spares or repairs)
+    RESTART = "restart"  # rescheduling, initialising, loading a checkpoint
+    MAINTENANCE = "maintenance"  # planned downtime
+
+    @property
+    def bucket(self) -> str | None:
+        """The ledger bucket of this state's time; ``None`` for RUN, which accounting splits."""
+        return None if self is JobState.RUN else self.value
+
+
+class ReplicaState(enum.Enum):
+    """States of one data-parallel replica under replica-level recovery."""
+
+    ONLINE = "online"
+    RECOVERING = "recovering"  # the stall after its failure, while the quorum re-forms
+    WAITING = "waiting"  # for nodes to replace its failed ones
+    RESTARTING = "restarting"  # restarting and catching up from a healthy replica
+    MAINTENANCE = "maintenance"  # the whole job stopped for planned maintenance
+
+    @property
+    def bucket(self) -> str | None:
+        """The ledger bucket of an offline replica's GPU time; ``None`` when it computes."""
+        return _REPLICA_BUCKET[self]
+
+
+_REPLICA_BUCKET: dict[ReplicaState, str | None] = {
+    ReplicaState.ONLINE: None,
+    ReplicaState.RECOVERING: "restart",
+    ReplicaState.WAITING: "wait",
+    ReplicaState.RESTARTING: "restart",
+    ReplicaState.MAINTENANCE: "maintenance",
+}

@@ -1,0 +1,138 @@
+"""Invariants under random feature mixes: every replication of every mix keeps the ledger sound.
+
+Over methods x strategies x maintenance x time of day x stragglers x silent corruption x ``keep`` x
+spares x repair times x detection, each replication has every ledger bucket >= 0, buckets summing to
+job GPUs x horizon, ETTR at most the failure-free run's, interruptions equal to the failures logged
+as hitting the job, and either a result or a ``ScenarioError``: never another exception.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.config.errors import ScenarioError
+from sim.config.loading import scenario_from_dict
+from sim.results.schema import BUCKETS
+
+#: Relative tolerance of the ledger checks: float sums over thousands of postings.
+REL = 1e-9
+
+
+@st.composite
+def failure_modes(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """One to four failure modes of any scope and action, at rates that give a handful to hundreds of failures."""
+    modes = []
+    for i in range(draw(st.integers(1, 4))):
+        scope = draw(st.sampled_from(["gpu", "node", "job", "rack"]))
+        action = draw(st.sampled_from(["replace", "restart", "slow"] if scope in ("gpu", "node") else ["restart"]))
+        if scope == "rack":
+            action = "replace"
+        per_instance = {"gpu": 64.0, "node": 8.0, "rack": 2.0, "job": 1.0}[scope]
+        mode: dict[str, Any] = {
+            "name": f"m{i}",
+            "scope": scope,
+            "action": action,
+            "mtbf_hours": per_instance * draw(st.sampled_from([3.0, 12.0, 48.0, 200.0])),
+            "detect_minutes": draw(st.sampled_from([0.0, 0.0, 2.0, 30.0])),
+        }
+        if draw(st.booleans()):
+            mode |= {"distribution": "weibull", "shape": draw(st.sampled_from([0.7, 1.5]))}
+        if action == "replace":
+            mode["repair_hours"] = draw(st.sampled_from([0.5, 6.0, 48.0]))
+            mode["repair_sigma"] = draw(st.sampled_from([0.0, 0.8]))
+        if action == "slow":
+            mode["slowdown"] = draw(st.sampled_from([0.3, 0.8]))
+            mode["repair_hours"] = 2.0
+        if action == "restart" and scope != "rack" and draw(st.integers(0, 4)) == 0:
+            mode["detect_hours"] = draw(st.sampled_from([0.5, 6.0]))  # silent corruption, found late
+        modes.append(mode)
+    return modes
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A small scenario with a random mix of every feature that combines with the others."""
+    method = draw(st.sampled_from(["sync", "async", "memory"]))
+    checkpoint: dict[str, Any] = {
+        "interval_minutes": draw(st.sampled_from([10.0, 45.0, 180.0])),
+        "write_seconds": draw(st.sampled_from([0.0, 30.0, 600.0])),
+        "method": method,
+    }
+    if method != "sync":
+        checkpoint["snapshot_seconds"] = min(checkpoint["write_seconds"], draw(st.sampled_from([0.0, 10.0])))
+    if method == "memory":
+        checkpoint["persist_every"] = draw(st.sampled_from([1, 3]))
+    if draw(st.booleans()):
+        checkpoint["keep"] = draw(st.sampled_from([1, 2, 5]))
+    raw: dict[str, Any] = {
+        "name": "mix",
+        "run": {"duration_days": draw(st.sampled_from([0.5, 2.0, 5.0])), "replications": 2},
+        "cluster": {
+            "gpus": 32,
+            "gpus_per_node": 8,
+            "spare_nodes": draw(st.sampled_from([0, 1, 4])),
+            "nodes_per_rack": 2,
+        },
+        "workload": {
+            "tensor_parallel": 8,
+            "diurnal_amplitude": draw(st.sampled_from([0.0, 0.0, 0.1])),
+        },
+        "checkpoint": checkpoint,
+        "restart": {"fixed_minutes": draw(st.sampled_from([0.0, 5.0, 20.0]))},
+        "recovery": {
+            "strategy": draw(st.sampled_from(["restart", "replica", "shrink"])),
+            "stall_minutes": draw(st.sampled_from([0.0, 3.0])),
+        },
+        "failure": draw(failure_modes()),
+    }
+    if method == "memory":
+        raw["restart"]["memory_load_seconds"] = 30.0
+    if draw(st.booleans()):
+        every, hours = draw(st.sampled_from([0.25, 1.0])), draw(st.sampled_from([0.5, 2.0]))
+        raw["maintenance"] = {"every_days": every, "hours": hours}
+    if draw(st.booleans()):
+        raw["repair"] = {"technicians": draw(st.sampled_from([1, 3]))}
+    return raw
+
+
+def check_mix(raw: dict[str, Any], seed: int) -> None:
+    """Run ``raw`` (if it is a valid scenario) and its failure-free twin; assert every invariant."""
+    try:
+        scenario = scenario_from_dict(raw)
+    except ScenarioError:
+        return  # a refused mix is a valid outcome; the refusal itself is tested elsewhere
+    result = sim.run(scenario, seed=seed)
+    calm = sim.run(scenario_from_dict({**raw, "failure": []}), seed=seed)
+    capacity = scenario.cluster.gpus * scenario.horizon_seconds
+    ceiling = max(r.metrics["ettr"] for r in calm.replications)
+    events = result.events
+    for rep in result.replications:
+        led = rep.gpu_seconds
+        for bucket in BUCKETS:
+            assert led[bucket] >= -REL * capacity, f"{bucket} < 0: {led[bucket]} in {raw}"
+        assert math.isclose(sum(led.values()), capacity, rel_tol=REL), f"ledger sums to {sum(led.values())}"
+        assert rep.metrics["ettr"] <= ceiling * (1 + REL) + REL, f"ETTR {rep.metrics['ettr']} above {ceiling}"
+        mine = events[events["replication"] == rep.index]
+        logged = int((mine["kind"] == "failure").sum())
+        assert rep.metrics["interruptions"] == logged, "interruptions differ from failures logged"
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=scenarios(), seed=st.integers(0, 2**16))
+def test_random_mixes_keep_the_ledger_sound(raw: dict[str, Any], seed: int) -> None:
+    """A seeded sample of feature mixes: buckets >= 0, summing to capacity, ETTR <= ceiling, counts agree."""
+    check_mix(raw, seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=scenarios(), seed=st.integers(0, 2**16))
+def test_random_mixes_at_length(raw: dict[str, Any], seed: int) -> None:
+    """The same invariants over many more mixes (``make test-all``)."""
+    check_mix(raw, seed)
