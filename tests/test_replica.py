@@ -123,3 +123,56 @@ def test_bad_layouts(overrides: dict[str, object], needle: str) -> None:
     """A replica layout that does not fit the cluster is refused with the key to change."""
     with pytest.raises(ScenarioError, match=needle):
         tiny({"recovery.strategy": "replica", **overrides})
+
+
+Rows = list[tuple[int, float, int, float]]
+
+
+def paired(overrides: dict[str, object], rows: Rows, **sections: object) -> tuple[dict[str, float], dict[str, float]]:
+    """The ledgers of the same failures under the restart and the replica strategy."""
+    out = []
+    for strategy in ("restart", "replica"):
+        s = tiny({**overrides, "recovery.strategy": strategy}, **sections)
+        out.append(play(s, scripted(3, rows), np.zeros(0), np.zeros(0, np.int64)).gpu_seconds)
+    return out[0], out[1]
+
+
+def test_replica_time_of_day_as_the_synchronous_job() -> None:
+    """Without failures, the time of day slows every replica as it slows the synchronous job."""
+    sync, replica = paired({"workload.diurnal_amplitude": 0.02}, [])
+    assert replica == pytest.approx(sync)
+    assert replica["slow"] > 0
+
+
+def test_replica_maintenance_as_the_synchronous_job() -> None:
+    """Without failures, planned maintenance stops every replica, which then restart: as the synchronous job."""
+    sync, replica = paired({"maintenance.every_days": 0.25, "maintenance.hours": 1.0}, [])
+    assert replica == pytest.approx(sync)
+    assert replica["maintenance"] == pytest.approx(16 * 3 * 3600)
+
+
+def test_replica_straggler_as_the_synchronous_job() -> None:
+    """A straggler slows every replica until it is swapped out: 600 s at half speed, no restart.
+
+    The replica job books its computing between events, so the loss is exactly the straggler's;
+    the synchronous job spreads a period's loss over its computing and its checkpoint writes.
+    """
+    from builders import BASE
+
+    straggler = {**BASE["failure"][1], "name": "slow GPU", "action": "slow", "slowdown": 0.5, "detect_minutes": 10.0}
+    rows = [(0, 5000.0, 2, 5000.0 + 600 + 3600)]
+    sync, replica = paired({}, rows, failure=[*BASE["failure"], straggler])
+    assert replica["slow"] == pytest.approx(16 * 300)
+    assert replica["slow"] + replica["useful"] == pytest.approx(sync["slow"] + sync["useful"])
+    assert {k: v for k, v in replica.items() if k not in ("slow", "useful")} == pytest.approx(
+        {k: v for k, v in sync.items() if k not in ("slow", "useful")}
+    )
+
+
+def test_replica_failure_during_maintenance_waits_for_the_window() -> None:
+    """A replica that fails during a window recovers after it, not during it."""
+    s = tiny({"recovery.strategy": "replica", "maintenance.every_days": 0.25, "maintenance.hours": 1.0})
+    rep = play(s, scripted(3, [(1, 22000.0, 1, 23000.0)]), np.zeros(0), np.zeros(0, np.int64))
+    online = [e[0] for e in rep.events if e[1] == "replica_online"]
+    assert all(t >= 21600.0 + 3600.0 for t in online if t > 21600.0)
+    assert sum(rep.gpu_seconds.values()) == pytest.approx(16 * 86400)

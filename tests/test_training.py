@@ -332,3 +332,43 @@ def test_failure_during_a_rejoin_loses_the_paused_work() -> None:
     assert g["restart"] == pytest.approx(16 * (300 + 100 + 300))
     assert g["useful"] == pytest.approx(16 * (3600 + 75600 + 540))
     assert sum(g.values()) == pytest.approx(16 * 86400, rel=1e-12)
+
+
+def test_silent_corruption_under_time_of_day_rolls_back_the_slowed_work() -> None:
+    """Rollback past a corruption takes back the useful work as booked, after the time of day took its share.
+
+    Regression: the checkpoint to go back to was valued at full speed, so useful work was overstated
+    and, with stragglers, ``lost`` went negative.
+    """
+    from builders import BASE
+
+    from sim.model.speed import diurnal_loss
+
+    s = tiny({"workload.diurnal_amplitude": 0.3}, failure=[*BASE["failure"], SDC])
+    rep = play(s, scripted(3, [(0, 5000.0, 2, np.nan)]), np.zeros(0), np.zeros(0, np.int64))
+    kept = 1.0 - diurnal_loss(0.3, 0.0, 12200.0) / 12200.0  # share of the first period's work left after slow
+    h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
+    # Found at 12,200 s: 1,220 s unsaved, and the two checkpoints after 5,000 s (7,200 s of work, as booked).
+    assert h["lost"] == pytest.approx(1220 + 7200 * kept)
+    assert min(h.values()) >= 0 and sum(h.values()) == pytest.approx(86400)
+
+
+def test_a_restore_before_the_corruption_cancels_its_alarm() -> None:
+    """A crash restores a checkpoint older than the corruption: the corrupted work is gone, nothing more is lost.
+
+    Regression: the alarm still fired two hours later and rolled back the good work done since the restart.
+    """
+    rep = sdc_play(job_failures=[6000.0])
+    # The crash at 6,000 s loses the 2,340 s since the checkpoint of 3,660 s; the corruption went with them.
+    assert rep.gpu_seconds["lost"] / 16 == pytest.approx(2340)
+    assert rep.interruptions_by_cause == {"crash": 1.0}
+    assert "sdc" not in {e[2] for e in rep.events if e[1] == "failure"}
+
+
+def test_corruption_found_during_a_restart_interrupts_it() -> None:
+    """Found while the job restarts, a corruption starts the restart over: an interruption like any failure."""
+    rep = sdc_play(job_failures=[12100.0])
+    failures = [e for e in rep.events if e[1] == "failure"]
+    assert [e[2] for e in failures] == ["crash", "sdc"]
+    assert rep.metrics["interruptions"] == 2
+    assert rep.gpu_seconds["restart"] / 16 == pytest.approx(100 + 300)  # 12,100-12,200 aborted, then a whole one
