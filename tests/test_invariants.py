@@ -136,3 +136,33 @@ def test_random_mixes_keep_the_ledger_sound(raw: dict[str, Any], seed: int) -> N
 def test_random_mixes_at_length(raw: dict[str, Any], seed: int) -> None:
     """The same invariants over many more mixes (``make test-all``)."""
     check_mix(raw, seed)
+
+
+#: A rack of two with a Weibull and a lognormal-repair failure: found by the long run above.
+RACKS: dict[str, Any] = {
+    "name": "mix",
+    "run": {"duration_days": 0.5, "replications": 2},
+    "cluster": {"gpus": 32, "gpus_per_node": 8, "spare_nodes": 4, "nodes_per_rack": 2},
+    "workload": {"tensor_parallel": 8},
+    "checkpoint": {"interval_minutes": 10.0, "write_seconds": 0.0},
+    "restart": {"fixed_minutes": 0.0},
+    "failure": [
+        {"name": "m0", "scope": "rack", "mtbf_hours": 6.0, "distribution": "weibull", "shape": 1.5, "repair_hours": 0.5},
+        {"name": "m1", "scope": "gpu", "action": "restart", "mtbf_hours": 192.0},
+        {"name": "m2", "scope": "rack", "mtbf_hours": 400.0, "repair_hours": 0.5},
+    ],
+}
+
+
+def test_a_failure_an_ulp_before_the_clock_is_not_a_negative_delay() -> None:
+    """Regression: the simulation clock, a sum of delays, passed a drawn failure time by an ulp (ValueError)."""
+    check_mix(RACKS, seed=3)
+
+
+def test_a_replica_straggler_swapped_out_before_a_rack_failure() -> None:
+    """Regression: a rack failure of a straggler already swapped out reached the replica job with no replica."""
+    slow = {"name": "m1", "scope": "gpu", "action": "slow", "mtbf_hours": 192.0, "slowdown": 0.3, "repair_hours": 2.0}
+    rack = {"name": "m2", "scope": "rack", "mtbf_hours": 24.0, "repair_hours": 0.5, "repair_sigma": 0.8}
+    raw = {**RACKS, "recovery": {"strategy": "replica"}, "failure": [{**RACKS["failure"][0], "shape": 1.0}, slow, rack]}
+    raw["failure"][0].pop("distribution")
+    check_mix(raw, seed=0)

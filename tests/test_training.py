@@ -372,3 +372,18 @@ def test_corruption_found_during_a_restart_interrupts_it() -> None:
     assert [e[2] for e in failures] == ["crash", "sdc"]
     assert rep.metrics["interruptions"] == 2
     assert rep.gpu_seconds["restart"] / 16 == pytest.approx(100 + 300)  # 12,100-12,200 aborted, then a whole one
+
+
+def test_a_swapped_out_straggler_no_longer_fails_the_job() -> None:
+    """Once a straggler is swapped out, its later failures are a spare's, not the job's.
+
+    Regression: the failure watcher had planned on the straggler's next failure and delivered it
+    to the job after the swap, a phantom interruption.
+    """
+    from builders import BASE
+
+    s = tiny({"cluster.spare_nodes": 1}, failure=[*BASE["failure"], STRAGGLER])
+    rows = [(0, 5000.0, 2, 5000.0 + 600 + 3600), (0, 9500.0, GPU, 9600.0)]
+    rep = play(s, scripted(3, rows), np.zeros(0), np.zeros(0, np.int64))
+    assert rep.metrics["interruptions"] == 0
+    assert [e[1] for e in rep.events] == ["run", "straggler", "swap"]

@@ -120,9 +120,12 @@ class Cluster:
                 if math.isinf(self._target):
                     yield self.env.event()  # nothing left to fail; wait for new members
                 else:
-                    yield self.env.timeout(self._target - self.env.now)
+                    # max: now is a sum of delays and can pass a drawn time by an ulp.
+                    yield self.env.timeout(max(0.0, self._target - self.env.now))
             except simpy.Interrupt:
                 continue  # membership changed: plan again
+            if self._peek() > self._target:
+                continue  # the node left the job meanwhile (a straggler swapped out): plan again
             self.job.interrupt(self._pop())
 
     # ------------------------------------------------------------------ spare pool

@@ -171,8 +171,9 @@ class Job(JobProcess):
         elif state is WAIT:
             t = self.cluster.next_return()
         else:
-            return env.timeout(self.until - env.now)
-        return self._never if math.isinf(t) else env.timeout(t - env.now)
+            t = self.until
+        # max: a time computed as a sum can fall an ulp short of now when an interrupt lands on it.
+        return self._never if math.isinf(t) else env.timeout(max(0.0, t - env.now))
 
     def timer_done(self) -> None:
         state = self.state

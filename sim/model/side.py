@@ -53,5 +53,5 @@ def straggler_swap(
         back = cluster.next_return()
         if math.isinf(back):
             return
-        yield env.timeout(back - env.now)
+        yield env.timeout(max(0.0, back - env.now))
     swapped(env.now)
