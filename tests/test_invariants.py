@@ -147,7 +147,8 @@ RACKS: dict[str, Any] = {
     "checkpoint": {"interval_minutes": 10.0, "write_seconds": 0.0},
     "restart": {"fixed_minutes": 0.0},
     "failure": [
-        {"name": "m0", "scope": "rack", "mtbf_hours": 6.0, "distribution": "weibull", "shape": 1.5, "repair_hours": 0.5},
+        {"name": "m0", "scope": "rack", "mtbf_hours": 6.0, "repair_hours": 0.5}
+        | {"distribution": "weibull", "shape": 1.5},
         {"name": "m1", "scope": "gpu", "action": "restart", "mtbf_hours": 192.0},
         {"name": "m2", "scope": "rack", "mtbf_hours": 400.0, "repair_hours": 0.5},
     ],
