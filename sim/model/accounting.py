@@ -102,7 +102,7 @@ def drop_unsaved(carry: Carry, restore_from_memory: bool) -> tuple[float, Carry]
     return carry.tentative + carry.paused, Carry(0.0, 0.0, carry.saved, carry.saved)
 
 
-@dataclass
+@dataclass(slots=True)
 class Period:
     """A run period as history: enough to find the useful work at any persisted checkpoint in it.
 

@@ -90,6 +90,10 @@ class Cluster:
         t_job = self._job_times[self._job_next] if self._job_next < len(self._job_times) else math.inf
         return min(t_node, t_job)
 
+    def next_failure(self) -> float:
+        """When the next failure of the job or a node it holds strikes (``inf``: none left)."""
+        return self._peek()
+
     def _pop(self) -> Failure:
         heap = self._heap
         t_job = self._job_times[self._job_next] if self._job_next < len(self._job_times) else math.inf
@@ -149,6 +153,8 @@ class Cluster:
 
     def acquire(self) -> bool:
         """Fill the job's missing nodes from the pool, all at once; False when too few are up."""
+        if not self.vacant:
+            return True  # a restart on the same nodes: nothing to look up
         self._update_pool(self.env.now)
         if len(self.vacant) > len(self.pool):
             return False  # checked before copying: a waiting job asks at every return

@@ -38,11 +38,7 @@ class Restart:
     """Recovery policy ``restart``: the job restarts only with all its nodes, and waits for them otherwise."""
 
     cause = ""  # what left units out
-
-    @property
-    def out_gpus(self) -> int:
-        """GPUs of the job left out while it runs."""
-        return 0
+    out_gpus = 0  # GPUs of the job left out while it runs
 
     def regroup(self, cluster: Cluster, cause: str) -> bool:
         """Fill the job's vacant positions from the spares; ``False``: too few, wait."""
@@ -70,10 +66,6 @@ class Shrink(Restart):
         self.units = units
         self.dropped: dict[int, None] = {}  # units left out, in order
 
-    @property
-    def out_gpus(self) -> int:
-        return len(self.dropped) * self.unit_gpus
-
     def _vacant_by_unit(self, cluster: Cluster) -> dict[int, list[int]]:
         units: dict[int, list[int]] = {}
         for slot in cluster.vacant:
@@ -83,6 +75,7 @@ class Shrink(Restart):
     def regroup(self, cluster: Cluster, cause: str) -> bool:
         """Fill whole units from the pool, in order, and leave the rest out; ``False`` if no unit is left."""
         self.dropped.clear()
+        self.out_gpus = 0
         if cluster.acquire():
             return True
         spare = len(cluster.pool_now())
@@ -93,6 +86,7 @@ class Shrink(Restart):
             else:
                 self.dropped[unit] = None
         self.cause = cause
+        self.out_gpus = len(self.dropped) * self.unit_gpus
         return len(self.dropped) < self.units
 
     def is_out(self, slot: int) -> bool:
@@ -116,6 +110,7 @@ class Shrink(Restart):
         for unit, slots in units.items():
             cluster.fill(slots)
             del self.dropped[unit]
+        self.out_gpus = len(self.dropped) * self.unit_gpus
 
 
 class Job(JobProcess):
@@ -145,7 +140,7 @@ class Job(JobProcess):
         self.alarms: dict[tuple[float, int], simpy.Process] = {}  # pending corruption alarms by (struck, mode)
         self.stragglers = Stragglers()
         self.beyond_history = 0  # corruptions older than every kept checkpoint
-        self.events: list[Event] = [(0.0, RUN.value, "", -1, 0.0)]
+        self.events: list[Event] = [(0.0, RUN.word, "", -1, 0.0)]
         self.process: simpy.Process | None = None
         self._never = env.event()  # the timer of a state only an interrupt ends; never triggered
 
@@ -186,10 +181,12 @@ class Job(JobProcess):
                 self._book(End.PAUSE)
                 self.recovery.rejoin(self.cluster, back)
                 self._enter(RESTART, booked=True)
-        elif self.recovery.regroup(self.cluster, self.cause):
-            self._enter(RESTART)
         else:
-            self._enter(WAIT)
+            self._regroup()
+
+    def _regroup(self, booked: bool = False) -> None:
+        """Get nodes back by the recovery policy: restart with them, or wait for more."""
+        self._enter(RESTART if self.recovery.regroup(self.cluster, self.cause) else WAIT, booked)
 
     # ------------------------------------------------------------------ causes
 
@@ -223,18 +220,23 @@ class Job(JobProcess):
                     self.ledger.add("lost", self.carry.tentative, gpus=1, cause=name)
                     self.carry = Carry(0.0, self.carry.paused, self.carry.saved, self.carry.saved)
             self.lost_slots.add(failure.slot)
-        if self.recovery.is_out(failure.slot) or not (self.state is RUN or self.state is RESTART):
+        state = self.state
+        if not (state is RUN or state is RESTART) or (self.recovery.out_gpus and self.recovery.is_out(failure.slot)):
             # Already down, or on a unit left out: a lost node adds to the nodes to replace.
             self.events.append((failure.time, "failure_while_down", name, failure.node, 0.0))
             return
         self.ledger.interrupted(name)
-        running = self.state is RUN
         lost = self._book(End.RESTORE_MEMORY if self.from_memory else End.RESTORE_STORAGE, cause=name)
-        if not running:
+        if state is not RUN:
             lost += self._drop_unsaved(name)
         self.events.append((failure.time, "failure", name, failure.node, lost / 3600.0))
-        self.until = env.now + mode.detect_s
-        self._enter(DETECT, booked=True)
+        if mode.detect_s == 0 and self.cluster.next_failure() > env.now:
+            # Noticed at once and nothing else fails at this instant (a rack takes its nodes one by one):
+            # regroup now rather than through a zero-length detection.
+            self._regroup(booked=True)
+        else:
+            self.until = env.now + mode.detect_s
+            self._enter(DETECT, booked=True)
 
     def corruption_found(self, found: CorruptionFound) -> None:
         """Roll back to the last checkpoint persisted before the corruption struck, if one is kept."""
@@ -311,7 +313,7 @@ class Job(JobProcess):
             if postings.useful > 0 and (self.spec.diurnal or self.stragglers.spans):
                 period.factor = 1.0 - self._slowed(postings.useful, period.start, now)
         else:
-            led.add(self.state.value, elapsed, cause=self.cause)
+            led.add(self.state.word, elapsed, cause=self.cause)
         if end is End.RESTORE_STORAGE:
             self._cancel_alarms(self.saved_at)
         self.since = now
@@ -363,4 +365,4 @@ class Job(JobProcess):
             g = self.spec.gpus - self.recovery.out_gpus
             self.periods.append(Period(now, g, c.taken, c.saved, self.saved_at, self.ledger.gpu_seconds["useful"]))
         self.state = state
-        self.events.append((now, state.value, self.cause, -1, 0.0))
+        self.events.append((now, state.word, self.cause, -1, 0.0))

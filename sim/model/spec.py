@@ -36,10 +36,7 @@ class ModeSpec:
     detect_s: float  # before the job notices (a straggler: before it is swapped out)
     late_s: float  # silent data corruption: found this long after it struck; 0 for loud failures
     slow_speed: float | None  # a straggler's speed (action slow); None for failures that stop the job
-
-    @property
-    def silent(self) -> bool:
-        return self.late_s > 0
+    silent: bool  # late_s > 0: the job computes on, corrupted, until it is found
 
     @staticmethod
     def of(mode: FailureMode) -> ModeSpec:
@@ -48,6 +45,7 @@ class ModeSpec:
             detect_s=mode.detect_minutes * 60.0,
             late_s=mode.detect_hours * 3600.0,
             slow_speed=mode.slowdown if mode.action == "slow" else None,
+            silent=mode.detect_hours > 0,
         )
 
 

@@ -18,10 +18,13 @@ class JobState(enum.Enum):
     RESTART = "restart"  # rescheduling, initialising, loading a checkpoint
     MAINTENANCE = "maintenance"  # planned downtime
 
-    @property
-    def bucket(self) -> str | None:
-        """The ledger bucket of this state's time; ``None`` for RUN, which accounting splits."""
-        return None if self is JobState.RUN else self.value
+    word: str  # as the event log records it
+    bucket: str | None  # the ledger bucket of this state's time; None for RUN, which accounting splits
+
+    def __init__(self, word: str) -> None:
+        # Plain attributes: the job reads them at every state change, and Enum.value is a slow descriptor.
+        self.word = word
+        self.bucket = None if word == "run" else word
 
 
 class ReplicaState(enum.Enum):
@@ -36,13 +39,13 @@ class ReplicaState(enum.Enum):
     @property
     def bucket(self) -> str | None:
         """The ledger bucket of an offline replica's GPU time; ``None`` when it computes."""
-        return _REPLICA_BUCKET[self]
+        return _REPLICA_BUCKET[self.value]
 
 
-_REPLICA_BUCKET: dict[ReplicaState, str | None] = {
-    ReplicaState.ONLINE: None,
-    ReplicaState.RECOVERING: "restart",
-    ReplicaState.WAITING: "wait",
-    ReplicaState.RESTARTING: "restart",
-    ReplicaState.MAINTENANCE: "maintenance",
+_REPLICA_BUCKET: dict[str, str | None] = {
+    "online": None,
+    "recovering": "restart",
+    "waiting": "wait",
+    "restarting": "restart",
+    "maintenance": "maintenance",
 }
