@@ -1,8 +1,8 @@
 """Benchmark: one replication of the 100k-GPU scenario against the plain-SimPy yardstick, and the
 speed-up of a sweep on two processes.
 
-The yardstick (``../shared/bench/simpy_per_gpu_baseline.py``) spends one SimPy process per GPU
-on nothing but failures and repairs. A trainsim replication of the same fleet, job and all, must
+The yardstick (``bench/yardstick.py``) spends one SimPy process per GPU on nothing but failures
+and repairs. A trainsim replication of the same fleet, job and all, must
 take at most a quarter of its time, at 100,000 and at 1,000,000 GPUs, and stay under 2 GB of peak
 memory. Both are measured here, in the same run, on the same machine, so the ratio is what counts.
 
@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-YARDSTICK = ROOT.parent / "shared" / "bench" / "simpy_per_gpu_baseline.py"
+YARDSTICK = ROOT / "bench" / "yardstick.py"
 SCENARIO = ROOT / "scenarios" / "h100_100k.toml"
 MAX_RATIO = 0.25
 MAX_PEAK_MB = 2048.0
@@ -190,9 +190,6 @@ def main() -> int:
     if a.child:
         child(a.child, a.seed)
         return 0
-    if not YARDSTICK.exists():
-        print(f"bench: yardstick not found at {YARDSTICK}", file=sys.stderr)
-        return 2
     ok = True
     print(f"{'GPUs':>10} {'yardstick s':>12} {'trainsim s':>11} {'ratio':>7} {'peak MB':>8} {'ETTR':>6}  verdict")
     for gpus in (int(x) for x in a.sizes.split(",") if x.strip()):
