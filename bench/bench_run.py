@@ -7,7 +7,7 @@ take at most a quarter of its time, at 100,000 and at 1,000,000 GPUs, and stay u
 memory. Both are measured here, in the same run, on the same machine, so the ratio is what counts.
 
 The sweep part runs an 8-point sweep (``checkpoint.interval_minutes`` of the 100k scenario, a few
-replications per point, no store) through ``sim.sweeps.run_sweep`` with ``jobs=1`` and ``jobs=2``,
+replications per point, no store) through ``sim.sweep`` with ``jobs=1`` and ``jobs=2``,
 alternating which goes first, several times; the median of the per-pair speed-ups must be at least
 1.5 and every runs table must equal the first one (``DataFrame.equals``). Alternating pairs and the
 median resist the load of other work on a shared machine; a pair during which other processes used
@@ -105,16 +105,15 @@ def own_cpu_seconds() -> float:
 def timed_sweep(jobs: int, replications: int, seed: int) -> tuple[float, float | None, pd.DataFrame]:
     """Wall time of the 8-point sweep on ``jobs`` processes, the CPU seconds others used meanwhile, its runs."""
     import sim
-    from sim.sweeps import run_sweep
 
     scenario = sim.load_scenario(SCENARIO, overrides={"checkpoint.policy": "fixed"})
     busy, own = busy_cpu_seconds(), own_cpu_seconds()
     start = time.perf_counter()
-    result = run_sweep(scenario, {SWEEP_KEY: SWEEP_VALUES}, replications=replications, seed=seed, jobs=jobs)
+    runs = sim.sweep(scenario, {SWEEP_KEY: SWEEP_VALUES}, replications, seed=seed, jobs=jobs)
     wall = time.perf_counter() - start
     busy_after = busy_cpu_seconds()
     foreign = None if busy is None or busy_after is None else (busy_after - busy) - (own_cpu_seconds() - own)
-    return wall, foreign, result.runs
+    return wall, foreign, runs
 
 
 def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
