@@ -1,22 +1,22 @@
-"""Benchmark: one replication of the 100k-GPU scenario against the plain-SimPy yardstick, and the
-speed-up of a sweep on two processes.
+"""Benchmark of trainsim's speed, in two parts, and a summary table of every figure against its target.
 
-The yardstick (``bench/yardstick.py``) spends one SimPy process per GPU on nothing but failures
-and repairs. A trainsim replication of the same fleet, job and all, must
-take at most a quarter of its time, at 100,000 and at 1,000,000 GPUs, and stay under 2 GB of peak
-memory. Both are measured here, in the same run, on the same machine, so the ratio is what counts.
+Scale. One replication of the 100k-GPU scenario against the plain-SimPy yardstick
+``bench/yardstick.py``, which spends one SimPy process per GPU on nothing but failures and repairs.
+A trainsim replication of the same fleet, job and all, must take at most a quarter of its time, at
+100,000 and at 1,000,000 GPUs, and stay under 2 GB of peak memory. Both are measured here, in the
+same run, on the same machine, so the ratio is what counts.
 
-The sweep part runs an 8-point sweep (``checkpoint.interval_minutes`` of the 100k scenario, a few
-replications per point, no store) through ``sim.sweep`` with ``jobs=1`` and ``jobs=2``,
-alternating which goes first, several times; the median of the per-pair speed-ups must be at least
-1.5 and every runs table must equal the first one (``DataFrame.equals``). Alternating pairs and the
-median resist the load of other work on a shared machine; a pair during which other processes used
-the CPU (read from /proc/stat) is shown as disturbed and measured again, a few times at most.
+Sweep. An 8-point sweep (``checkpoint.interval_minutes`` of the 100k scenario, a few replications
+per point, no store) through ``sim.sweep`` with ``jobs=1`` and ``jobs=2``, alternating which goes
+first, several times; the median of the per-pair speed-ups must be at least 1.5 and every runs
+table must equal the first one (``DataFrame.equals``). Alternating pairs and the median resist the
+load of other work on a shared machine; a pair during which other processes used the CPU (read from
+/proc/stat) is shown as disturbed and measured again, a few times at most.
 
     .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
 
-Each trainsim measurement of one replication runs in a fresh child process (imports excluded from
-its time) so that its peak memory is its own. Exit status 1 if any check fails.
+Each timed replication runs in a fresh child process (imports excluded from its time) so that its
+peak memory is its own. Exit status 1 if any check fails.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +49,21 @@ MIN_SPEEDUP = 1.5
 MAX_FOREIGN_CORES = 0.15
 #: Disturbed pairs are measured again, at most this many extra times.
 EXTRA_PAIRS = 4
+
+
+@dataclass
+class Check:
+    """One row of the summary: a measured figure against its target."""
+
+    what: str
+    value: str
+    target: str
+    ok: bool | None  # None: not measured
+    counts: bool  # whether the exit status depends on it
+
+    @property
+    def verdict(self) -> str:
+        return "skipped" if self.ok is None else "PASS" if self.ok else "FAIL"
 
 
 def child(gpus: int, seed: int) -> None:
@@ -86,6 +102,31 @@ def yardstick(gpus: int, days: float, seed: int) -> float:
     return float(match.group(1))
 
 
+def scale(sizes: list[int], repeat: int, seed: int) -> list[Check]:
+    """trainsim against the yardstick at each fleet size, median of ``repeat``."""
+    checks: list[Check] = []
+    print(f"Scale: {SCENARIO.name}, one replication against {YARDSTICK.name}, median of {repeat}")
+    print(f"{'GPUs':>10} {'yardstick s':>12} {'trainsim s':>11} {'ratio':>7} {'peak MB':>8} {'ETTR':>6}  verdict")
+    for gpus in sizes:
+        ys, ts, peaks, ettr = [], [], [], 0.0
+        for r in range(repeat):
+            # Alternate the two so that load on a shared machine hits both alike.
+            ys.append(yardstick(gpus, 100.0, seed + r))
+            t = trainsim(gpus, seed + r)
+            ts.append(t["seconds"])
+            peaks.append(t["peak_mb"])
+            ettr = t["ettr"]
+        y, s, peak = statistics.median(ys), statistics.median(ts), max(peaks)
+        ratio = s / y
+        checks += [
+            Check(f"trainsim / yardstick, {gpus:,} GPUs", f"{ratio:.3f}", f"<= {MAX_RATIO}", ratio <= MAX_RATIO, True),
+            Check(f"peak memory, {gpus:,} GPUs", f"{peak:.0f} MB", f"<= {MAX_PEAK_MB:g} MB", peak <= MAX_PEAK_MB, True),
+        ]
+        verdict = "PASS" if checks[-1].ok and checks[-2].ok else "FAIL"
+        print(f"{gpus:>10,} {y:>12.3f} {s:>11.3f} {ratio:>7.3f} {peak:>8.0f} {ettr:>6.3f}  {verdict}")
+    return checks
+
+
 def busy_cpu_seconds() -> float | None:
     """CPU seconds that every process on the machine (and the hypervisor's steal) has used, or None off Linux."""
     try:
@@ -116,8 +157,8 @@ def timed_sweep(jobs: int, replications: int, seed: int) -> tuple[float, float |
     return wall, foreign, runs
 
 
-def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
-    """Time the sweep on one and two processes in alternating pairs; True if the checks pass.
+def sweep_speedup(pairs: int, replications: int, seed: int) -> list[Check]:
+    """Time the sweep on one and two processes in alternating pairs: the speed-up and identity checks.
 
     Other work on a shared machine takes cores from the two-process run and shrinks its speed-up.
     A pair during which other processes (or the hypervisor's steal) used more than
@@ -133,7 +174,7 @@ def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
     )
     if (os.cpu_count() or 1) < 2:
         print("skipped: this machine has one core")
-        return True
+        return [Check("sweep speed-up, jobs=2 vs jobs=1", "n/a", f">= {MIN_SPEEDUP}x", None, True)]
     timed_sweep(2, 1, seed)  # warm up: imports, caches, the first process pool
     reference: pd.DataFrame | None = None
     identical = True
@@ -165,7 +206,7 @@ def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
     counted = clean if len(clean) >= 3 else every
     median = statistics.median(counted)
     good = median >= MIN_SPEEDUP and identical
-    verdict = "ok" if good else f"FAIL (median speed-up must be >= {MIN_SPEEDUP} with identical runs tables)"
+    verdict = "PASS" if good else f"FAIL (median speed-up must be >= {MIN_SPEEDUP} with identical runs tables)"
     if not good and identical and counted is every:
         verdict = "FAIL (inconclusive: other work held the cores; rerun on a quiet machine)"
     over = f"{len(counted)} undisturbed pairs" if counted is clean else f"all {len(counted)} pairs (machine busy)"
@@ -174,7 +215,21 @@ def sweep_speedup(pairs: int, replications: int, seed: int) -> bool:
         "runs tables identical (DataFrame.equals): "
         f"{'yes' if identical else 'NO'}  {verdict}"
     )
-    return good
+    return [
+        Check("sweep speed-up, jobs=2 vs jobs=1", f"{median:.2f}x", f">= {MIN_SPEEDUP}x", median >= MIN_SPEEDUP, True),
+        Check("sweep runs tables identical", "yes" if identical else "no", "yes", identical, True),
+    ]
+
+
+def summary(checks: list[Check]) -> bool:
+    """Print the table of every figure against its target; True if every check that counts passed."""
+    print()
+    width = max(len(c.what) for c in checks)
+    print(f"{'Summary':<{width}} {'measured':>10} {'target':>12}  verdict  exit status")
+    for c in checks:
+        counts = "counts" if c.counts else "not yet"
+        print(f"{c.what:<{width}} {c.value:>10} {c.target:>12}  {c.verdict:<7}  {counts}")
+    return all(c.ok is not False for c in checks if c.counts)
 
 
 def main() -> int:
@@ -189,26 +244,15 @@ def main() -> int:
     if a.child:
         child(a.child, a.seed)
         return 0
-    ok = True
-    print(f"{'GPUs':>10} {'yardstick s':>12} {'trainsim s':>11} {'ratio':>7} {'peak MB':>8} {'ETTR':>6}  verdict")
-    for gpus in (int(x) for x in a.sizes.split(",") if x.strip()):
-        ys, ts, peaks, ettr = [], [], [], 0.0
-        for r in range(a.repeat):
-            # Alternate the two so that load on a shared machine hits both alike.
-            ys.append(yardstick(gpus, 100.0, a.seed + r))
-            t = trainsim(gpus, a.seed + r)
-            ts.append(t["seconds"])
-            peaks.append(t["peak_mb"])
-            ettr = t["ettr"]
-        y, s = statistics.median(ys), statistics.median(ts)
-        ratio = s / y
-        good = ratio <= MAX_RATIO and max(peaks) <= MAX_PEAK_MB
-        ok = ok and good
-        verdict = "ok" if good else f"FAIL (ratio must be <= {MAX_RATIO}, peak <= {MAX_PEAK_MB:.0f} MB)"
-        print(f"{gpus:>10,} {y:>12.3f} {s:>11.3f} {ratio:>7.3f} {max(peaks):>8.0f} {ettr:>6.3f}  {verdict}")
+    checks: list[Check] = []
+    sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
+    if sizes:
+        checks += scale(sizes, a.repeat, a.seed)
     if a.sweep_pairs > 0:
-        ok = sweep_speedup(a.sweep_pairs, a.sweep_replications, a.seed) and ok
-    return 0 if ok else 1
+        checks += sweep_speedup(a.sweep_pairs, a.sweep_replications, a.seed)
+    if not checks:
+        return 0
+    return 0 if summary(checks) else 1
 
 
 if __name__ == "__main__":
