@@ -1,4 +1,4 @@
-"""Benchmark of trainsim's speed, in two parts, and a summary table of every figure against its target.
+"""Benchmark of trainsim's speed, in three parts, and a summary table of every figure against its target.
 
 Scale. One replication of the 100k-GPU scenario against the plain-SimPy yardstick
 ``bench/yardstick.py``, which spends one SimPy process per GPU on nothing but failures and repairs.
@@ -13,10 +13,14 @@ table must equal the first one (``DataFrame.equals``). Alternating pairs and the
 load of other work on a shared machine; a pair during which other processes used the CPU (read from
 /proc/stat) is shown as disturbed and measured again, a few times at most.
 
+Start-up. Wall time of ``trainsim --help``, ``trainsim --version`` and ``python -c "import sim"``,
+each in a fresh process, median of 5; targets 0.3 s, 0.3 s and 0.5 s.
+
     .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
 
 Each timed replication runs in a fresh child process (imports excluded from its time) so that its
-peak memory is its own. Exit status 1 if any check fails.
+peak memory is its own. Exit status 1 if a scale or sweep check fails. The start-up figures are
+shown with PASS or FAIL but do not count in the exit status yet.
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ MIN_SPEEDUP = 1.5
 MAX_FOREIGN_CORES = 0.15
 #: Disturbed pairs are measured again, at most this many extra times.
 EXTRA_PAIRS = 4
+#: Start-up commands: label, arguments after the interpreter or the trainsim command, target seconds.
+STARTUP = [
+    ("trainsim --help", ["--help"], 0.3),
+    ("trainsim --version", ["--version"], 0.3),
+    ('python -c "import sim"', None, 0.5),
+]
 
 
 @dataclass
@@ -221,6 +231,42 @@ def sweep_speedup(pairs: int, replications: int, seed: int) -> list[Check]:
     ]
 
 
+def trainsim_command() -> list[str]:
+    """The ``trainsim`` command of this interpreter's environment, else ``python -m sim``."""
+    script = Path(sys.executable).with_name("trainsim")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sim"]
+
+
+def startup(runs: int) -> list[Check]:
+    """Wall time of each start-up command in a fresh process, median of ``runs``."""
+    checks: list[Check] = []
+    print()
+    print(f"Start-up: wall time of a fresh process, median of {runs}")
+    for label, args, target in STARTUP:
+        command = [sys.executable, "-c", "import sim"] if args is None else [*trainsim_command(), *args]
+        wanted = f"<= {target} s"
+        # A first run, not timed: it shows whether the command exists and warms the file cache.
+        probe = subprocess.run(command, capture_output=True, text=True)
+        if probe.returncode != 0:
+            error = next((line.strip() for line in probe.stderr.splitlines() if any(c.isalnum() for c in line)), "")
+            if args == ["--version"]:
+                print(f"  {label:<24} skipped: not available yet (exit status {probe.returncode}: {error})")
+                checks.append(Check(f"start-up: {label}", "n/a", wanted, None, False))
+            else:
+                print(f"  {label:<24} FAIL: exit status {probe.returncode}: {error}")
+                checks.append(Check(f"start-up: {label}", "error", wanted, False, False))
+            continue
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - start)
+        seconds = statistics.median(times)
+        checks.append(Check(f"start-up: {label}", f"{seconds:.3f} s", wanted, seconds <= target, False))
+        print(f"  {label:<24} {seconds:>7.3f} s  target {wanted:<9} {checks[-1].verdict}")
+    return checks
+
+
 def summary(checks: list[Check]) -> bool:
     """Print the table of every figure against its target; True if every check that counts passed."""
     print()
@@ -238,6 +284,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="100000,1000000", help="comma-separated GPU counts ('' to skip)")
     ap.add_argument("--sweep-pairs", type=int, default=7, help="jobs=1/jobs=2 sweep pairs, median counts (0: skip)")
     ap.add_argument("--sweep-replications", type=int, default=4, help="replications per sweep point")
+    ap.add_argument("--startup-runs", type=int, default=5, help="runs of each start-up command (0: skip)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -250,6 +297,8 @@ def main() -> int:
         checks += scale(sizes, a.repeat, a.seed)
     if a.sweep_pairs > 0:
         checks += sweep_speedup(a.sweep_pairs, a.sweep_replications, a.seed)
+    if a.startup_runs > 0:
+        checks += startup(a.startup_runs)
     if not checks:
         return 0
     return 0 if summary(checks) else 1
