@@ -22,9 +22,8 @@ minutes for 100 days, about 28,800 interruptions; the time per interruption must
     .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
 
 Each timed replication runs in a fresh child process (imports excluded from its time) so that its
-peak memory is its own. Exit status 1 if a scale or sweep check fails. The start-up and storm
-figures are shown with PASS or FAIL but do not count in the exit status yet: the engine is being
-rebuilt to reach them.
+peak memory is its own. Exit status 1 if any check fails. The scale ratios must stay where
+version 0.1 had them on this kind of machine (0.16 at 100k GPUs, 0.08 at 1M).
 """
 
 from __future__ import annotations
@@ -48,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 YARDSTICK = ROOT / "bench" / "yardstick.py"
 SCENARIO = ROOT / "scenarios" / "h100_100k.toml"
 MAX_RATIO = 0.25
+#: Where the rebuilt core must stay (the ratios of version 0.1 on this kind of machine), by fleet size.
+KEEP_RATIO = {100_000: 0.16, 1_000_000: 0.08}
 MAX_PEAK_MB = 2048.0
 #: The sweep of the speed-up measurement: 8 points of the 100k scenario with a fixed interval.
 SWEEP_KEY = "checkpoint.interval_minutes"
@@ -133,8 +134,9 @@ def scale(sizes: list[int], repeat: int, seed: int) -> list[Check]:
             ettr = t["ettr"]
         y, s, peak = statistics.median(ys), statistics.median(ts), max(peaks)
         ratio = s / y
+        limit = KEEP_RATIO.get(gpus, MAX_RATIO)
         checks += [
-            Check(f"trainsim / yardstick, {gpus:,} GPUs", f"{ratio:.3f}", f"<= {MAX_RATIO}", ratio <= MAX_RATIO, True),
+            Check(f"trainsim / yardstick, {gpus:,} GPUs", f"{ratio:.3f}", f"<= {limit}", ratio <= limit, True),
             Check(f"peak memory, {gpus:,} GPUs", f"{peak:.0f} MB", f"<= {MAX_PEAK_MB:g} MB", peak <= MAX_PEAK_MB, True),
         ]
         verdict = "PASS" if checks[-1].ok and checks[-2].ok else "FAIL"
@@ -268,7 +270,7 @@ def startup(runs: int) -> list[Check]:
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times.append(time.perf_counter() - start)
         seconds = statistics.median(times)
-        checks.append(Check(f"start-up: {label}", f"{seconds:.3f} s", wanted, seconds <= target, False))
+        checks.append(Check(f"start-up: {label}", f"{seconds:.3f} s", wanted, seconds <= target, True))
         print(f"  {label:<24} {seconds:>7.3f} s  target {wanted:<9} {checks[-1].verdict}")
     return checks
 
@@ -282,7 +284,7 @@ def storm(runs: int, seed: int) -> list[Check]:
     interruptions = measured[0]["interruptions"]
     us = seconds / interruptions * 1e6
     # Shown, not counted in the exit status yet: the engine is being rebuilt to reach the target.
-    check = Check("storm: time per interruption", f"{us:.1f} us", f"< {MAX_STORM_US:g} us", us < MAX_STORM_US, False)
+    check = Check("storm: time per interruption", f"{us:.1f} us", f"< {MAX_STORM_US:g} us", us < MAX_STORM_US, True)
     print(f"  {seconds:.3f} s, {interruptions:,.0f} interruptions, {us:.1f} us per interruption  {check.verdict}")
     return [check]
 
