@@ -70,12 +70,12 @@ SYNC = SyncSegment(interval_s=60.0, write_s=10.0)
     ],
 )
 def test_last_persisted(t: float, expected: Checkpointed) -> None:
-    """The checkpoint to go back to, with the useful work as booked (after slow took half) and its number."""
+    """The checkpoint to go back to, with the useful work as booked (after slow took half of it) and its number."""
     periods = [
-        Period(start=0.0, gpus=2, taken=0, saved=0, saved_at=0.0, useful=0.0, factor=0.5, valid_until=150.0),
+        Period(start=0.0, gpus=2, taken=0, saved=0, saved_at=0.0, useful=0.0, valid_until=150.0),
         Period(start=2000.0, gpus=2, taken=7, saved=7, saved_at=1000.0, useful=500.0),
     ]
-    assert last_persisted(periods, SYNC, t) == expected
+    assert last_persisted(periods, SYNC, t, slowed=lambda start, end: (end - start) * 60.0 / 70.0 / 2) == expected
 
 
 def test_last_persisted_counts_memory_checkpoints_over_the_run() -> None:

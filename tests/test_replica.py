@@ -152,21 +152,14 @@ def test_replica_maintenance_as_the_synchronous_job() -> None:
 
 
 def test_replica_straggler_as_the_synchronous_job() -> None:
-    """A straggler slows every replica until it is swapped out: 600 s at half speed, no restart.
-
-    The replica job books its computing between events, so the loss is exactly the straggler's;
-    the synchronous job spreads a period's loss over its computing and its checkpoint writes.
-    """
+    """A straggler slows every replica until it is swapped out: 600 s at half speed, no restart."""
     from builders import BASE
 
     straggler = {**BASE["failure"][1], "name": "slow GPU", "action": "slow", "slowdown": 0.5, "detect_minutes": 10.0}
     rows = [(0, 5000.0, 2, 5000.0 + 600 + 3600)]
     sync, replica = paired({}, rows, failure=[*BASE["failure"], straggler])
+    assert replica == pytest.approx(sync)
     assert replica["slow"] == pytest.approx(16 * 300)
-    assert replica["slow"] + replica["useful"] == pytest.approx(sync["slow"] + sync["useful"])
-    assert {k: v for k, v in replica.items() if k not in ("slow", "useful")} == pytest.approx(
-        {k: v for k, v in sync.items() if k not in ("slow", "useful")}
-    )
 
 
 def test_replica_failure_during_maintenance_waits_for_the_window() -> None:

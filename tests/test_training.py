@@ -276,13 +276,23 @@ def test_silent_corruption_older_than_the_kept_checkpoints() -> None:
     assert sdc_play(keep=3).gpu_seconds["lost"] / 16 == pytest.approx(1220 + 7200)
 
 
+def day_dip(amplitude: float, t0: float, t1: float, cycle: float = 3660.0, compute: float = 3600.0) -> float:
+    """Work lost to the time of day in the computing of ``[t0, t1]``, by a numerical integral."""
+    t = np.linspace(t0, t1, 2_000_001)
+    computing = np.mod(t, cycle) < compute
+    rate = amplitude * (1 - np.cos(2 * np.pi * t / 86400.0)) / 2
+    return float(np.trapezoid(rate * computing, t))
+
+
 def test_time_of_day_slows_every_step() -> None:
-    """A 2% dip at noon costs 1% of a whole day's useful compute, booked as slow."""
+    """A 2% dip at noon costs about 1% of a day's computing, booked as slow: exactly the integral over it."""
     s = tiny({"workload.diurnal_amplitude": 0.02})
     rep = play(s, scripted(3, []), np.zeros(0), np.zeros(0, np.int64))
     h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
-    assert h["slow"] == pytest.approx(0.01 * (23 * 3600 + 2220))
-    assert h["useful"] == pytest.approx(0.99 * (23 * 3600 + 2220))
+    computing = 23 * 3600 + 2220
+    assert h["slow"] == pytest.approx(day_dip(0.02, 0.0, 86400.0), rel=1e-5)
+    assert h["slow"] == pytest.approx(0.01 * computing, rel=0.01)
+    assert h["useful"] + h["slow"] == pytest.approx(computing)
     assert sum(h.values()) == pytest.approx(86400)
 
 
@@ -306,20 +316,20 @@ def straggler_play(spares: int) -> Replication:
 
 
 def test_straggler_costs_throughput_not_restarts() -> None:
-    """Found after 10 minutes and hot-swapped for a spare: 300 s of work lost to slowness, no restart."""
+    """Found after 10 minutes and hot-swapped for a spare: 600 s of computing at half speed, no restart."""
     rep = straggler_play(spares=1)
     h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
-    raw = 23 * 3600 + 2220  # the useful compute of a day without failures
-    assert h["slow"] == pytest.approx(raw * 300 / 86400)
+    assert h["slow"] == pytest.approx(300)
     assert (h["restart"], h["lost"], rep.metrics["interruptions"]) == (0, 0, 0)
     assert [e[1] for e in rep.events] == ["run", "straggler", "swap"]
-    assert rep.lost_gpu_hours_by_cause["slow GPU"] == pytest.approx(16 * raw * 300 / 86400 / 3600)
+    assert rep.lost_gpu_hours_by_cause["slow GPU"] == pytest.approx(16 * 300 / 3600)
 
 
 def test_straggler_stays_without_a_spare() -> None:
-    """With no spare to swap in, the job runs at half speed to the end."""
+    """With no spare to swap in, the job computes at half speed to the end (but not while it writes checkpoints)."""
     h = {k: v / 16 for k, v in straggler_play(spares=0).gpu_seconds.items()}
-    assert h["slow"] == pytest.approx((23 * 3600 + 2220) * 0.5 * (86400 - 5000) / 86400)
+    computing_after = (23 * 3600 + 2220) - (3600 + 5000 - 3660)
+    assert h["slow"] == pytest.approx(0.5 * computing_after)
 
 
 def test_failure_during_a_rejoin_loses_the_paused_work() -> None:
@@ -342,14 +352,12 @@ def test_silent_corruption_under_time_of_day_rolls_back_the_slowed_work() -> Non
     """
     from builders import BASE
 
-    from sim.model.speed import diurnal_loss
-
     s = tiny({"workload.diurnal_amplitude": 0.3}, failure=[*BASE["failure"], SDC])
     rep = play(s, scripted(3, [(0, 5000.0, 2, np.nan)]), np.zeros(0), np.zeros(0, np.int64))
-    kept = 1.0 - diurnal_loss(0.3, 0.0, 12200.0) / 12200.0  # share of the first period's work left after slow
     h = {k: v / 16 for k, v in rep.gpu_seconds.items()}
-    # Found at 12,200 s: 1,220 s unsaved, and the two checkpoints after 5,000 s (7,200 s of work, as booked).
-    assert h["lost"] == pytest.approx(1220 + 7200 * kept)
+    # Found at 12,200 s: 1,220 s unsaved, and the two checkpoints after 5,000 s: 7,200 s of computing,
+    # less what the time of day took of it (already booked as slow).
+    assert h["lost"] == pytest.approx(1220 + 7200 - day_dip(0.3, 3660.0, 10980.0), rel=1e-6)
     assert min(h.values()) >= 0 and sum(h.values()) == pytest.approx(86400)
 
 

@@ -14,6 +14,7 @@ count the next period starts from.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -106,9 +107,7 @@ def drop_unsaved(carry: Carry, restore_from_memory: bool) -> tuple[float, Carry]
 class Period:
     """A run period as history: enough to find the useful work at any persisted checkpoint in it.
 
-    ``factor`` is the share of the period's fresh useful work left after the time of day and
-    stragglers took theirs (the slow bucket); ``valid_until`` is cut back when a restore discards
-    the checkpoints after it.
+    ``valid_until`` is the period's end, cut back when a restore discards the checkpoints after it.
     """
 
     start: float
@@ -118,7 +117,6 @@ class Period:
     saved_at: float  # when that checkpoint was persisted (s)
     useful: float  # ledger's useful GPU-s at the start
     released: float = 0.0
-    factor: float = 1.0
     valid_until: float = float("inf")
 
 
@@ -130,8 +128,18 @@ class Checkpointed(NamedTuple):
     at: float
 
 
-def last_persisted(periods: list[Period], segment: Segment, t: float) -> Checkpointed:
+def no_slowdown(start: float, end: float) -> float:
+    """The slow loss of a run at full speed: none."""
+    return 0.0
+
+
+def last_persisted(
+    periods: list[Period], segment: Segment, t: float, slowed: Callable[[float, float], float] = no_slowdown
+) -> Checkpointed:
     """The last checkpoint persisted by time ``t`` that no restore has discarded since.
+
+    ``slowed(start, end)``: seconds of work per GPU that stragglers and the time of day took from the
+    computing between ``start`` (a period's start) and ``end``; the ledger booked them as slow.
 
     >>> from sim.model.checkpoint import SyncSegment
     >>> seg = SyncSegment(interval_s=60.0, write_s=10.0)
@@ -145,6 +153,7 @@ def last_persisted(periods: list[Period], segment: Segment, t: float) -> Checkpo
         if not split.persisted:
             return Checkpointed(p.useful, p.saved, p.saved_at)
         done = p.start + segment.persist_offset(split.persisted)
-        useful = p.useful + p.released + split.committed * p.gpus * p.factor
+        computed_until = p.start + split.persisted * segment.cycle_s  # the last persisted one's computing ends
+        useful = p.useful + p.released + p.gpus * (split.committed - slowed(p.start, computed_until))
         return Checkpointed(useful, p.taken + split.persisted, done)
     return Checkpointed(0.0, 0, 0.0)

@@ -41,7 +41,8 @@ class Split(NamedTuple):
 class Segment(Protocol):
     """What a checkpoint method makes of a run segment of ``elapsed_s`` seconds."""
 
-    interval_s: float
+    interval_s: float  # computing per checkpoint cycle
+    cycle_s: float  # computing plus the blocking part of a checkpoint
 
     def split(self, elapsed_s: float, before: int = 0) -> Split:
         """``before``: checkpoints taken since the run began, up to the one the segment starts from."""

@@ -22,7 +22,7 @@ from sim.model.ledger import Ledger
 from sim.model.process import Event, JobProcess
 from sim.model.side import corruption_alarm, maintenance, straggler_swap
 from sim.model.spec import JobSpec
-from sim.model.speed import Stragglers, slow_shares
+from sim.model.speed import Rhythm, Stragglers, slow_loss
 from sim.model.states import JobState
 
 RUN, DETECT, WAIT, RESTART, MAINTENANCE = (
@@ -248,7 +248,7 @@ class Job(JobProcess):
             lost = self._book(End.RESTORE_STORAGE, cause=name)
         else:
             lost = self._book() + self._drop_unsaved(name, restore_from_memory=False)
-        target = last_persisted(self.periods, self.segment, found.struck)
+        target = last_persisted(self.periods, self.segment, found.struck, self._slow_seconds)
         keep = self.spec.keep
         if keep is not None and target.number > 0 and self.carry.saved - target.number >= keep:
             # Every kept checkpoint was written after the corruption: nothing clean to go back to.
@@ -311,7 +311,10 @@ class Job(JobProcess):
             period.released = postings.released
             period.valid_until = now
             if postings.useful > 0 and (self.spec.diurnal or self.stragglers.spans):
-                period.factor = 1.0 - self._slowed(postings.useful, period.start, now)
+                # Only the work that counts as useful now was slowed here; the rest is lost or carried.
+                whole = end is End.SURVIVE or end is End.SAVE
+                upto = now if whole else period.start + split.persisted * self.segment.cycle_s
+                self._slowed(self.spec.gpus - out, period.start, upto)
         else:
             led.add(self.state.word, elapsed, cause=self.cause)
         if end is End.RESTORE_STORAGE:
@@ -321,14 +324,20 @@ class Job(JobProcess):
             self.cause = cause
         return lost
 
-    def _slowed(self, useful: float, t0: float, t1: float) -> float:
-        """Move the share of ``useful`` lost to stragglers and the time of day to ``slow``; return the share."""
-        total = 0.0
-        for cause, share in slow_shares(self.stragglers, self.spec.diurnal, t0, t1).items():
-            self.ledger.add("useful", -useful * share, gpus=1)
-            self.ledger.add("slow", useful * share, gpus=1, cause=cause)
-            total += share
-        return total
+    def _slowed(self, gpus: int, start: float, upto: float) -> None:
+        """Move the work that stragglers and the time of day took from the computing of a period that began
+        at ``start``, up to ``upto``, from useful to slow."""
+        rhythm = Rhythm(start, self.segment.cycle_s, self.segment.interval_s)
+        for cause, seconds in slow_loss(self.stragglers, self.spec.diurnal, rhythm, start, upto).items():
+            self.ledger.add("useful", -seconds, gpus=gpus)
+            self.ledger.add("slow", seconds, gpus=gpus, cause=cause)
+
+    def _slow_seconds(self, start: float, upto: float) -> float:
+        """Work per GPU lost to slowness in a period's computing from ``start`` to ``upto`` (see ``_slowed``)."""
+        if not (self.spec.diurnal or self.stragglers.spans):
+            return 0.0
+        rhythm = Rhythm(start, self.segment.cycle_s, self.segment.interval_s)
+        return sum(slow_loss(self.stragglers, self.spec.diurnal, rhythm, start, upto).values())
 
     def _drop_unsaved(self, cause: str, restore_from_memory: bool | None = None) -> float:
         """A failure while the job is down: what the restore cannot bring back is lost."""
