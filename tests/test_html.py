@@ -149,6 +149,23 @@ def test_sweep_report_has_every_point_and_the_paired_difference(sweep_dir: Path)
     assert " pp" in page and "ETTR − best (paired)" in page
 
 
+@pytest.mark.parametrize("which", ["run_dir", "sweep_dir"])
+def test_no_money_without_prices(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Without an energy price or capex, the page shows no money (not $0.00 lost to failures); with them, it does."""
+    priced = request.getfixturevalue(which)
+    assert any("$" in c for c in texts((priced / "report.html").read_text(encoding="utf-8"), "td"))
+    folder = tmp_path / "unpriced"
+    shutil.copytree(priced, folder)
+    doc = summary(folder)
+    doc["scenario_resolved"]["energy"] |= {"usd_per_kwh": 0.0, "capex_usd": 0.0}
+    (folder / "summary.json").write_text(json.dumps(doc))
+    page = write_report_html(folder).read_text(encoding="utf-8")
+    cells = texts(page, "td") + texts(page, "th")
+    assert not [c for c in cells if "$" in c or "USD" in c]
+    assert "Money lost to failures" not in page
+    assert any(c.startswith("ETTR") for c in cells)
+
+
 def test_scenario_is_escaped_in_a_pre(run_dir: Path) -> None:
     """The scenario file, HTML-escaped, inside <pre>: it reads back exactly as written."""
     page = (run_dir / "report.html").read_text(encoding="utf-8")

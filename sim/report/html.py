@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.plots.base import stat
-from sim.plots.run import cause_rows, waterfall_steps
+from sim.plots.run import cause_rows, costs_set, waterfall_steps
 from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
@@ -144,10 +144,11 @@ def pp_text(x: float | None) -> str:
 
 
 def headline_table(summary: dict[str, Any]) -> Table:
-    """The headline metrics with their 95% CI and p10-p90 spread."""
+    """The headline metrics with their 95% CI and p10-p90 spread; no money unless the scenario sets prices."""
     rows = []
+    money = costs_set(summary)
     for name, label, unit, fmt in HEADLINE:
-        if name not in summary["metrics"]:
+        if name not in summary["metrics"] or (unit == "USD" and not money):
             continue
         mean, lo, hi = stat(summary["metrics"], name)
         p = summary["metrics"][name]
@@ -174,46 +175,43 @@ def waterfall_table(summary: dict[str, Any]) -> Table:
 
 
 def causes_table(summary: dict[str, Any]) -> Table | None:
-    """Interruptions, lost GPU-hours and money per cause with their CIs; ``None`` when nothing struck."""
+    """Interruptions, lost GPU-hours and (if the scenario sets prices) money per cause with their CIs.
+
+    ``None`` when nothing struck.
+    """
     rows = cause_rows(summary)
     if not rows:
         return None
+    money = costs_set(summary)
     total = sum(r.lost_gpu_hours[0] for r in rows) or 1.0
     out = []
     for r in rows:
         n, gh, usd = r.interruptions, r.lost_gpu_hours, r.lost_usd
-        out.append(
-            (
-                r.name,
-                fmt_num(n[0]),
-                ci_text(*n, fmt_num),
-                fmt_num(gh[0]),
-                fmt_pct(gh[0] / total),
-                ci_text(*gh, fmt_num),
-                fmt_usd(usd[0]),
-                ci_text(*usd, fmt_usd),
-            )
-        )
-    head = (
-        "cause",
-        "interruptions",
-        "95% CI",
-        "lost GPU-hours",
-        "share of lost",
-        "95% CI",
-        "money lost (USD)",
-        "95% CI",
-    )
-    return table(head, out, (False, *[True] * 7))
+        cells = [
+            r.name,
+            fmt_num(n[0]),
+            ci_text(*n, fmt_num),
+            fmt_num(gh[0]),
+            fmt_pct(gh[0] / total),
+            ci_text(*gh, fmt_num),
+        ]
+        out.append(cells + ([fmt_usd(usd[0]), ci_text(*usd, fmt_usd)] if money else []))
+    head = ["cause", "interruptions", "95% CI", "lost GPU-hours", "share of lost", "95% CI"]
+    head += ["money lost (USD)", "95% CI"] if money else []
+    return table(head, out, (False, *[True] * (len(head) - 1)))
 
 
 # ---------------------------------------------------------------- sweep table
 
 
 def points_table(folder: SweepFolder) -> Table:
-    """One row per point: swept values, ETTR, paired difference from the best, effective compute, costs."""
+    """One row per point: swept values, ETTR, paired difference from the best, effective compute, money lost.
+
+    Money only if the scenario sets prices or the sweep varies them.
+    """
     s = folder.summary
     keys = folder.keys
+    money = costs_set(s) or any(k.startswith("energy.") for k in keys)
     best = s.get("best") or {}
     rows, best_row = [], -1
     for i, p in enumerate(s["points"]):
@@ -234,7 +232,7 @@ def points_table(folder: SweepFolder) -> Table:
                 fmt_pct(ecr[0]),
                 ci_text(*ecr, fmt_pct),
                 fmt_num(stat(m, "interruptions")[0]),
-                fmt_usd(stat(m, "usd_lost_to_failures")[0]),
+                *([fmt_usd(stat(m, "usd_lost_to_failures")[0])] if money else []),
             )
         )
     head = (
@@ -246,9 +244,9 @@ def points_table(folder: SweepFolder) -> Table:
         "effective compute",
         "95% CI",
         "interruptions",
-        "lost to failures (USD)",
+        *(["lost to failures (USD)"] if money else []),
     )
-    return table(head, rows, [True] * (len(keys) + 8), best_row)
+    return table(head, rows, [True] * len(head), best_row)
 
 
 def grid_text(params: dict[str, list[Any]]) -> str:
@@ -342,7 +340,12 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "points": points_table(folder),
         }
     else:
-        page |= {"headline": headline_table(s), "waterfall": waterfall_table(s), "causes": causes_table(s)}
+        page |= {
+            "headline": headline_table(s),
+            "waterfall": waterfall_table(s),
+            "causes": causes_table(s),
+            "money": costs_set(s),
+        }
     return page
 
 
