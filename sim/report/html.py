@@ -47,6 +47,10 @@ CAPTIONS = {
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CI bands.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
 }
+#: Captions of the charts that leave money out when the scenario sets no prices.
+UNPRICED_CAPTIONS = {
+    "failure_impact": "Which failures cost the most? Interruptions and lost GPU-hours per cause (95% CIs).",
+}
 Fmt = Callable[[float | None], str]
 #: Run headline: (metric, name, unit, format).
 HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
@@ -268,10 +272,11 @@ def chart_paths(folder: Path) -> list[Path]:
     return known + [pngs[name] for name in sorted(pngs)]
 
 
-def chart(path: Path) -> Chart:
-    """A chart of the folder, ready to embed."""
+def chart(path: Path, money: bool = True) -> Chart:
+    """A chart of the folder, ready to embed; ``money``: whether the scenario sets prices (the charts show money)."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return Chart(path.stem, path.name, CAPTIONS.get(path.stem, path.name), data)
+    captions = CAPTIONS if money else CAPTIONS | UNPRICED_CAPTIONS
+    return Chart(path.stem, path.name, captions.get(path.stem, path.name), data)
 
 
 def scenario_text(folder: RunFolder | SweepFolder) -> ScenarioText:
@@ -327,7 +332,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
         "title": str(resolved.get("title") or s.get("scenario") or folder.path.name),
         "meta": meta(folder),
         "warnings": [str(w) for w in s.get("warnings") or []],
-        "figures": [chart(p) for p in chart_paths(folder.path)],
+        "figures": [chart(p, costs_set(s)) for p in chart_paths(folder.path)],
         "folder": str(folder.path),
         "scenario": scenario_text(folder),
     }
