@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import re
+import shutil
+import subprocess
+import sys
+import tomllib
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from test_cli import TINY
 
+import sim.report
 from sim.cli import main
 from sim.cli.plot import draw
-from sim.report.html import chart_paths, write_report_html
+from sim.report.html import chart_paths, environment, write_report_html
 from sim.results.folder import load
 from sim.results.formats import fmt_pct
 
@@ -46,20 +53,41 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Tags(HTMLParser):
-    """Every start tag with its attributes."""
+    """Every start tag with its attributes, and the text of each element by tag (entities decoded)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.open: list[str] = []
+        self.texts: list[tuple[str, str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
+        if tag not in ("meta", "img"):  # void elements: no end tag
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append((self.open[-1] if self.open else "", data))
+
+
+def parse(page: str) -> Tags:
+    parser = Tags()
+    parser.feed(page)
+    parser.close()
+    return parser
 
 
 def tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = Tags()
-    parser.feed(page)
-    return parser.tags
+    return parse(page).tags
+
+
+def texts(page: str, tag: str) -> list[str]:
+    """The decoded text of every ``tag`` element (direct text only)."""
+    return [data for t, data in parse(page).texts if t == tag]
 
 
 def summary(folder: Path) -> dict[str, Any]:
@@ -121,10 +149,96 @@ def test_sweep_report_has_every_point_and_the_paired_difference(sweep_dir: Path)
     assert " pp" in page and "ETTR − best (paired)" in page
 
 
+@pytest.mark.parametrize("which", ["run_dir", "sweep_dir"])
+def test_no_money_without_prices(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Without an energy price or capex, the page shows no money (not $0.00 lost to failures); with them, it does."""
+    priced = request.getfixturevalue(which)
+    assert any("$" in c for c in texts((priced / "report.html").read_text(encoding="utf-8"), "td"))
+    folder = tmp_path / "unpriced"
+    shutil.copytree(priced, folder)
+    doc = summary(folder)
+    doc["scenario_resolved"]["energy"] |= {"usd_per_kwh": 0.0, "capex_usd": 0.0}
+    (folder / "summary.json").write_text(json.dumps(doc))
+    page = write_report_html(folder).read_text(encoding="utf-8")
+    cells = texts(page, "td") + texts(page, "th")
+    assert not [c for c in cells if "$" in c or "USD" in c]
+    assert "Money lost to failures" not in page and "and money" not in page
+    assert any(c.startswith("ETTR") for c in cells)
+
+
 def test_scenario_is_escaped_in_a_pre(run_dir: Path) -> None:
-    """The scenario file, HTML-escaped, inside <pre>."""
+    """The scenario file, HTML-escaped, inside <pre>: it reads back exactly as written."""
     page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert f"<pre>{escape(TINY)}</pre>" in page
+    assert texts(page, "pre") == [TINY]
+    assert 'name = "tiny"' not in page  # quotes escaped too
+
+
+HOSTILE = "<script>alert('x')</script> & <b>co</b>"
+
+
+@pytest.mark.parametrize("which", ["run_dir", "sweep_dir"])
+def test_names_with_markup_are_escaped(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """A scenario name, title or cause name with <script> and & in it is shown as text, never as markup."""
+    folder = tmp_path / "folder"
+    shutil.copytree(request.getfixturevalue(which), folder)
+    if which == "run_dir":
+        # A real run with such a title and cause name (the scenario's name itself must be a plain word).
+        scenario = TINY.replace("a tiny cluster for tests", HOSTILE)
+        scenario = scenario.replace('name = "crash"', f'name = "crash </td>{HOSTILE}"')
+        (tmp_path / "hostile.toml").write_text(scenario)
+        shutil.rmtree(folder)
+        assert main(["run", str(tmp_path / "hostile.toml"), "--no-plots", "-n", "2", "-o", str(folder), "-q"]) == 0
+    # A folder can come from anywhere: its summary.json is not trusted either.
+    doc = summary(folder)
+    doc["scenario"] = HOSTILE
+    doc["warnings"] = [HOSTILE]
+    doc["scenario_resolved"]["title"] = HOSTILE
+    (folder / "summary.json").write_text(json.dumps(doc))
+    page = write_report_html(folder).read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<b>co</b>" not in page
+    assert all(tag not in ("script", "b") or attrs == {} for tag, attrs in tags(page))
+    assert [tag for tag, _ in tags(page)].count("b") == 1  # the meta line's own <b>
+    assert "&lt;script&gt;" in page and "&amp; &lt;b&gt;" in page
+    heading = "Sweep" if which == "sweep_dir" else "Run"
+    assert texts(page, "h1") == [f"{heading} report: {HOSTILE}"]
+    assert texts(page, "title") == [f"{heading} report: {HOSTILE}"]
+    assert texts(page, "b") == [HOSTILE]
+    assert f"Warning: {HOSTILE}" in texts(page, "p")
+    if which == "run_dir":
+        assert f"crash </td>{HOSTILE}" in texts(page, "td")
+        assert texts(page, "pre") == [scenario]
+
+
+def test_templates_ship_with_the_package() -> None:
+    """Every template is loaded through the package and listed in pyproject's package data (so wheels carry it)."""
+    env = environment()
+    assert isinstance(env.loader, jinja2.PackageLoader)
+    shipped = sorted(p.name for p in (Path(sim.report.__file__).parent / "templates").iterdir())
+    assert {"base.html.j2", "run.html.j2", "sweep.html.j2"} <= set(shipped)
+    assert env.list_templates() == shipped
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["sim.report"]
+    assert all(any(fnmatch.fnmatch(f"templates/{name}", g) for g in globs) for name in shipped)
+
+
+def test_templates_refuse_a_missing_value() -> None:
+    """StrictUndefined: a value the page needs and is not given is an error, not a blank."""
+    with pytest.raises(jinja2.UndefinedError):
+        environment().get_template("run.html.j2").render({})
+
+
+def test_help_does_not_import_jinja2() -> None:
+    """jinja2 is imported when a report is written, not when the command line starts."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from sim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help']); main(['plot', '--help'])\n"
+        "import sim.report.html\n"
+        "print('jinja2' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["False"]
 
 
 def test_rewrite_is_atomic_and_reflects_the_folder(run_dir: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import io
 import itertools
 import math
 
+import pandas as pd
 import pytest
 from rich.console import Console
 from rich.text import Text
@@ -15,6 +16,7 @@ from sim.analysis.estimates import check_report
 from sim.config.loading import load_scenario_text
 from sim.experiment.runner import Result
 from sim.report import terminal as report
+from sim.report.sweep import points_renderable
 from sim.results.schema import BUCKETS
 
 TEXT = """\
@@ -187,3 +189,47 @@ def test_check_text_lists_modes_by_rate() -> None:
     assert [m["name"] for m in c["causes"]] == ["crash", "bad GPU", "never"]
     text = render(report.check_renderable(c), width=80)
     assert "Young" in text and "Daly" in text and "job MTBF" in text and "gpu x 64" in text
+
+
+MARKUP = """\
+name = "markup"
+[run]
+duration_days = 4
+[cluster]
+gpus = 64
+[checkpoint]
+write_seconds = 60
+[[failure]]
+name = "GPU [/] 3"
+scope = "job"
+mtbf_hours = 8
+action = "restart"
+[[failure]]
+name = "[red]bad[/red] GPU"
+scope = "gpu"
+mtbf_hours = 1000
+repair_hours = 48
+"""
+
+
+def test_cause_names_are_text_not_markup() -> None:
+    """Cause names with square brackets print as written in the run and check reports, not as rich markup."""
+    result = sim.run(load_scenario_text(MARKUP), replications=2, seed=1)
+    assert {r[0] for r in report.causes(result)} == {"GPU [/] 3", "[red]bad[/red] GPU"}
+    for text in (render(report.text_report(result)), render(report.check_renderable(check_report(result.scenario)))):
+        assert "GPU [/] 3" in text and "[red]bad[/red] GPU" in text
+
+
+def test_swept_values_are_text_not_markup() -> None:
+    """A swept string value with square brackets prints as typed in the sweep table."""
+    stats = {"ettr": 0.9, "effective_compute_ratio": 0.36, "interruptions": 3.0}
+    points = pd.DataFrame(
+        {
+            "title": ["[/]", "[bold]x[/bold]"],
+            **{f"{m}.mean": [v, v] for m, v in stats.items()},
+            **{f"ettr.{p}": [0.9, 0.9] for p in ("ci95_low", "ci95_high")},
+            **{f"ettr.diff_{p}": [0.0, 0.0] for p in ("mean", "ci95_low", "ci95_high")},
+        }
+    )
+    text = render(points_renderable(points, ["title"]))
+    assert "[/]" in text and "[bold]x[/bold]" in text

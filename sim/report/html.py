@@ -5,29 +5,39 @@ and the scenario; its CSS is inline, and it has no script, font, image or style 
 anywhere else, so it opens from disk with no server and no network. Everything in it is read
 from the folder (``summary.json``, the PNGs, ``scenario.toml``), never from a simulation.
 
+The page is a jinja2 template (``templates/``: ``base.html.j2`` with the CSS, ``run.html.j2``,
+``sweep.html.j2``) with autoescape on; this module only turns the folder into plain data:
+tables of formatted strings, base64 images, lines of text.
+
 >>> ci_text(0.9, 0.88, 0.92, fmt_pct)
 '88.0% – 92.0%'
 >>> pp_text(-0.00571)
 '−0.57 pp'
+>>> table(("metric", "mean"), [("ETTR", "90.0%")], (False, True)).body[0].cells[1]
+Cell(text='90.0%', numeric=True)
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.plots.base import stat
-from sim.plots.run import cause_rows, waterfall_steps
+from sim.plots.run import cause_rows, costs_set, waterfall_steps
 from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
 from sim.results.schema import METRIC_LABELS
+
+if TYPE_CHECKING:
+    import jinja2
 
 CAPTIONS = {
     "waterfall": "Where does the theoretical compute go? Theoretical peak → MFU → each share of GPU-time → realized.",
@@ -36,6 +46,10 @@ CAPTIONS = {
     "the failure-free line.",
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CI bands.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
+}
+#: Captions of the charts that leave money out when the scenario sets no prices.
+UNPRICED_CAPTIONS = {
+    "failure_impact": "Which failures cost the most? Interruptions and lost GPU-hours per cause (95% CIs).",
 }
 Fmt = Callable[[float | None], str]
 #: Run headline: (metric, name, unit, format).
@@ -55,25 +69,62 @@ HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
     ("usd_lost_to_failures", "Money lost to failures", "USD", fmt_usd),
 )
 
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222;
-       max-width: 1500px; margin: 0 auto; padding: 1.5rem 2rem 3rem; line-height: 1.45; background: #fff; }
-h1 { font-size: 1.7rem; margin: 0 0 .3rem; }
-h2 { font-size: 1.3rem; margin: 2.2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
-.meta, figcaption, .note { color: #555; font-size: .92rem; }
-nav a { margin-right: 1.2rem; color: #0072B2; }
-table { border-collapse: collapse; font-size: .93rem; margin: .3rem 0 1rem; }
-th, td { padding: .28rem .7rem; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; font-weight: 600; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.best td { background: #fdf8d0; font-weight: 600; }
-figure { margin: 1.2rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }
-pre { background: #f7f7f7; border: 1px solid #e4e4e4; padding: .8rem 1rem; overflow-x: auto; font-size: .85rem; }
-.warn { color: #8a4b00; }
-@media print { nav { display: none; } figure { break-inside: avoid; } }
-"""
+
+# ---------------------------------------------------------------- plain data for the templates
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text, and whether it is a number (right-aligned)."""
+
+    text: str
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row; ``best`` marks the best point of a sweep."""
+
+    cells: list[Cell]
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """Column heads and rows of formatted cells."""
+
+    head: Sequence[str]
+    body: list[Row]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: its file name and stem (the anchor), caption, and PNG bytes in base64."""
+
+    id: str
+    name: str
+    caption: str
+    base64: str
+
+
+@dataclass(frozen=True)
+class ScenarioText:
+    """The scenario as the folder holds it, and how the run changed it."""
+
+    file: str
+    text: str
+    as_given: bool  # the folder's copy of the scenario file, else the resolved scenario as JSON
+    swept: str = ""
+    overrides: str = ""
+
+
+def table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[bool], best: int = -1) -> Table:
+    """A table of formatted strings; ``numeric`` says which columns hold numbers, ``best`` the row to mark."""
+    body = [
+        Row([Cell(text, num) for text, num in zip(row, numeric, strict=True)], best=i == best)
+        for i, row in enumerate(rows)
+    ]
+    return Table(tuple(head), body)
 
 
 # ---------------------------------------------------------------- formatting
@@ -93,35 +144,25 @@ def pp_text(x: float | None) -> str:
     return f"{100 * x:+.2f} pp".replace("-", "−") if x else "0 pp"
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[bool], best: int = -1) -> str:
-    cells = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = []
-    for i, row in enumerate(rows):
-        tds = "".join(
-            f'<td class="n">{escape(c)}</td>' if num else f"<td>{escape(c)}</td>"
-            for c, num in zip(row, numeric, strict=True)
-        )
-        body.append(f'<tr class="best">{tds}</tr>' if i == best else f"<tr>{tds}</tr>")
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 # ---------------------------------------------------------------- run tables
 
 
-def _headline(summary: dict[str, Any]) -> str:
+def headline_table(summary: dict[str, Any]) -> Table:
+    """The headline metrics with their 95% CI and p10-p90 spread; no money unless the scenario sets prices."""
     rows = []
+    money = costs_set(summary)
     for name, label, unit, fmt in HEADLINE:
-        if name not in summary["metrics"]:
+        if name not in summary["metrics"] or (unit == "USD" and not money):
             continue
         mean, lo, hi = stat(summary["metrics"], name)
         p = summary["metrics"][name]
         spread = "" if lo == hi else f"{fmt(p.get('p10'))} – {fmt(p.get('p90'))}"
         rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
     head = ("metric", "unit", "mean", "95% CI of the mean", "p10 – p90 over replications")
-    return _table(head, rows, (False, False, True, True, True))
+    return table(head, rows, (False, False, True, True, True))
 
 
-def _waterfall(summary: dict[str, Any]) -> str:
+def waterfall_table(summary: dict[str, Any]) -> Table:
     """The waterfall chart's steps (``sim.plots.run.waterfall_steps``) as a table: the same numbers."""
     rows = []
     for step in waterfall_steps(summary):
@@ -134,71 +175,48 @@ def _waterfall(summary: dict[str, Any]) -> str:
         flop = fmt_sci(step.flop) if step.flop else "0"
         rows.append((label, fmt_pct(step.fraction, 2) if bucket else "", share, flop))
     head = ("step", "share of job GPU-time", "share of theoretical peak", "FLOP")
-    note = (
-        '<p class="note">Each share of GPU-time that is not useful computing costs that share of the '
-        "model FLOPs (× MFU); what remains is the effective compute ratio.</p>"
-    )
-    return _table(head, rows, (False, True, True, True)) + note
+    return table(head, rows, (False, True, True, True))
 
 
-def _causes(summary: dict[str, Any]) -> str:
+def causes_table(summary: dict[str, Any]) -> Table | None:
+    """Interruptions, lost GPU-hours and (if the scenario sets prices) money per cause with their CIs.
+
+    ``None`` when nothing struck.
+    """
     rows = cause_rows(summary)
     if not rows:
-        return '<p class="note">No failure struck in any replication.</p>'
+        return None
+    money = costs_set(summary)
     total = sum(r.lost_gpu_hours[0] for r in rows) or 1.0
     out = []
     for r in rows:
         n, gh, usd = r.interruptions, r.lost_gpu_hours, r.lost_usd
-        out.append(
-            (
-                r.name,
-                fmt_num(n[0]),
-                ci_text(*n, fmt_num),
-                fmt_num(gh[0]),
-                fmt_pct(gh[0] / total),
-                ci_text(*gh, fmt_num),
-                fmt_usd(usd[0]),
-                ci_text(*usd, fmt_usd),
-            )
-        )
-    head = (
-        "cause",
-        "interruptions",
-        "95% CI",
-        "lost GPU-hours",
-        "share of lost",
-        "95% CI",
-        "money lost (USD)",
-        "95% CI",
-    )
-    note = (
-        '<p class="note">Per run (mean over replications). Lost = work rolled back + detection + restart + '
-        "waiting for nodes, charged to the cause that stopped the job; money = energy + amortised capex.</p>"
-    )
-    return _table(head, out, (False, *[True] * 7)) + note
-
-
-def _run_summary(folder: RunFolder) -> str:
-    s = folder.summary
-    parts = [
-        "<h3>Headline</h3>",
-        _headline(s),
-        "<h3>Compute waterfall</h3>",
-        _waterfall(s),
-        "<h3>Interruptions, lost GPU-hours and money by cause</h3>",
-        _causes(s),
-    ]
-    return "".join(parts)
+        cells = [
+            r.name,
+            fmt_num(n[0]),
+            ci_text(*n, fmt_num),
+            fmt_num(gh[0]),
+            fmt_pct(gh[0] / total),
+            ci_text(*gh, fmt_num),
+        ]
+        out.append(cells + ([fmt_usd(usd[0]), ci_text(*usd, fmt_usd)] if money else []))
+    head = ["cause", "interruptions", "95% CI", "lost GPU-hours", "share of lost", "95% CI"]
+    head += ["money lost (USD)", "95% CI"] if money else []
+    return table(head, out, (False, *[True] * (len(head) - 1)))
 
 
 # ---------------------------------------------------------------- sweep table
 
 
-def _sweep_summary(folder: SweepFolder) -> str:
+def points_table(folder: SweepFolder) -> Table:
+    """One row per point: swept values, ETTR, paired difference from the best, effective compute, money lost.
+
+    Money only if the scenario sets prices or the sweep varies them.
+    """
     s = folder.summary
     keys = folder.keys
+    money = costs_set(s) or any(k.startswith("energy.") for k in keys)
     best = s.get("best") or {}
-    objective = s.get("objective", "ettr")
     rows, best_row = [], -1
     for i, p in enumerate(s["points"]):
         m, diff = p["metrics"], p.get("paired_difference_from_best", {})
@@ -218,7 +236,7 @@ def _sweep_summary(folder: SweepFolder) -> str:
                 fmt_pct(ecr[0]),
                 ci_text(*ecr, fmt_pct),
                 fmt_num(stat(m, "interruptions")[0]),
-                fmt_usd(stat(m, "usd_lost_to_failures")[0]),
+                *([fmt_usd(stat(m, "usd_lost_to_failures")[0])] if money else []),
             )
         )
     head = (
@@ -230,16 +248,18 @@ def _sweep_summary(folder: SweepFolder) -> str:
         "effective compute",
         "95% CI",
         "interruptions",
-        "lost to failures (USD)",
+        *(["lost to failures (USD)"] if money else []),
     )
-    # As typed (1024, not 1,024): thousands separators would read as more values in a comma list.
-    grid = " × ".join(f"{k} ∈ {{{', '.join(fmt_value(v) for v in vs)}}}" for k, vs in s["params"].items())
-    note = (
-        f'<p class="note">Grid: {escape(grid)}. Each point: {s.get("replications")} replications, paired (the '
-        f"same failures at every point), so a difference from the best point has a far narrower CI than the "
-        f"values themselves. Best: the highest mean {escape(METRIC_LABELS.get(objective, objective))}.</p>"
-    )
-    return note + _table(head, rows, (*[True] * len(keys), *[True] * 8), best_row)
+    return table(head, rows, [True] * len(head), best_row)
+
+
+def grid_text(params: dict[str, list[Any]]) -> str:
+    """The swept grid as typed (1024, not 1,024: thousands separators would read as more values in a list).
+
+    >>> grid_text({"checkpoint.interval_minutes": [5.0, 10.0], "cluster.gpus": [1024]})
+    'checkpoint.interval_minutes ∈ {5, 10} × cluster.gpus ∈ {1024}'
+    """
+    return " × ".join(f"{k} ∈ {{{', '.join(fmt_value(v) for v in vs)}}}" for k, vs in params.items())
 
 
 # ---------------------------------------------------------------- page
@@ -252,84 +272,92 @@ def chart_paths(folder: Path) -> list[Path]:
     return known + [pngs[name] for name in sorted(pngs)]
 
 
-def _figure(path: Path) -> str:
+def chart(path: Path, money: bool = True) -> Chart:
+    """A chart of the folder, ready to embed; ``money``: whether the scenario sets prices (the charts show money)."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    caption = CAPTIONS.get(path.stem, path.name)
-    return (
-        f'<figure id="{escape(path.stem)}"><img src="data:image/png;base64,{data}" alt="{escape(caption)}">'
-        f"<figcaption>{escape(path.name)}: {escape(caption)}</figcaption></figure>"
+    captions = CAPTIONS if money else CAPTIONS | UNPRICED_CAPTIONS
+    return Chart(path.stem, path.name, captions.get(path.stem, path.name), data)
+
+
+def scenario_text(folder: RunFolder | SweepFolder) -> ScenarioText:
+    """The folder's copy of the scenario file (else the resolved scenario), the swept keys and the overrides."""
+    s = folder.summary
+    copy = folder.path / SCENARIO_COPY
+    swept = " ".join("-p " + p for p in s.get("param_specs") or [])
+    overrides = " ".join(f"--set {k}={json.dumps(v)}" for k, v in (s.get("overrides") or {}).items())
+    if copy.exists():
+        return ScenarioText(SCENARIO_COPY, copy.read_text(encoding="utf-8"), True, swept, overrides)
+    resolved = json.dumps(s.get("scenario_resolved", {}), indent=2)
+    return ScenarioText(SCENARIO_COPY, resolved, False, swept, overrides)
+
+
+def meta(folder: RunFolder | SweepFolder) -> dict[str, Any]:
+    """The line under the title: the scenario's name, then replications, seed, version, start and run time."""
+    s = folder.summary
+    sweep = isinstance(folder, SweepFolder)
+    runtime = s.get("runtime_s")
+    details = [
+        f"{s.get('replications')} replications{' per point' if sweep else ''}",
+        f"seed {s.get('seed')}",
+        f"trainsim {s.get('version', '?')}",
+        f"started {s.get('started_utc', '?')}",
+    ]
+    if isinstance(runtime, int | float):
+        details.append(f"simulated in {runtime:.3g} s")
+    return {"scenario": str(s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))), "details": details}
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The templates of ``sim.report``, HTML-escaped, and an error for any name a template uses but is not given."""
+    import jinja2  # here, not at the top: only writing a report needs it
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sim.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
-def _scenario(folder: RunFolder | SweepFolder) -> str:
-    s = folder.summary
-    copy = folder.path / SCENARIO_COPY
-    parts = []
-    if s.get("param_specs"):
-        parts.append(f"<p>Swept: <code>{escape(' '.join('-p ' + p for p in s['param_specs']))}</code></p>")
-    if s.get("overrides"):
-        sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in s["overrides"].items())
-        parts.append(f"<p>Overrides: <code>{escape(sets)}</code></p>")
-    if copy.exists():
-        parts.append(f"<p>{SCENARIO_COPY} as given:</p><pre>{escape(copy.read_text(encoding='utf-8'))}</pre>")
-    else:
-        resolved = json.dumps(s.get("scenario_resolved", {}), indent=2)
-        parts.append(f"<p>No {SCENARIO_COPY} in the folder; the scenario as resolved:</p><pre>{escape(resolved)}</pre>")
-    return "".join(parts)
-
-
-def _meta(folder: RunFolder | SweepFolder) -> str:
+def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
+    """Everything the page shows, as plain data: what ``render`` passes to the template."""
     s = folder.summary
     resolved = s.get("scenario_resolved", {})
-    kind = "sweep" if isinstance(folder, SweepFolder) else "run"
-    runtime = s.get("runtime_s")
-    bits = [
-        f"trainsim {kind} of <b>{escape(str(s.get('scenario', resolved.get('name', ''))))}</b>",
-        f"{s.get('replications')} replications{' per point' if kind == 'sweep' else ''}",
-        f"seed {s.get('seed')}",
-        f"trainsim {escape(str(s.get('version', '?')))}",
-        f"started {escape(str(s.get('started_utc', '?')))}",
-    ]
-    if isinstance(runtime, int | float):
-        bits.append(f"simulated in {runtime:.3g} s")
-    return " · ".join(bits)
+    sweep = isinstance(folder, SweepFolder)
+    page: dict[str, Any] = {
+        "kind": "Sweep" if sweep else "Run",
+        "title": str(resolved.get("title") or s.get("scenario") or folder.path.name),
+        "meta": meta(folder),
+        "warnings": [str(w) for w in s.get("warnings") or []],
+        "figures": [chart(p, costs_set(s)) for p in chart_paths(folder.path)],
+        "folder": str(folder.path),
+        "scenario": scenario_text(folder),
+    }
+    if isinstance(folder, SweepFolder):
+        objective = s.get("objective", "ettr")
+        page |= {
+            "grid": grid_text(s["params"]),
+            "replications": s.get("replications"),
+            "objective": METRIC_LABELS.get(objective, objective),
+            "points": points_table(folder),
+        }
+    else:
+        page |= {
+            "headline": headline_table(s),
+            "waterfall": waterfall_table(s),
+            "causes": causes_table(s),
+            "money": costs_set(s),
+        }
+    return page
 
 
 def render(folder: RunFolder | SweepFolder) -> str:
     """The whole page as text."""
-    s = folder.summary
-    resolved = s.get("scenario_resolved", {})
-    title = resolved.get("title") or s.get("scenario") or folder.path.name
-    kind = "Sweep" if isinstance(folder, SweepFolder) else "Run"
-    summary = _sweep_summary(folder) if isinstance(folder, SweepFolder) else _run_summary(folder)
-    warnings = "".join(f'<p class="warn">Warning: {escape(str(w))}</p>' for w in s.get("warnings") or [])
-    charts = chart_paths(folder.path)
-    figures = "".join(_figure(p) for p in charts) or (
-        f'<p class="note">No charts in this folder: <code>trainsim plot {escape(str(folder.path))}</code> '
-        "draws them.</p>"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(f"{kind} report: {title}")}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<h1>{escape(f"{kind} report: {title}")}</h1>
-<p class="meta">{_meta(folder)}</p>
-<nav><a href="#summary">Summary</a><a href="#charts">Charts</a><a href="#scenario">Scenario</a></nav>
-{warnings}
-<h2 id="summary">Summary</h2>
-{summary}
-<h2 id="charts">Charts</h2>
-{figures}
-<h2 id="scenario">Scenario</h2>
-{_scenario(folder)}
-</body>
-</html>
-"""
+    name = "sweep.html.j2" if isinstance(folder, SweepFolder) else "run.html.j2"
+    return environment().get_template(name).render(context(folder))
 
 
 def write_report_html(folder_path: str | Path | RunFolder | SweepFolder) -> Path:

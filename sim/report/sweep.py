@@ -117,8 +117,11 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
     best = best_index(points, objective)
     rows = []
     for i, (_, row) in enumerate(points.iterrows()):
-        # Swept values column by column: a row of a mixed table is upcast to float.
-        cells = ["*" if i == best else "", *(fmt_value(points[k].iloc[i]) for k in keys), with_ci(row, "ettr")]
+        # Swept values column by column (a row of a mixed table is upcast to float), and as Text, not
+        # markup: a string value is shown as typed, brackets and all.
+        cells: list[RenderableType] = ["*" if i == best else ""]
+        cells += [Text(fmt_value(points[k].iloc[i])) for k in keys]
+        cells.append(with_ci(row, "ettr"))
         if objective != "ettr":
             cells.append(with_ci(row, objective))
         cells += [

@@ -188,7 +188,9 @@ def _causes_table(result: RunTables) -> RenderableType:
     if with_money:
         table.add_column("lost money", justify="right", footer=fmt_usd(sum(r[3] for r in rows)))
     for name, n, lost, usd in rows:
-        cells = [name, fmt_num(n), fmt_num(lost), fmt_pct(lost / total_lost if total_lost else math.nan)]
+        # Names as Text: a plain str cell is read as rich markup ("[/]" in a name would raise, "[red]" vanish).
+        share = fmt_pct(lost / total_lost if total_lost else math.nan)
+        cells: list[RenderableType] = [Text(name), fmt_num(n), fmt_num(lost), share]
         table.add_row(*cells, *([fmt_usd(usd)] if with_money else []))
     return table
 
@@ -292,7 +294,7 @@ def check_renderable(data: dict[str, Any]) -> Group:
             c.add_column(name, justify="left" if name == "cause" else "right", no_wrap=True)
         for m in d["causes"]:
             c.add_row(
-                m["name"],
+                Text(m["name"]),
                 f"{m['scope']} x {m['instances']:,}",
                 fmt_num(m["mtbf_hours_per_instance"]),
                 fmt_num(m["job_mtbf_hours"]),
