@@ -186,3 +186,17 @@ def test_timeline_says_so_when_events_cannot_rebuild_progress(folder: RunFolder)
     assert fig is not None
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any(t.startswith("Not rebuilt") for t in texts)
+
+
+def test_failure_impact_keeps_a_cause_that_cost_without_stopping_the_job(folder: RunFolder) -> None:
+    """A straggler slows the job without an interruption: its lost GPU-hours and money still get a row.
+
+    Regression: causes with no interruption were left out, so the money by cause did not add up.
+    """
+    summary = copy.deepcopy(folder.summary)
+    zero = {"mean": 0.0, "std": 0.0, "ci95": [0.0, 0.0], "p10": 0.0, "p50": 0.0, "p90": 0.0}
+    cost = {"mean": 5.0, "std": 0.0, "ci95": [5.0, 5.0], "p10": 5.0, "p50": 5.0, "p90": 5.0}
+    summary["interruptions_by_cause"]["slow GPU"] = zero
+    summary["lost_gpu_hours_by_cause"]["slow GPU"] = cost
+    summary["lost_usd_by_cause"]["slow GPU"] = cost
+    assert "slow GPU" in [r.name for r in cause_rows(summary)]

@@ -168,7 +168,8 @@ class CauseRow:
 
 
 def cause_rows(summary: dict[str, Any]) -> list[CauseRow]:
-    """Causes that struck at least once, costliest (lost GPU-hours) first."""
+    """Causes that struck at least once or cost anything (stragglers slow the job without stopping it),
+    costliest (lost GPU-hours) first."""
     counts = summary.get("interruptions_by_cause", {})
     rows = [
         CauseRow(
@@ -179,7 +180,7 @@ def cause_rows(summary: dict[str, Any]) -> list[CauseRow]:
         )
         for name in counts
     ]
-    rows = [r for r in rows if r.interruptions[0] > 0]
+    rows = [r for r in rows if r.interruptions[0] > 0 or r.lost_gpu_hours[0] > 0]
     return sorted(rows, key=lambda r: (-r.lost_gpu_hours[0], -r.interruptions[0], r.name))
 
 
