@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all bench reference clean
+.PHONY: run test test-all bench reference docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ reference: $(STAMP)
 	for f in scenarios/*.toml; do \
 	  $(BIN)/trainsim run $$f --quiet --out results/reference/$$(basename $$f .toml) > /dev/null || exit 1; \
 	done
+
+# docs/scenario-reference.md from the scenario model (tests/test_reference.py checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m sim.config.reference docs/scenario-reference.md
 
 clean:
 	rm -rf $(VENV) results/h100-100k

@@ -180,7 +180,7 @@ def run_all(replications: int, seed: int, jobs: int) -> pd.DataFrame:
 
 
 def closed_forms() -> list[str]:
-    """Closed forms for the baseline (Daly 2006) and the replica configurations (``sim/replica.py``)."""
+    """Closed forms for the baseline (Daly 2006) and the replica configurations (``sim/model/replica.py``)."""
     lines = []
     for label in (BASELINE, "sync + replica", "async + replica"):
         s = sim.load_scenario(SCENARIO, overrides=next(c for c in CONFIGS if c.label == label).overrides)

@@ -25,7 +25,7 @@ BASE: dict[str, Any] = {
 }
 
 
-#: Top-level keys of the ``--format json`` document of a run (DESIGN.md, plus lost_usd_by_cause).
+#: Top-level keys of the ``--format json`` document of a run (docs/results.md).
 RUN_JSON_KEYS = {
     "scenario",
     "replications",

@@ -115,7 +115,7 @@ def test_run_tables_have_one_row_per_replication_and_event(tiny: Path, tmp_path:
 
 
 def test_format_json_matches_design(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`--format json` prints one JSON object with the DESIGN.md keys and nothing else on stdout."""
+    """`--format json` prints one JSON object with the documented keys and nothing else on stdout."""
     code, stdout, stderr = run_cli(
         ["run", str(tiny), "--no-plots", "-o", str(tmp_path / "o"), "--format", "json"], capsys
     )

@@ -18,7 +18,7 @@ from sim.config.hardware import GPUS, get_gpu
     ],
 )
 def test_dense_peaks(name: str, precision: str, tflops: float) -> None:
-    """Dense peaks as in DESIGN.md's reference facts."""
+    """Dense peaks as in NVIDIA's data sheets (sim/config/hardware.py cites each)."""
     assert GPUS[name].peak_flops(precision) == pytest.approx(tflops * 1e12)
 
 

@@ -133,7 +133,7 @@ def test_describe_matches_scipy() -> None:
 
 
 def test_json_document_shape() -> None:
-    """to_json() has the DESIGN.md keys and every metric has mean, std, ci95, p10, p50, p90."""
+    """to_json() has the documented keys and every metric has mean, std, ci95, p10, p50, p90."""
     doc = sim.run(tiny({"failure_preset": "llama3", "cluster.gpus": 2048}), replications=3, seed=1).to_json()
     assert set(doc) == RUN_JSON_KEYS
     metrics = doc["metrics"]

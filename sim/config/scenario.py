@@ -40,21 +40,27 @@ class Cluster(_Section):
 class Workload(_Section):
     """What the job computes."""
 
-    precision: Literal["fp8", "bf16", "fp16", "tf32"] = "bf16"
-    mfu: float = Field(0.4, gt=0, le=1, description="model FLOPs utilisation while computing")
-    parameters: float | None = Field(None, gt=0, description="model parameters (for tokens, size)")
-    tensor_parallel: int = Field(1, ge=1)
-    pipeline_parallel: int = Field(1, ge=1)
+    precision: Literal["fp8", "bf16", "fp16", "tf32"] = Field(
+        "bf16", description="tensor-core precision: selects the GPU's dense peak FLOP/s"
+    )
+    mfu: float = Field(0.4, gt=0, le=1, description="model FLOPs utilisation while computing, fraction of peak")
+    parameters: float | None = Field(None, gt=0, description="model parameters, count (for tokens, checkpoint size)")
+    tensor_parallel: int = Field(1, ge=1, description="tensor-parallel degree, GPUs; a replica is TP x PP GPUs")
+    pipeline_parallel: int = Field(1, ge=1, description="pipeline-parallel degree, GPUs (see tensor_parallel)")
     shard_optimizer: bool = Field(False, description="weights and optimizer state sharded over data parallelism")
-    diurnal_amplitude: float = Field(0.0, ge=0, lt=1, description="peak-to-trough throughput dip over a day")
+    diurnal_amplitude: float = Field(0.0, ge=0, lt=1, description="throughput dip over a day, fraction of full speed")
 
 
 class Checkpoint(_Section):
     """When and how the job saves its state."""
 
-    policy: Literal["fixed", "young", "daly"] = "fixed"
+    policy: Literal["fixed", "young", "daly"] = Field(
+        "fixed", description="fixed: interval_minutes; young, daly: from the job MTBF and the blocking time"
+    )
     interval_minutes: float = Field(30.0, gt=0, description="compute between checkpoints (policy fixed)")
-    method: Literal["sync", "async", "memory"] = "sync"
+    method: Literal["sync", "async", "memory"] = Field(
+        "sync", description="what a checkpoint blocks for: the write (sync) or a snapshot (async, memory)"
+    )
     write_seconds: float | None = Field(None, ge=0, description="time to persist a checkpoint; else size / bandwidth")
     bytes_per_parameter: float = Field(14.0, gt=0, description="checkpoint bytes per parameter (Adam)")
     snapshot_seconds: float | None = Field(None, ge=0, description="blocking part of an async or memory checkpoint")
@@ -65,8 +71,8 @@ class Checkpoint(_Section):
 class Storage(_Section):
     """Bandwidth of the checkpoint store, aggregate over the job."""
 
-    write_gb_per_s: float | None = Field(None, gt=0)
-    read_gb_per_s: float | None = Field(None, gt=0)
+    write_gb_per_s: float | None = Field(None, gt=0, description="checkpoint write bandwidth, GB/s")
+    read_gb_per_s: float | None = Field(None, gt=0, description="checkpoint read bandwidth, GB/s")
 
 
 class Restart(_Section):
@@ -80,7 +86,9 @@ class Restart(_Section):
 class Recovery(_Section):
     """What the job does after a failure."""
 
-    strategy: Literal["restart", "replica", "shrink"] = "restart"
+    strategy: Literal["restart", "replica", "shrink"] = Field(
+        "restart", description="restart the job, recover the failed replica only, or shrink when spares run out"
+    )
     stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
 
 
@@ -100,37 +108,43 @@ class Repair(_Section):
 class Energy(_Section):
     """Power and money."""
 
-    it_watts_per_gpu: float | None = Field(None, gt=0, description="IT power per GPU while computing")
-    idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, as a fraction")
-    pue: float = Field(1.0, ge=1)
-    usd_per_kwh: float = Field(0.0, ge=0)
-    capex_usd: float = Field(0.0, ge=0)
-    amortization_years: float = Field(4.0, gt=0)
+    it_watts_per_gpu: float | None = Field(None, gt=0, description="IT power per GPU while computing, W; none: TDP")
+    idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, fraction of it_watts_per_gpu")
+    pue: float = Field(1.0, ge=1, description="power usage effectiveness: facility power / IT power")
+    usd_per_kwh: float = Field(0.0, ge=0, description="electricity price, USD per kWh")
+    capex_usd: float = Field(0.0, ge=0, description="hardware cost, USD, amortised over amortization_years")
+    amortization_years: float = Field(4.0, gt=0, description="write-off period of capex_usd, years")
 
 
 class FailureMode(_Section):
     """One way the run can fail, at a rate per instance of its scope."""
 
-    name: str = Field(..., min_length=1)
-    scope: Literal["gpu", "node", "rack", "switch", "job"]
+    name: str = Field(..., min_length=1, description="cause name, unique among all modes (presets included)")
+    scope: Literal["gpu", "node", "rack", "switch", "job"] = Field(
+        ..., description="one instance: a GPU, a server, a rack, a leaf switch, or the job"
+    )
     mtbf_hours: float = Field(..., gt=0, description="mean time between failures per scope instance")
-    distribution: Literal["exponential", "weibull"] = "exponential"
-    shape: float = Field(1.0, gt=0, description="Weibull shape")
-    action: Literal["replace", "restart", "slow"] = "replace"
+    distribution: Literal["exponential", "weibull"] = Field(
+        "exponential", description="law of the time between failures of one instance"
+    )
+    shape: float = Field(1.0, gt=0, description="Weibull shape; the scale keeps the mean at mtbf_hours")
+    action: Literal["replace", "restart", "slow"] = Field(
+        "replace", description="replace: the server leaves for repair; restart: in place; slow: a straggler"
+    )
     slowdown: float = Field(1.0, gt=0, le=1, description="action slow: the node's speed, as a fraction of normal")
-    repair_hours: float | None = Field(None, ge=0, description="mean time in repair (action replace)")
+    repair_hours: float | None = Field(None, ge=0, description="mean time in repair (actions replace, slow)")
     repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
-    detect_minutes: float = Field(0.0, ge=0, description="time before the job notices")
+    detect_minutes: float = Field(0.0, ge=0, description="time before the job notices (slow: finds the straggler)")
     detect_hours: float = Field(0.0, ge=0, description="silent (data corruption): found this long after it struck")
-    source: str = "assumed"
+    source: str = Field("assumed", description="citation of the numbers, or assumed")
 
 
 class Scenario(_Section):
     """A whole scenario file."""
 
-    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    title: str = ""
-    failure_preset: str | None = None
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="results folder name")
+    title: str = Field("", description="shown in reports")
+    failure_preset: str | None = Field(None, description="a shipped failure mix, added before the file's own modes")
     run: Run = Run()
     cluster: Cluster
     workload: Workload = Workload()

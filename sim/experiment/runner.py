@@ -104,7 +104,7 @@ class Result:
         return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
 
     def to_json(self) -> dict[str, object]:
-        """The ``--format json`` document of DESIGN.md."""
+        """The ``--format json`` document of ``trainsim run`` (its keys: docs/results.md)."""
         summary = self.summary
 
         def block(prefix: str) -> dict[str, object]:

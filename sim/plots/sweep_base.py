@@ -42,7 +42,7 @@ KNOWN: dict[str, tuple[str, str, str, str]] = {
     "workload.mfu": ("MFU while computing", "fraction of peak", "MFU", ""),
     "energy.usd_per_kwh": ("electricity price", "USD/kWh", "price", "USD/kWh"),
 }
-#: Unit suffixes of scenario keys (DESIGN.md: every user-facing field names its unit).
+#: Unit suffixes of scenario keys (every user-facing key names its unit).
 SUFFIXES: dict[str, tuple[str, str]] = {
     "_minutes": ("minutes", "min"),
     "_hours": ("hours", "h"),
