@@ -335,3 +335,17 @@ def test_horizon_during_a_restart_from_memory() -> None:
     assert ended_down, "no replication ended during a restart: the test needs another seed"
     for rep in reps:
         assert sum(rep.gpu_seconds.values()) == pytest.approx(16 * 2 * 86400, rel=1e-12)
+
+
+
+def test_a_truncated_event_log_is_a_warning() -> None:
+    """A replication whose event log dropped rows says so in the result's warnings; a full log does not."""
+    from sim.experiment.runner import Replication, Result, warnings_for
+
+    s = tiny()
+    full = Replication(index=0, metrics={"ettr": 0.9}, interruptions_by_cause={}, lost_gpu_hours_by_cause={}, events=[])
+    cut = Replication(
+        index=1, metrics={"ettr": 0.9}, interruptions_by_cause={}, lost_gpu_hours_by_cause={}, events=[], events_dropped=7
+    )
+    assert not any("event log" in w for w in warnings_for(s, Result(s, 0, [full])))
+    assert any("dropped 7 more" in w for w in warnings_for(s, Result(s, 0, [full, cut])))

@@ -395,3 +395,14 @@ def test_a_swapped_out_straggler_no_longer_fails_the_job() -> None:
     rep = play(s, scripted(3, rows), np.zeros(0), np.zeros(0, np.int64))
     assert rep.metrics["interruptions"] == 0
     assert [e[1] for e in rep.events] == ["run", "straggler", "swap"]
+
+
+def test_a_storm_log_keeps_its_first_rows_and_counts_the_rest() -> None:
+    """The event log is bounded: past its limit rows are counted, not kept, and the metrics still count all."""
+    s = tiny()
+    times = np.arange(1000.0, 80000.0, 1000.0)
+    full = play(s, scripted(3, []), times, np.full(times.size, CRASH, np.int64))
+    short = play(s, scripted(3, []), times, np.full(times.size, CRASH, np.int64), event_rows=10)
+    assert len(short.events) == 10 and short.events == full.events[:10]
+    assert short.events_dropped == len(full.events) - 10
+    assert short.metrics == full.metrics

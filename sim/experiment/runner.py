@@ -38,6 +38,7 @@ from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.model.process import EVENT_ROWS
 from sim.model.replica import ReplicaJob
 from sim.model.spec import JobSpec
 
@@ -62,6 +63,7 @@ class Replication:
     events: list[tuple[float, str, str, int, float]]
     gpu_seconds: dict[str, float] = field(default_factory=dict)
     lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
+    events_dropped: int = 0  # events past the log's limit (a failure storm), counted but not kept
 
     def row(self, causes: Sequence[str]) -> dict[str, float]:
         """Every metric, and every by-cause figure as ``<kind>.<cause>`` (0 where it never struck)."""
@@ -225,8 +227,13 @@ def play(
     job_modes: np.ndarray,
     index: int = 0,
     job_targets: np.ndarray | None = None,
+    event_rows: int = EVENT_ROWS,
 ) -> Replication:
-    """Play the job against given failures (drawn by ``simulate``, or scripted by a test)."""
+    """Play the job against given failures (drawn by ``simulate``, or scripted by a test).
+
+    ``event_rows``: the most rows of the event log kept (the rest are counted: a failure storm's
+    log must not fill the memory).
+    """
     modes = scenario.modes
     env = simpy.Environment()
     cluster = Cluster(env, modes, timeline, job_times, job_modes, scenario.job_nodes)
@@ -234,9 +241,10 @@ def play(
     spec = JobSpec.from_scenario(scenario)
     job: Job | ReplicaJob
     if spec.strategy == "replica":
-        job = ReplicaJob(env, cluster, ledger, spec, job_targets=[] if job_targets is None else job_targets.tolist())
+        targets = [] if job_targets is None else job_targets.tolist()
+        job = ReplicaJob(env, cluster, ledger, spec, job_targets=targets, event_rows=event_rows)
     else:
-        job = Job(env, cluster, ledger, spec)
+        job = Job(env, cluster, ledger, spec, event_rows=event_rows)
     cluster.start(job.start())
     env.run(until=scenario.horizon_seconds)
     job.close()
@@ -250,7 +258,8 @@ def play(
         metrics=values,
         interruptions_by_cause={c: float(n) for c, n in ledger.interruptions.items()},
         lost_gpu_hours_by_cause={c: v / 3600.0 for c, v in ledger.lost_by_cause.items()},
-        events=job.events,
+        events=job.log.rows,
+        events_dropped=job.log.dropped,
         gpu_seconds=dict(ledger.gpu_seconds),
         lost_usd_by_cause={c: v * usd for c, v in ledger.lost_by_cause.items()},
     )
@@ -299,6 +308,13 @@ def warnings_for(scenario: Scenario, result: Result) -> list[str]:
         out.append(
             f"job MTBF ({mtbf / 60:.1f} min) is shorter than a restart ({scenario.restart_seconds / 60:.1f} min): "
             "most restarts never finish"
+        )
+    dropped = [r for r in result.replications if r.events_dropped]
+    if dropped:
+        out.append(
+            f"the event log of {len(dropped)} replication{'s' if len(dropped) != 1 else ''} kept its first "
+            f"{EVENT_ROWS:,} rows and dropped {sum(r.events_dropped for r in dropped):,} more: "
+            "the timeline shows the start of those runs; every metric counts them all"
         )
     ettr = [r.metrics["ettr"] for r in result.replications]
     if ettr and max(ettr) < 0.05:

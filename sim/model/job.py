@@ -19,7 +19,7 @@ from sim.model.accounting import Carry, Checkpointed, End, Period, close_run, dr
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
-from sim.model.process import Event, JobProcess
+from sim.model.process import EVENT_ROWS, EventLog, JobProcess
 from sim.model.side import corruption_alarm, maintenance, straggler_swap
 from sim.model.spec import JobSpec
 from sim.model.speed import Rhythm, Stragglers, slow_loss
@@ -116,7 +116,9 @@ class Shrink(Restart):
 class Job(JobProcess):
     """The job process under the restart and shrink strategies, and its ledger bookkeeping."""
 
-    def __init__(self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec) -> None:
+    def __init__(
+        self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec, event_rows: int = EVENT_ROWS
+    ) -> None:
         self.env = env
         self.cluster = cluster
         self.ledger = ledger
@@ -140,7 +142,8 @@ class Job(JobProcess):
         self.alarms: dict[tuple[float, int], simpy.Process] = {}  # pending corruption alarms by (struck, mode)
         self.stragglers = Stragglers()
         self.beyond_history = 0  # corruptions older than every kept checkpoint
-        self.events: list[Event] = [(0.0, RUN.word, "", -1, 0.0)]
+        self.log = EventLog(event_rows)
+        self.log.add((0.0, RUN.word, "", -1, 0.0))
         self.process: simpy.Process | None = None
         self._never = env.event()  # the timer of a state only an interrupt ends; never triggered
 
@@ -200,10 +203,10 @@ class Job(JobProcess):
 
             def swapped(t: float, node: int = failure.node) -> None:
                 self.stragglers.end_of(handle, t)
-                self.events.append((t, "swap", name, node, 0.0))
+                self.log.add((t, "swap", name, node, 0.0))
 
             env.process(straggler_swap(env, self.cluster, failure.node, mode.detect_s, swapped))
-            self.events.append((failure.time, "straggler", name, failure.node, 0.0))
+            self.log.add((failure.time, "straggler", name, failure.node, 0.0))
             return
         if mode.silent:
             # The job computes on; only work done while computing is corrupted, and only found later.
@@ -211,7 +214,7 @@ class Job(JobProcess):
                 assert self.process is not None
                 alarm = env.process(corruption_alarm(env, self.process, mode.late_s, failure.mode))
                 self.alarms[(env.now, failure.mode)] = alarm
-                self.events.append((failure.time, "corruption", name, failure.node, 0.0))
+                self.log.add((failure.time, "corruption", name, failure.node, 0.0))
             return
         if failure.replace and failure.slot >= 0 and self.spec.memory_restart_s is not None:
             if failure.slot ^ 1 in self.lost_slots and not self.copy_lost:
@@ -223,13 +226,13 @@ class Job(JobProcess):
         state = self.state
         if not (state is RUN or state is RESTART) or (self.recovery.out_gpus and self.recovery.is_out(failure.slot)):
             # Already down, or on a unit left out: a lost node adds to the nodes to replace.
-            self.events.append((failure.time, "failure_while_down", name, failure.node, 0.0))
+            self.log.add((failure.time, "failure_while_down", name, failure.node, 0.0))
             return
         self.ledger.interrupted(name)
         lost = self._book(End.RESTORE_MEMORY if self.from_memory else End.RESTORE_STORAGE, cause=name)
         if state is not RUN:
             lost += self._drop_unsaved(name)
-        self.events.append((failure.time, "failure", name, failure.node, lost / 3600.0))
+        self.log.add((failure.time, "failure", name, failure.node, lost / 3600.0))
         if mode.detect_s == 0 and self.cluster.next_failure() > env.now:
             # Noticed at once and nothing else fails at this instant (a rack takes its nodes one by one):
             # regroup now rather than through a zero-length detection.
@@ -261,7 +264,7 @@ class Job(JobProcess):
         if interrupting:
             led.interrupted(name)
         kind = "failure" if interrupting else "failure_while_down"
-        self.events.append((self.env.now, kind, name, -1, (lost + extra) / 3600.0))
+        self.log.add((self.env.now, kind, name, -1, (lost + extra) / 3600.0))
         if self.state is not MAINTENANCE:
             self.cause = name
             self.until = self.env.now
@@ -374,4 +377,4 @@ class Job(JobProcess):
             g = self.spec.gpus - self.recovery.out_gpus
             self.periods.append(Period(now, g, c.taken, c.saved, self.saved_at, self.ledger.gpu_seconds["useful"]))
         self.state = state
-        self.events.append((now, state.word, self.cause, -1, 0.0))
+        self.log.add((now, state.word, self.cause, -1, 0.0))

@@ -35,7 +35,7 @@ from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.checkpoint import Split
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
-from sim.model.process import Event, JobProcess
+from sim.model.process import EVENT_ROWS, EventLog, JobProcess
 from sim.model.side import maintenance, straggler_swap
 from sim.model.spec import JobSpec
 from sim.model.speed import Rhythm, Stragglers, slow_loss
@@ -58,7 +58,13 @@ class ReplicaJob(JobProcess):
     """The job under ``recovery.strategy = "replica"``: one process, one state per replica."""
 
     def __init__(
-        self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec, job_targets: Sequence[float]
+        self,
+        env: simpy.Environment,
+        cluster: Cluster,
+        ledger: Ledger,
+        spec: JobSpec,
+        job_targets: Sequence[float],
+        event_rows: int = EVENT_ROWS,
     ) -> None:
         self.env = env
         self.cluster = cluster
@@ -86,7 +92,8 @@ class ReplicaJob(JobProcess):
         self.outage = False
         self.last = 0.0
         self.stragglers = Stragglers()
-        self.events: list[Event] = [(0.0, "run", "", -1, 0.0)]
+        self.log = EventLog(event_rows)
+        self.log.add((0.0, "run", "", -1, 0.0))
         self.process: simpy.Process | None = None
 
     def start(self) -> simpy.Process:
@@ -131,7 +138,7 @@ class ReplicaJob(JobProcess):
         self.ledger.planned += 1
         for unit in range(self.units):
             self._set(unit, MAINTENANCE, self.maintenance_until, cause="")
-        self.events.append((now, "maintenance", "", -1, 0.0))
+        self.log.add((now, "maintenance", "", -1, 0.0))
 
     def close(self) -> None:
         """Book every GPU up to the horizon (the current simulation time)."""
@@ -229,10 +236,10 @@ class ReplicaJob(JobProcess):
         def swapped(t: float) -> None:
             self._accrue()  # the time before the swap is booked at the straggler's speed
             self.stragglers.end_of(handle, t)
-            self.events.append((t, "swap", name, failure.node, 0.0))
+            self.log.add((t, "swap", name, failure.node, 0.0))
 
         self.env.process(straggler_swap(self.env, self.cluster, failure.node, detect_s, swapped))
-        self.events.append((failure.time, "straggler", name, failure.node, 0.0))
+        self.log.add((failure.time, "straggler", name, failure.node, 0.0))
 
     def _failed(self, failure: Failure, name: str, detect_s: float) -> None:
         now = self.env.now
@@ -253,7 +260,7 @@ class ReplicaJob(JobProcess):
             self.ledger.add("lost", lost, gpus=1, cause=name)
             self.pending = 0.0
             self.outage = True
-        self.events.append((now, "failure", name, failure.node, lost / 3600.0))
+        self.log.add((now, "failure", name, failure.node, lost / 3600.0))
 
     def _due(self) -> None:
         now = self.env.now
@@ -267,7 +274,7 @@ class ReplicaJob(JobProcess):
                 self._try_restart(unit)
             elif state is RESTARTING:
                 self._set(unit, ONLINE)
-                self.events.append((now, "replica_online", self.cause[unit], unit, 0.0))
+                self.log.add((now, "replica_online", self.cause[unit], unit, 0.0))
                 if self.outage:
                     self.origin, self.outage = self.run_clock, False
         for unit in list(self.waiting):
