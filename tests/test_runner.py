@@ -343,9 +343,8 @@ def test_a_truncated_event_log_is_a_warning() -> None:
     from sim.experiment.runner import Replication, Result, warnings_for
 
     s = tiny()
-    full = Replication(index=0, metrics={"ettr": 0.9}, interruptions_by_cause={}, lost_gpu_hours_by_cause={}, events=[])
-    cut = Replication(
-        index=1, metrics={"ettr": 0.9}, interruptions_by_cause={}, lost_gpu_hours_by_cause={}, events=[], events_dropped=7
-    )
+    empty: dict[str, Any] = {"metrics": {"ettr": 0.9}, "interruptions_by_cause": {}, "lost_gpu_hours_by_cause": {}}
+    full = Replication(index=0, events=[], **empty)
+    cut = Replication(index=1, events=[], events_dropped=7, **empty)
     assert not any("event log" in w for w in warnings_for(s, Result(s, 0, [full])))
     assert any("dropped 7 more" in w for w in warnings_for(s, Result(s, 0, [full, cut])))
