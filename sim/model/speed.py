@@ -4,7 +4,8 @@ A synchronous step waits for its slowest GPU, so the job runs at the speed of it
 The time lost this way is the ledger's ``slow`` bucket: the GPUs are busy, but the work they do is
 a share of what they would do at full speed.
 
->>> round(diurnal_loss(0.02, 0.0, DAY), 6)   # a 2% dip at night costs 1% of a whole day
+>>> always = Rhythm(start=0.0, cycle=1.0, compute=1.0)   # computing all the time
+>>> round(slow_loss(Stragglers(), 0.02, always, 0.0, DAY)[None], 6)   # a 2% dip at noon costs 1% of a day
 864.0
 >>> s = Stragglers()
 >>> s.add(100.0, 0.5, "slow GPU")
@@ -22,17 +23,6 @@ from itertools import pairwise
 from typing import NamedTuple
 
 DAY = 86400.0
-
-
-def diurnal_loss(amplitude: float, t0: float, t1: float) -> float:
-    """Seconds of work lost in ``[t0, t1]`` when speed is ``1 - amplitude * (1 - cos(2 pi t / day)) / 2``.
-
-    Full speed at midnight of the run's clock, the full dip at noon; the mean loss is half the amplitude.
-    """
-    if amplitude == 0 or t1 <= t0:
-        return 0.0
-    w = 2 * math.pi / DAY
-    return amplitude / 2 * ((t1 - t0) - (math.sin(w * t1) - math.sin(w * t0)) / w)
 
 
 @dataclass
