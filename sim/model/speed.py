@@ -2,7 +2,10 @@
 
 A synchronous step waits for its slowest GPU, so the job runs at the speed of its slowest node.
 The time lost this way is the ledger's ``slow`` bucket: the GPUs are busy, but the work they do is
-a share of what they would do at full speed.
+a share of what they would do at full speed. The time of day sets the speed to
+``1 - amplitude * (1 - cos(2 pi t / day)) / 2`` (full speed at midnight of the run's clock, the full
+dip at noon). Only computing is slowed, not checkpoint writes, and the losses are integrated in closed
+form over the computing of the checkpoint rhythm, so they do not depend on when the job books them.
 
 >>> always = Rhythm(start=0.0, cycle=1.0, compute=1.0)   # computing all the time
 >>> round(slow_loss(Stragglers(), 0.02, always, 0.0, DAY)[None], 6)   # a 2% dip at noon costs 1% of a day
