@@ -320,7 +320,7 @@ class Job(JobProcess):
                 self._slowed(self.spec.gpus - out, period.start, upto)
         else:
             led.add(self.state.word, elapsed, cause=self.cause)
-        if end is End.RESTORE_STORAGE:
+        if self.alarms and end is End.RESTORE_STORAGE:
             self._cancel_alarms(self.saved_at)
         self.since = now
         if cause is not None:
