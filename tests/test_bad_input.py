@@ -169,6 +169,23 @@ def test_weibull_shape_too_small(small: Path, tmp_path: Path, capsys: pytest.Cap
     refused(run_cli(run_args(small, tmp_path, *extra), capsys), "failure[1].shape")
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("failure.0.name", "GPU\x1b[2J", "control characters"),
+        ("failure.0.name", "GPU\u202eUPG", "control characters"),
+        ("failure.0.name", "[/x]", "square brackets"),
+        ("title", "bell\x07", "control characters"),
+    ],
+)
+def test_names_and_text_hold_no_control_codes(key: str, value: str, needle: str) -> None:
+    """Escape codes, bidi overrides and markup in names are refused (they reached the terminal: a MarkupError)."""
+    with pytest.raises(ScenarioError, match=needle):
+        load_scenario_text(SCENARIO, {key: value})
+    s = load_scenario_text(SCENARIO, {"title": "GPU\u00a0fleet, 2024 ✓", "failure.0.name": "NCCL timeout (Ω)"})
+    assert s.title == "GPU\u00a0fleet, 2024 ✓"
+
+
 # ---------------------------------------------------------------- paths
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.config.checks import check_consistency
 from sim.config.errors import KEY_CHARS, ScenarioError, clip_key, shown
-from sim.config.scenario import CAUSE_NAME, TEXT, Scenario
+from sim.config.scenario import Scenario
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -189,10 +189,6 @@ _TYPE_WORDS = {
     "model_type": "must be a table",
     "dict_type": "must be a table",
 }
-_PATTERN_WORDS = {
-    CAUSE_NAME: "may not hold control characters or square brackets",
-    TEXT: "may not hold control characters",
-}
 
 
 def _describe(error: ValidationError) -> str:
@@ -206,8 +202,11 @@ def _describe(error: ValidationError) -> str:
         return f"{key}: unknown key{hint}"
     if err["type"] == "missing":
         return f"{key}: required key is missing"
-    msg = _TYPE_WORDS.get(err["type"]) or _PATTERN_WORDS.get((err.get("ctx") or {}).get("pattern", ""))
-    if msg is None:
+    if err["type"] in _TYPE_WORDS:
+        msg = _TYPE_WORDS[err["type"]]
+    elif err["type"] == "value_error":  # our own validators: their message, without pydantic's "Value error, "
+        msg = str((err.get("ctx") or {}).get("error", err["msg"]))
+    else:
         msg = err["msg"][0].lower() + err["msg"][1:]
     more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
     return f"{key}: {msg}, got {shown(err['input'])}{more}"

@@ -14,9 +14,10 @@ windows in the horizon, a maintenance window shorter than its period (the limits
 
 from __future__ import annotations
 
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sim.config.hardware import GPU, get_gpu
 from sim.config.limits import (
@@ -34,10 +35,31 @@ from sim.config.limits import (
 )
 from sim.config.presets import preset_modes
 
-#: A cause name is printed in tables and written to files: printable characters, no control codes,
-#: and no square brackets (terminal tables read them as markup).
-CAUSE_NAME = r"^[^\x00-\x1f\x7f-\x9f\[\]]+$"
-TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+#: Characters that reorder the text around them on a terminal (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    # Text is printed on terminals and written to files: codes that move the cursor (escape, other
+    # C0 and C1 controls) or reorder text are refused; tabs and line breaks are text.
+    if any((unicodedata.category(c) == "Cc" and c not in "\t\n") or c in _BIDI for c in text):
+        raise ValueError("may not hold control characters")
+    return text
+
+
+def _cause_name(text: str) -> str:
+    _printable(text)
+    if "\n" in text or "\t" in text:
+        raise ValueError("may not hold tabs or line breaks")
+    # Terminal tables read square brackets as markup.
+    if "[" in text or "]" in text:
+        raise ValueError("may not hold square brackets")
+    return text
+
+
+#: Free text (a title, a source): no control characters. A cause name: one line, no brackets either.
+Text = Annotated[str, AfterValidator(_printable)]
+CauseName = Annotated[str, AfterValidator(_cause_name)]
 
 
 class _Section(BaseModel):
@@ -188,12 +210,11 @@ class Energy(_Section):
 class FailureMode(_Section):
     """One way the run can fail, at a rate per instance of its scope."""
 
-    name: str = Field(
+    name: CauseName = Field(
         ...,
         min_length=1,
         max_length=MAX_NAME_CHARS,
-        pattern=CAUSE_NAME,
-        description="cause name, unique among all modes (presets included); no control characters or brackets",
+        description="cause name, unique among all modes (presets included); one line, no control characters or []",
     )
     scope: Literal["gpu", "node", "rack", "switch", "job"] = Field(
         ..., description="one instance: a GPU, a server, a rack, a leaf switch, or the job"
@@ -231,8 +252,8 @@ class FailureMode(_Section):
     detect_hours: float = Field(
         0.0, ge=0, le=MAX_HOURS, description="silent (data corruption): found this long after it struck"
     )
-    source: str = Field(
-        "assumed", max_length=MAX_TEXT_CHARS, pattern=TEXT, description="citation of the numbers, or assumed"
+    source: Text = Field(
+        "assumed", max_length=MAX_TEXT_CHARS, description="citation of the numbers, or assumed; no control characters"
     )
 
 
@@ -246,7 +267,7 @@ class Scenario(_Section):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="results folder name",
     )
-    title: str = Field("", max_length=MAX_TEXT_CHARS, pattern=TEXT, description="shown in reports")
+    title: Text = Field("", max_length=MAX_TEXT_CHARS, description="shown in reports; no control characters")
     failure_preset: str | None = Field(
         None, max_length=MAX_NAME_CHARS, description="a shipped failure mix, added before the file's own modes"
     )
