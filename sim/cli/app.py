@@ -104,7 +104,7 @@ MaxEventsOpt = Annotated[
             "Refuse, before any work, a scenario (or any point of a sweep) whose replications expect more than N "
             "events each: failures of every server, spares included (instances x horizon / MTBF per failure "
             "mode; a rack or switch failure counts once per server under it), and maintenance windows. "
-            f"Default {DEFAULT_MAX_EVENTS:,}: about 100 s and 2 GB per replication when they all hit the job."
+            f"Default {DEFAULT_MAX_EVENTS:,}: about 25 s and 0.4 GB per replication when they all hit the job."
         ),
         show_default=False,
     ),

@@ -160,7 +160,7 @@ def _check_maintenance(s: Scenario) -> None:
             f"{m.every_days:g} ({m.every_days * 24.0:g} h): make the window shorter or the period longer"
         )
     windows = s.run.duration_days / m.every_days
-    if windows > MAX_MAINTENANCE_WINDOWS:
+    if windows > MAX_MAINTENANCE_WINDOWS * (1 + 1e-9):  # not a rounding error above an exact fit
         raise ScenarioError(
             f"maintenance.every_days: {m.every_days:g} days makes {windows:,.0f} maintenance windows in "
             f"{s.run.duration_days:g} days, above the limit of {MAX_MAINTENANCE_WINDOWS:,}"

@@ -48,16 +48,13 @@ def _printable(text: str) -> str:
 
 
 def _cause_name(text: str) -> str:
-    _printable(text)
+    # A cause names a table row and a results column: one line.
     if "\n" in text or "\t" in text:
         raise ValueError("may not hold tabs or line breaks")
-    # Terminal tables read square brackets as markup.
-    if "[" in text or "]" in text:
-        raise ValueError("may not hold square brackets")
-    return text
+    return _printable(text)
 
 
-#: Free text (a title, a source): no control characters. A cause name: one line, no brackets either.
+#: Free text (a title, a source): no control characters. A cause name: one line too.
 Text = Annotated[str, AfterValidator(_printable)]
 CauseName = Annotated[str, AfterValidator(_cause_name)]
 
@@ -214,7 +211,7 @@ class FailureMode(_Section):
         ...,
         min_length=1,
         max_length=MAX_NAME_CHARS,
-        description="cause name, unique among all modes (presets included); one line, no control characters or []",
+        description="cause name, unique among all modes (presets included); one line, no control characters",
     )
     scope: Literal["gpu", "node", "rack", "switch", "job"] = Field(
         ..., description="one instance: a GPU, a server, a rack, a leaf switch, or the job"
