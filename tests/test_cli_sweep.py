@@ -115,7 +115,7 @@ BAD_PARAMS = {
     "malformed range": (["-p", f"{INTERVAL}=5:60"], "expected LO:HI:STEP"),
     "backwards range": (["-p", f"{INTERVAL}=60:5:5"], "HI >= LO"),
     "malformed log range": (["-p", f"{INTERVAL}=log:5:240"], "expected log:LO:HI:N"),
-    "not a number in a range": (["-p", f"{INTERVAL}=5:x:5"], "is not a number"),
+    "not a number in a range": (["-p", f"{INTERVAL}=5:x:5"], "is not a finite number"),
     "value fails validation": (["-p", "workload.mfu=0.5,1.5"], "workload.mfu"),
     "wrong type": (["-p", "cluster.gpus=many"], "cluster.gpus"),
     "repeated key": (["-p", f"{INTERVAL}=5", "-p", f"{INTERVAL}=10"], "given twice"),

@@ -36,8 +36,10 @@ def test_edge_of_range_is_reported() -> None:
 
 
 def test_needs_a_range_without_failures() -> None:
-    """Without failures there is no Daly interval to centre the search on."""
-    with pytest.raises(SweepError, match="--range"):
+    """Without failures there is no Daly interval to centre the search on; errors speak of lo and hi, not options."""
+    with pytest.raises(SweepError, match="give lo, hi") as no_range:
         optimize(tiny(failure=[]), replications=1)
-    with pytest.raises(SweepError, match="needs 0 < LO < HI"):
+    with pytest.raises(SweepError, match="0 < lo < hi") as bad_range:
         optimize(tiny(), lo=5, hi=1, replications=1)
+    assert no_range.value.argument == bad_range.value.argument == "range"
+    assert "--" not in str(no_range.value) + str(bad_range.value)

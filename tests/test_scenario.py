@@ -52,7 +52,7 @@ def test_write_and_load_time_from_size_and_bandwidth() -> None:
         ({"cluster.gpus": -8}, "cluster.gpus: input should be greater than 0, got -8"),
         ({"run.duration_days": 0}, "run.duration_days: input should be greater than 0, got 0"),
         ({"workload.mfu": 1.5}, "workload.mfu: input should be less than or equal to 1, got 1.5"),
-        ({"cluster.gpus": "many"}, "cluster.gpus: input should be a valid integer"),
+        ({"cluster.gpus": "many"}, "cluster.gpus: must be a whole number"),
         ({"cluster.gpu": "B300"}, "cluster.gpu: unknown GPU 'B300'"),
         ({"cluster.gpu": "A100-SXM-80GB", "workload.precision": "fp8"}, "workload.precision: A100-SXM-80GB has no"),
         ({"failure_preset": "grok"}, "failure_preset: unknown failure preset 'grok'"),

@@ -70,15 +70,27 @@ def daly_interval(write_s: float, mtbf_s: float) -> float:
     return math.sqrt(2.0 * write_s * mtbf_s) * (1.0 + math.sqrt(x) / 3.0 + x / 9.0) - write_s
 
 
+#: Above this, math.exp overflows a float (e^709.8 is the largest).
+_EXP_MAX = 700.0
+
+
 def daly_ettr(tau_s: float, write_s: float, restart_s: float, mtbf_s: float) -> float:
     """Daly's expected useful fraction: tau / (M e^{R/M} (e^{(tau+delta)/M} - 1)).
 
+    An interval or a restart of hundreds of MTBFs gives an ETTR that underflows to 0, not an overflow:
+
     >>> round(daly_ettr(3600.0, 60.0, 600.0, 86400.0), 4)
     0.9563
+    >>> daly_ettr(1e9, 60.0, 600.0, 3600.0)
+    0.0
     """
     if math.isinf(mtbf_s):
         return tau_s / (tau_s + write_s)
-    return tau_s / (mtbf_s * math.exp(restart_s / mtbf_s) * math.expm1((tau_s + write_s) / mtbf_s))
+    x, r = (tau_s + write_s) / mtbf_s, restart_s / mtbf_s
+    if x < _EXP_MAX and r < _EXP_MAX:
+        return tau_s / (mtbf_s * math.exp(r) * math.expm1(x))
+    # In logarithms, where e^x would overflow: log(e^x - 1) = x + log(1 - e^-x).
+    return math.exp(math.log(tau_s) - math.log(mtbf_s) - r - x - math.log(-math.expm1(-x)))
 
 
 def first_order_ettr(tau_s: float, write_s: float, restart_s: float, mtbf_s: float, detect_s: float = 0.0) -> float:

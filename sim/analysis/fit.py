@@ -77,7 +77,10 @@ def parse_time(text: str) -> dt.datetime:
     '2024-07-01T10:00:00+00:00'
     """
     t = dt.datetime.fromisoformat(text.strip())
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    try:
+        return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    except OverflowError:  # an offset that moves the time past year 9999 or before year 1
+        raise ValueError(f"time out of range in UTC: {text.strip()[:40]!r}") from None
 
 
 def window_hours(start: dt.datetime, end: dt.datetime) -> float:
@@ -184,12 +187,17 @@ class WeibullFit:
     loglik: float
 
 
-def fit_exponential(observed: np.ndarray, censored: np.ndarray, alpha: float = ALPHA) -> ExponentialFit:
-    """Exponential MLE with right-censoring: total exposure / events; interval of a time-truncated test."""
+def fit_exponential(
+    observed: np.ndarray, censored: np.ndarray, alpha: float = ALPHA, censored_counts: np.ndarray | None = None
+) -> ExponentialFit:
+    """Exponential MLE with right-censoring: total exposure / events; interval of a time-truncated test.
+
+    ``censored_counts`` says how many nodes each censored gap stands for (default one each).
+    """
     d = observed.size
     if d == 0:
         raise FitError("no failures: the MTBF has no finite estimate")
-    exposure = float(observed.sum() + censored.sum())
+    exposure = float(observed.sum() + _weighted_sum(censored, censored_counts))
     mean = exposure / d
     lo = 2 * exposure / float(stats.chi2.ppf(1 - alpha / 2, 2 * d + 2))
     hi = 2 * exposure / float(stats.chi2.ppf(alpha / 2, 2 * d))
@@ -199,13 +207,14 @@ def fit_exponential(observed: np.ndarray, censored: np.ndarray, alpha: float = A
 class _Weibull:
     """The censored Weibull log-likelihood of one sample, in (log shape, log scale) and profiled."""
 
-    def __init__(self, observed: np.ndarray, censored: np.ndarray) -> None:
+    def __init__(self, observed: np.ndarray, censored: np.ndarray, censored_counts: np.ndarray | None = None) -> None:
         self.d = observed.size
         self.sum_log_x = float(np.log(observed).sum())
         t = np.concatenate([observed, censored])
+        w = np.concatenate([np.ones(observed.size), _counts(censored, censored_counts)])
         # Equal gaps (every silent node's full window) as one term with a weight: 100,000 nodes cost one.
-        values, counts = np.unique(t[t > 0], return_counts=True)
-        self.log_t, self.log_w = np.log(values), np.log(counts)
+        values, where = np.unique(t[t > 0], return_inverse=True)
+        self.log_t, self.log_w = np.log(values), np.log(np.bincount(where, weights=w[t > 0]))
 
     def _sum(self, k: float, log_scale: float) -> float:
         """log of sum over all gaps of (t / scale)^k."""
@@ -247,11 +256,12 @@ def _interval(f: Any, at: float, lo: float, hi: float) -> tuple[float, float]:
     return ends[0], ends[1]
 
 
-def fit_weibull(observed: np.ndarray, censored: np.ndarray) -> WeibullFit:
-    """Weibull MLE with right-censoring, by profile likelihood over the shape."""
+def fit_weibull(observed: np.ndarray, censored: np.ndarray, censored_counts: np.ndarray | None = None) -> WeibullFit:
+    """Weibull MLE with right-censoring, by profile likelihood over the shape (``censored_counts`` as in
+    ``fit_exponential``)."""
     if observed.size == 0:
         raise FitError("no failures: the Weibull law has no estimate")
-    w = _Weibull(observed, censored)
+    w = _Weibull(observed, censored, censored_counts)
     lo_k, hi_k = np.log(SHAPE_BOUNDS)
     r = optimize.minimize_scalar(
         lambda u: -w.profile(math.exp(u)), bounds=(lo_k, hi_k), method="bounded", options={"xatol": 1e-9}
@@ -275,20 +285,36 @@ def fit_weibull(observed: np.ndarray, censored: np.ndarray) -> WeibullFit:
     )
 
 
-def renewal_gaps(times: Sequence[Sequence[float]], nodes: int, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """Observed and right-censored gaps (hours) of one cause; ``times`` lists each failing node's failure times.
+def _counts(censored: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    return np.ones(censored.size) if counts is None else np.asarray(counts, dtype=float)
 
-    >>> obs, cen = renewal_gaps([[2.0, 5.0]], nodes=2, window=10.0)
-    >>> obs.tolist(), cen.tolist()
-    ([2.0, 3.0], [5.0, 10.0])
+
+def _weighted_sum(censored: np.ndarray, counts: np.ndarray | None) -> float:
+    return float((censored * _counts(censored, counts)).sum())
+
+
+def renewal_gaps(
+    times: Sequence[Sequence[float]], nodes: int, window: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed gaps, right-censored gaps and how many nodes have each (hours) of one cause.
+
+    ``times`` lists each failing node's failure times. The nodes that never failed of this cause
+    share one censored gap, the whole window, with their count: memory follows the log, not the fleet.
+
+    >>> obs, cen, counts = renewal_gaps([[2.0, 5.0]], nodes=3, window=10.0)
+    >>> obs.tolist(), cen.tolist(), counts.tolist()
+    ([2.0, 3.0], [5.0, 10.0], [1.0, 2.0])
     """
     observed: list[np.ndarray] = []
-    censored = np.full(nodes, window)
-    for i, ts in enumerate(times):
+    last: list[float] = []
+    for ts in times:
         t = np.sort(np.asarray(ts, dtype=float))
         observed.append(np.maximum(np.diff(t, prepend=0.0), MIN_GAP_HOURS))
-        censored[i] = window - t[-1]
-    return (np.concatenate(observed) if observed else np.zeros(0)), censored
+        last.append(window - t[-1])
+    silent = nodes - len(times)
+    censored = np.array([*last, window] if silent else last, dtype=float)
+    counts = np.array([1.0] * len(last) + ([float(silent)] if silent else []))
+    return (np.concatenate(observed) if observed else np.zeros(0)), censored, counts
 
 
 @dataclass(frozen=True)
@@ -361,15 +387,15 @@ class ModeFit:
 
 def fit_cause(name: str, times: Sequence[Sequence[float]], nodes: int, window: float, alpha: float = ALPHA) -> ModeFit:
     """Fit one cause from each failing node's failure times (hours from the window start)."""
-    observed, censored = renewal_gaps(times, nodes, window)
-    e = fit_exponential(observed, censored)
-    w = fit_weibull(observed, censored)
+    observed, censored, counts = renewal_gaps(times, nodes, window)
+    e = fit_exponential(observed, censored, censored_counts=counts)
+    w = fit_weibull(observed, censored, counts)
     lr = max(0.0, 2 * (w.loglik - e.loglik))
     return ModeFit(
         name=name,
         events=int(observed.size),
         nodes_with_events=len(times),
-        exposure_hours=float(observed.sum() + censored.sum()),
+        exposure_hours=float(observed.sum() + _weighted_sum(censored, counts)),
         exponential=e,
         weibull=w,
         lr_p_value=float(stats.chi2.sf(lr, 1)),

@@ -21,7 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sim.config.errors import ScenarioError, SweepError
+from sim.config.errors import InputError
+from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.config.version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -93,6 +94,21 @@ NoPlotsOpt = Annotated[
         help="Do not draw the charts and report.html at the end (trainsim plot DIR draws them later).",
     ),
 ]
+MaxEventsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-events",
+        metavar="N",
+        min=1,
+        help=(
+            "Refuse, before any work, a scenario (or any point of a sweep) whose replications expect more than N "
+            "events each: failures of every server, spares included (instances x horizon / MTBF per failure "
+            "mode; a rack or switch failure counts once per server under it), and maintenance windows. "
+            f"Default {DEFAULT_MAX_EVENTS:,}: about 25 s and 0.4 GB per replication when they all hit the job."
+        ),
+        show_default=False,
+    ),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(
@@ -141,14 +157,52 @@ def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
     (400, 'first')
     """
     text = str(message).strip()
-    first = text.splitlines()[0] if text else "unknown error"
-    # Escape codes from a log or a file name would act on the terminal: show them instead.
-    first = "".join(c if c.isprintable() else repr(c)[1:-1] for c in first)
+    first = visible(text.splitlines()[0] if text else "unknown error")
     return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def visible(text: str) -> str:
+    r"""``text`` with control characters shown as escapes: codes from a log or a file name would act on the terminal.
+
+    >>> visible("GPU\x1b[2J")
+    'GPU\\x1b[2J'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _error(message: str) -> None:
     print(f"trainsim: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+#: The options of the library's arguments, for errors about them (``InputError.argument`` and ``.limit``).
+_OPTIONS = {
+    "params": "--param",
+    "range": "--range",
+    "scheduler": "--scheduler",
+    "replications": "--replications",
+    "seed": "--seed",
+    "jobs": "--jobs",
+    "objective": "--objective",
+    "max_points": "--max-points",
+    "max_events": "--max-events",
+}
+
+
+def in_option_words(error: InputError) -> str:
+    """A library error in the command line's words: the options of the arguments it is about.
+
+    >>> from sim.config.errors import SweepError
+    >>> in_option_words(SweepError("checkpoint.interval_minutes: no values", "params"))
+    '--param checkpoint.interval_minutes: no values'
+    >>> in_option_words(SweepError("a grid of 20,000 points, above the limit of 10,000", limit="max_points"))
+    'a grid of 20,000 points, above the limit of 10,000 (--max-points raises the limit)'
+    """
+    text = str(error)
+    if error.argument in _OPTIONS:
+        text = f"{_OPTIONS[error.argument]} {text}"
+    if error.limit in _OPTIONS:
+        text += f" ({_OPTIONS[error.limit]} raises the limit)"
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,8 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=list(argv) if argv is not None else None, prog_name="trainsim", standalone_mode=False)
-    except (ScenarioError, SweepError) as e:
-        _error(str(e))
+    except InputError as e:
+        _error(in_option_words(e))
         return EXIT_BAD_INPUT
     except (typer.Abort, KeyboardInterrupt):
         return EXIT_INTERRUPTED

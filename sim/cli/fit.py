@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.app import BadInput, app, info
+from sim.cli.app import BadInput, app, info, visible
+from sim.config.errors import shown
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -44,6 +45,8 @@ class Scope(enum.StrEnum):
 
 
 REPAIR_HOURS = 72.0
+#: The largest fleet ``--nodes`` takes: silent nodes cost nothing to fit, but a count must stay a count.
+MAX_NODES = 10**12
 
 
 def failure_block_number(x: float, digits: int = 4) -> str:
@@ -61,7 +64,7 @@ def _time_option(name: str, text: str) -> dt.datetime:
     try:
         return parse_time(text)
     except ValueError:
-        raise BadInput(f"{name} {text!r}: not an ISO 8601 time, e.g. 2024-07-01T00:00:00Z") from None
+        raise BadInput(f"{name} {shown(text)}: not an ISO 8601 time, e.g. 2024-07-01T00:00:00Z") from None
 
 
 def _num(x: float) -> str:
@@ -120,11 +123,12 @@ def toml_blocks(
 def _table(fits: Sequence[ModeFit], log_name: str, nodes: int, hours: float, scope: Scope) -> Table:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from sim.analysis.fit import ALPHA
 
     table = Table(
-        title=f"Failure modes fitted from {log_name}: {nodes} {scope.value}s, {hours:,.1f} h window",
+        title=Text(f"Failure modes fitted from {visible(log_name)}: {nodes} {scope.value}s, {hours:,.1f} h window"),
         caption=f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
@@ -137,7 +141,7 @@ def _table(fits: Sequence[ModeFit], log_name: str, nodes: int, hours: float, sco
         w = f.weibull
         ci = w.mtbf_ci95 if f.distribution == "weibull" else f.exponential.ci95
         table.add_row(
-            f.name,
+            Text(visible(f.name)),  # a cause name is data: no markup, no escape codes
             str(f.events),
             str(f.nodes_with_events),
             f.distribution,
@@ -201,25 +205,32 @@ def fit_command(
 
     if nodes < 1:
         raise BadInput(f"--nodes: must be at least 1, got {nodes}")
+    if nodes > MAX_NODES:
+        raise BadInput(f"--nodes: must be at most {MAX_NODES:.0e}, got {shown(nodes)}")
     t0, t1 = _time_option("--start", start), _time_option("--end", end)
     try:
         hours = window_hours(t0, t1)
         data = read_log(log, t0, t1)
+        # Warnings wait for the fit: a refused log gets its one error line and nothing else.
+        warnings: list[str] = []
         if data.bad:
             n = len(data.bad)
             listed = f"{n} bad row{'s' if n != 1 else ''}: {describe_lines(data.bad)}"
             if not skip_bad:
                 raise BadInput(f"{log}: {listed} (fix them, or pass --skip-bad to fit without them)")
-            info(f"warning: {log}: skipped {listed}", quiet=False)
+            warnings.append(f"warning: {log}: skipped {listed}")
         if data.duplicates:
-            shown = ", ".join(str(line) for line in data.duplicates[:10])
+            lines = ", ".join(str(line) for line in data.duplicates[:10])
             more = "..." if len(data.duplicates) > 10 else ""
-            info(f"warning: {log}: dropped {len(data.duplicates)} repeated rows (lines {shown}{more})", quiet=False)
+            warnings.append(f"warning: {log}: dropped {len(data.duplicates)} repeated rows (lines {lines}{more})")
         if not data.incidents:
-            raise BadInput(f"{log}: no usable incidents to fit")
+            skipped = f" ({len(data.bad)} bad rows skipped)" if data.bad else ""
+            raise BadInput(f"{log}: no usable incidents to fit{skipped}")
         fits = fit_log(data.incidents, nodes, hours)
     except FitError as e:
         raise BadInput(str(e)) from None
+    for warning in warnings:
+        info(warning, quiet=False)
     name = log.name
     if fmt is FitFormat.json:
         doc = {
@@ -238,4 +249,4 @@ def fit_command(
         console.print(_table(fits, name, nodes, hours, scope))
         for f in fits:
             if f.note:
-                console.print(f"{f.name}: {f.note}", markup=False, highlight=False)
+                console.print(f"{visible(f.name)}: {f.note}", markup=False, highlight=False)

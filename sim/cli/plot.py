@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.app import BadInput, app
+from sim.cli.app import BadInput, app, one_line
 
 if TYPE_CHECKING:
     from sim.results.folder import RunFolder, SweepFolder
@@ -41,10 +41,11 @@ def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
         return draw(load(folder_path))
     except Exception as e:
         # The results are written and complete: losing a chart must not turn the run into a failure.
-        message = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(
-            f"trainsim: warning: charts and report.html not written ({type(e).__name__}: {message}); "
-            f"the results are complete: retry with trainsim plot {folder_path}",
+            one_line(
+                f"trainsim: warning: charts and report.html not written ({type(e).__name__}: {one_line(str(e), 100)}); "
+                f"the results are complete: retry with trainsim plot {folder_path}"
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -70,5 +71,9 @@ def plot_command(
         folder = load(results_dir)
     except NotResults as e:
         raise BadInput(str(e)) from None
-    for path in draw(folder, svg):
+    try:
+        paths = draw(folder, svg)
+    except OSError as e:  # a read-only folder, a full disk: the folder given cannot take the charts
+        raise BadInput(f"{results_dir}: cannot write the charts: {e.strerror or e}") from None
+    for path in paths:
         print(path)

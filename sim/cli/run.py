@@ -14,6 +14,7 @@ from sim.cli.app import (
     Failed,
     Format,
     FormatOpt,
+    MaxEventsOpt,
     NoPlotsOpt,
     ScenarioArg,
     SetOpt,
@@ -22,6 +23,7 @@ from sim.cli.app import (
     parse_overrides,
 )
 from sim.config.errors import ScenarioError
+from sim.config.limits import DEFAULT_MAX_EVENTS
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -46,11 +48,11 @@ def _prepare_out(out: Path | None, scenario: Scenario) -> Path:
     from sim.results import files as output
 
     folder = output.default_out_dir(scenario) if out is None else out
-    if folder.exists() and not folder.is_dir():
-        raise BadInput(f"--out {folder}: exists and is not a folder")
     try:
+        if folder.exists() and not folder.is_dir():
+            raise BadInput(f"--out {folder}: exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
+    except OSError as e:  # a name too long, a read-only or missing parent, ...
         raise BadInput(f"--out {folder}: cannot create the folder: {e.strerror}") from None
     return folder
 
@@ -100,10 +102,12 @@ def run_command(
         bool, typer.Option("--quiet", "-q", help="No progress, information or warnings on stderr.")
     ] = False,
     no_plots: NoPlotsOpt = False,
+    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
 ) -> None:
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console
 
+    from sim.analysis.work import check_work
     from sim.experiment import runner, save
     from sim.report import terminal as report
     from sim.results import files as output
@@ -123,6 +127,7 @@ def run_command(
         effective["run.seed"] = seed
     scenario, text = _load(scenario_path, effective)
     n, root = scenario.run.replications, scenario.run.seed
+    check_work(scenario, max_events)
     folder = _prepare_out(out, scenario)
 
     info(

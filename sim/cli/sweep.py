@@ -12,6 +12,7 @@ before it runs anything, and this module touches the results folder only once it
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import sys
@@ -22,8 +23,21 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from sim.cli.app import BadInput, Failed, Format, FormatOpt, NoPlotsOpt, ScenarioArg, SetOpt, app, info, parse_overrides
-from sim.config.errors import SweepError
+from sim.cli.app import (
+    BadInput,
+    Failed,
+    Format,
+    FormatOpt,
+    MaxEventsOpt,
+    NoPlotsOpt,
+    ScenarioArg,
+    SetOpt,
+    app,
+    info,
+    parse_overrides,
+)
+from sim.config.errors import SweepError, shown
+from sim.config.limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
 from sim.results.schema import INTERVAL, OBJECTIVES
 
 if TYPE_CHECKING:
@@ -32,15 +46,15 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------- parsing
 
 
-def parse_params(specs: Sequence[str]) -> dict[str, list[Any]]:
+def parse_params(specs: Sequence[str], max_points: int = DEFAULT_MAX_POINTS) -> dict[str, list[Any]]:
     """``--param KEY=VALUES`` options as a grid; a key given twice is an error, not a silent override."""
     from sim.experiment.sweeps import parse_param
 
     params: dict[str, list[Any]] = {}
     for spec in specs:
-        key, values = parse_param(spec)
+        key, values = parse_param(spec, max_points)
         if key in params:
-            raise SweepError(f"--param {key}: given twice; put all its values in one --param")
+            raise SweepError(f"{shown(key)}: given twice; put all its values in one --param", "params")
         params[key] = values
     return params
 
@@ -53,15 +67,17 @@ def parse_range(text: str) -> tuple[float, float]:
             raise ValueError
         lo, hi = float(parts[0]), float(parts[1])
     except ValueError:
-        raise BadInput(f"--range {text!r}: expected LO:HI, two numbers such as 5:240") from None
+        raise BadInput(f"--range {shown(text)}: expected LO:HI, two numbers such as 5:240") from None
+    if not (0 < lo < hi < math.inf):
+        raise BadInput(f"--range {shown(text)}: needs finite numbers with 0 < LO < HI")
     return lo, hi
 
 
 def _check_counts(replications: int | None, seed: int | None, jobs: int | None) -> None:
-    if replications is not None and replications < 1:
-        raise BadInput(f"--replications: must be at least 1, got {replications}")
-    if seed is not None and seed < 0:
-        raise BadInput(f"--seed: must be 0 or more, got {seed}")
+    if replications is not None and not 1 <= replications <= MAX_REPLICATIONS:
+        raise BadInput(f"--replications: must be from 1 to {MAX_REPLICATIONS:,}, got {shown(replications)}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"--seed: must be from 0 to {MAX_SEED}, got {shown(seed)}")
     if jobs is not None and jobs < 1:
         raise BadInput(f"--jobs: must be at least 1, got {jobs}")
 
@@ -78,9 +94,12 @@ def _check_out(folder: Path) -> None:
     """Refuse an ``--out`` that cannot hold this sweep, without creating anything."""
     from sim.experiment import sweep_save as sweep_output
 
-    if folder.exists() and not folder.is_dir():
-        raise BadInput(f"--out {folder}: exists and is not a folder")
-    foreign = sweep_output.foreign_results(folder)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise BadInput(f"--out {folder}: exists and is not a folder")
+        foreign = sweep_output.foreign_results(folder)
+    except OSError as e:  # a name too long, a folder that cannot be read
+        raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
     if foreign:
         files = ", ".join(foreign)
         raise BadInput(f"--out {folder}: holds results of a run, not a sweep ({files}); choose another --out")
@@ -125,6 +144,19 @@ SchedulerOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, information or warnings on stderr.")]
+MaxPointsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-points",
+        metavar="N",
+        min=1,
+        help=(
+            f"Refuse a grid of more than N points (all --param values combined), counted before any value "
+            f"is built. Default {DEFAULT_MAX_POINTS:,}."
+        ),
+        show_default=False,
+    ),
+]
 ObjectiveOpt = Annotated[
     str, typer.Option("--objective", help=f"The metric whose highest mean is best: {', '.join(OBJECTIVES)}.")
 ]
@@ -182,6 +214,8 @@ def sweep_command(
     quiet: QuietOpt = False,
     objective: ObjectiveOpt = "ettr",
     no_plots: NoPlotsOpt = False,
+    max_points: MaxPointsOpt = DEFAULT_MAX_POINTS,
+    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
 ) -> None:
     """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
     from sim.cli.progress import Tracker, show_bar
@@ -191,7 +225,7 @@ def sweep_command(
     from sim.report import sweep as sweep_report
     from sim.results import files as output
 
-    params = parse_params(param)
+    params = parse_params(param, max_points)
     _check_counts(replications, seed, jobs)
     overrides = parse_overrides(set_)
     scenario, text = _load(scenario_path, overrides)
@@ -215,13 +249,15 @@ def sweep_command(
     tracker = Tracker(show_bar(quiet), "sweep", on_start)
     try:
         with tracker:
-            result = run_sweep(scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker)
+            result = run_sweep(
+                scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker, max_points, max_events
+            )
     except SweepError:
         raise
     except (Exception, KeyboardInterrupt) as e:
         if not tracker.started:  # the store could not be opened: nothing was run or written
             if isinstance(e, sqlite3.Error):
-                raise Failed(f"--out {folder}: cannot use {STORE}: {e}") from e
+                raise BadInput(f"--out {folder}: cannot use {STORE}: {e}") from e
             raise
         _sweep_failed(folder, scenario, root, n, params, e, started, time.perf_counter() - start, param, overrides)
     runtime = time.perf_counter() - start
@@ -306,6 +342,7 @@ def optimize_command(
     fmt: FormatOpt = Format.text,
     quiet: QuietOpt = False,
     objective: ObjectiveOpt = "ettr",
+    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
 ) -> None:
     """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly."""
     from sim.cli.progress import Tracker, show_bar
@@ -316,7 +353,7 @@ def optimize_command(
 
     key = param.strip()
     if "=" in key or not key:
-        raise BadInput(f"--param {param!r}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
+        raise BadInput(f"--param {shown(param)}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
     lo, hi = parse_range(range_) if range_ is not None else (None, None)
     _check_counts(replications, seed, jobs)
     scenario = load_scenario(scenario_path, parse_overrides(set_))
@@ -332,7 +369,7 @@ def optimize_command(
 
     start = time.perf_counter()
     with Tracker(show_bar(quiet), "optimize", on_start) as tracker:
-        best = optimize(scenario, key, lo, hi, n, root, jobs, scheduler, objective, tracker)
+        best = optimize(scenario, key, lo, hi, n, root, jobs, scheduler, objective, tracker, max_events=max_events)
     if fmt is Format.json:
         sys.stdout.write(output.dumps(best.to_json()) + "\n")
     else:

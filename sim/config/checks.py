@@ -9,10 +9,9 @@ sim.config.errors.ScenarioError: cluster.gpus: must be a multiple of cluster.gpu
 
 from __future__ import annotations
 
-import math
-
-from sim.config.errors import ScenarioError
+from sim.config.errors import ScenarioError, shown
 from sim.config.hardware import get_gpu
+from sim.config.limits import MAX_CLOCKS, MAX_MAINTENANCE_WINDOWS, MAX_MODES, MAX_NODES, MAX_SECONDS
 from sim.config.presets import preset_modes
 from sim.config.scenario import Scenario
 
@@ -28,6 +27,11 @@ def check_consistency(s: Scenario) -> None:
         raise ScenarioError(
             f"cluster.gpus: must be a multiple of cluster.gpus_per_node ({c.gpus_per_node}), got {c.gpus}"
         )
+    if s.fleet_nodes > MAX_NODES:
+        raise ScenarioError(
+            f"cluster.spare_nodes: {s.job_nodes:,} job servers and {c.spare_nodes:,} spares make {s.fleet_nodes:,} "
+            f"servers, above the {MAX_NODES:,} a run can hold"
+        )
     try:
         gpu.peak_flops(s.workload.precision)
     except KeyError as e:
@@ -37,10 +41,13 @@ def check_consistency(s: Scenario) -> None:
             preset_modes(s.failure_preset)
         except KeyError as e:
             raise ScenarioError(f"failure_preset: {e.args[0]}") from None
+    if len(s.modes) > MAX_MODES:
+        raise ScenarioError(f"failure: {len(s.modes)} failure modes with the preset's, above the limit of {MAX_MODES}")
+    _check_clocks(s)
     seen: set[str] = set()
     n_preset = len(s.modes) - len(s.failure)
     for i, m in enumerate(s.modes):
-        key = f"failure[{i - n_preset}]" if i >= n_preset else f"failure_preset {s.failure_preset!r}"
+        key = f"failure[{i - n_preset}]" if i >= n_preset else f"failure_preset {shown(s.failure_preset)}"
         if m.name in seen:
             raise ScenarioError(f"{key}.name: duplicate failure mode name {m.name!r}")
         seen.add(m.name)
@@ -103,6 +110,8 @@ def check_consistency(s: Scenario) -> None:
                 f"recovery.strategy: {s.recovery.strategy!r} needs at least two data-parallel replicas, "
                 f"got {c.gpus // s.unit_gpus}"
             )
+    _check_derived_times(s)
+    _check_maintenance(s)
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
     if s.restart.load_checkpoint and (s.checkpoint_bytes is None or s.storage.read_gb_per_s is None):
@@ -110,5 +119,49 @@ def check_consistency(s: Scenario) -> None:
             "restart.load_checkpoint: true needs workload.parameters and storage.read_gb_per_s "
             "(or set it to false and include the load in restart.fixed_minutes)"
         )
-    if not math.isfinite(s.horizon_seconds):
-        raise ScenarioError(f"run.duration_days: must be finite, got {s.run.duration_days!r}")
+
+
+def _check_clocks(s: Scenario) -> None:
+    """The failure clocks of every server are held at once: one per mode, or one per GPU for a Weibull GPU mode."""
+    per_node = sum(
+        s.cluster.gpus_per_node if m.scope == "gpu" and m.distribution == "weibull" else 1
+        for m in s.modes
+        if m.scope in ("gpu", "node")
+    )
+    if s.fleet_nodes * per_node > MAX_CLOCKS:
+        raise ScenarioError(
+            f"failure: {s.fleet_nodes:,} servers x {per_node:,} failure clocks each (Weibull GPU-scope modes keep one "
+            f"per GPU) is {s.fleet_nodes * per_node:,} clocks, above the limit of {MAX_CLOCKS:,}"
+        )
+
+
+def _check_derived_times(s: Scenario) -> None:
+    """A write or load time derived from size and bandwidth obeys the bounds of a given one."""
+    size = s.checkpoint_bytes
+    for key, bandwidth, used in (
+        ("storage.write_gb_per_s", s.storage.write_gb_per_s, s.checkpoint.write_seconds is None),
+        ("storage.read_gb_per_s", s.storage.read_gb_per_s, s.restart.load_checkpoint),
+    ):
+        if used and size is not None and bandwidth is not None and size / (bandwidth * 1e9) > MAX_SECONDS:
+            raise ScenarioError(
+                f"{key}: {size:.3g} bytes at {bandwidth:.3g} GB/s take {size / (bandwidth * 1e9):.3g} s, "
+                f"more than ten years ({MAX_SECONDS:.3g} s)"
+            )
+
+
+def _check_maintenance(s: Scenario) -> None:
+    """A maintenance window fits in its period, and the horizon holds a bounded number of them."""
+    m = s.maintenance
+    if m.every_days is None:
+        return
+    if m.hours >= m.every_days * 24.0:
+        raise ScenarioError(
+            f"maintenance.hours: a window of {m.hours:g} h does not fit in its period, maintenance.every_days = "
+            f"{m.every_days:g} ({m.every_days * 24.0:g} h): make the window shorter or the period longer"
+        )
+    windows = s.run.duration_days / m.every_days
+    if windows > MAX_MAINTENANCE_WINDOWS * (1 + 1e-9):  # not a rounding error above an exact fit
+        raise ScenarioError(
+            f"maintenance.every_days: {m.every_days:g} days makes {windows:,.0f} maintenance windows in "
+            f"{s.run.duration_days:g} days, above the limit of {MAX_MAINTENANCE_WINDOWS:,}"
+        )

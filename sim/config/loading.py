@@ -27,7 +27,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from sim.config.checks import check_consistency
-from sim.config.errors import ScenarioError
+from sim.config.errors import KEY_CHARS, ScenarioError, clip_key, shown
 from sim.config.scenario import Scenario
 
 
@@ -40,6 +40,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         raise ScenarioError(f"{p}: no such scenario file") from None
     except OSError as e:
         raise ScenarioError(f"{p}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{p}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") from None
+    except ValueError as e:  # a NUL character in the path
+        raise ScenarioError(f"{shown(str(p))}: not a usable path ({e})") from None
     try:
         return load_scenario_text(text, overrides)
     except ScenarioError as e:
@@ -52,18 +56,26 @@ def load_scenario_text(text: str, overrides: Mapping[str, Any] | None = None) ->
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"malformed TOML: {e}") from None
+    except ValueError:
+        # Python refuses to read integers of more than 4,300 digits (int_max_str_digits).
+        raise ScenarioError("malformed TOML: a number too long to read (more than 4,300 digits)") from None
+    except RecursionError:
+        raise ScenarioError("malformed TOML: arrays or tables nested too deeply") from None
     return scenario_from_dict(raw, overrides)
 
 
 def scenario_from_dict(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Validate a scenario given as nested dicts, after applying dotted-key overrides."""
-    data = _deep_copy(raw)
-    for key, value in (overrides or {}).items():
-        set_key(data, key, value)
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as e:
-        raise ScenarioError(_describe(e)) from None
+        data = _deep_copy(raw)
+        for key, value in (overrides or {}).items():
+            set_key(data, key, value)
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as e:
+            raise ScenarioError(_describe(e)) from None
+    except RecursionError:
+        raise ScenarioError("scenario: values nested too deeply") from None
     check_consistency(scenario)
     return scenario
 
@@ -77,20 +89,22 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
 def parse_value(text: str) -> Any:
     """A ``--set`` value: a TOML literal when it is one, else the text itself.
 
-    >>> parse_value("20"), parse_value("1e5"), parse_value("true"), parse_value("daly")
-    (20, 100000.0, True, 'daly')
+    >>> parse_value("20"), parse_value("1e5"), parse_value("true"), parse_value("daly"), parse_value("1\\nv2 = 3")
+    (20, 100000.0, True, 'daly', '1\\nv2 = 3')
     """
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        doc = tomllib.loads(f"v = {text}")
+    except (ValueError, RecursionError):  # not TOML, a number too long to read, or nesting too deep
         return text
+    # One literal only: text that smuggles in more keys is text.
+    return doc["v"] if len(doc) == 1 else text
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Split ``KEY=VALUE`` from the command line."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE, e.g. checkpoint.interval_minutes=20")
+        raise ScenarioError(f"--set {shown(text)}: expected KEY=VALUE, e.g. checkpoint.interval_minutes=20")
     return key.strip(), parse_value(value.strip())
 
 
@@ -100,11 +114,11 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> None:
     model: Any = Scenario
     node: Any = data
     for i, part in enumerate(parts):
-        where = ".".join(parts[: i + 1])
+        where = clip_key(".".join(parts[: i + 1]))
         last = i == len(parts) - 1
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError(f"{where}: no item {part!r} (there are {len(node)})")
+            if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
+                raise ScenarioError(f"{where}: no item {shown(part)} (there are {len(node)})")
             if last:
                 node[int(part)] = value
                 return
@@ -138,7 +152,8 @@ def _deep_copy(raw: Any) -> Any:
 
 
 def _suggest(name: str, valid: Mapping[str, Any] | list[str]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    # A near miss is a typo of a short key; comparing a huge one to every key would only cost time.
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5) if len(name) <= KEY_CHARS else []
     return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(valid)})"
 
 
@@ -160,7 +175,20 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "scenario"
+    return clip_key(out) or "scenario"
+
+
+#: What a value of the wrong type must be, in the words of a scenario file (pydantic error type -> text).
+_TYPE_WORDS = {
+    "int_type": "must be a whole number (no quotes, no decimal point)",
+    "float_type": "must be a number (no quotes)",
+    "bool_type": "must be true or false",
+    "string_type": "must be text in quotes",
+    "finite_number": "must be a finite number",
+    "tuple_type": "must be an array of tables ([[failure]] blocks)",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+}
 
 
 def _describe(error: ValidationError) -> str:
@@ -174,6 +202,11 @@ def _describe(error: ValidationError) -> str:
         return f"{key}: unknown key{hint}"
     if err["type"] == "missing":
         return f"{key}: required key is missing"
-    msg = err["msg"][0].lower() + err["msg"][1:]
+    if err["type"] in _TYPE_WORDS:
+        msg = _TYPE_WORDS[err["type"]]
+    elif err["type"] == "value_error":  # our own validators: their message, without pydantic's "Value error, "
+        msg = str((err.get("ctx") or {}).get("error", err["msg"]))
+    else:
+        msg = err["msg"][0].lower() + err["msg"][1:]
     more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
-    return f"{key}: {msg}, got {err['input']!r}{more}"
+    return f"{key}: {msg}, got {shown(err['input'])}{more}"

@@ -8,7 +8,7 @@ enforced); the GPU and preset tables come from the catalogs. ``make docs`` write
     python -m sim.config.reference docs/scenario-reference.md
 
 >>> text = reference_markdown()
->>> "| `mtbf_hours` | float | required | > 0 |" in text
+>>> "| `mtbf_hours` | float | required | > 0, <= 1000000000000.0 |" in text
 True
 >>> _allowed({"type": "number", "exclusiveMinimum": 0, "maximum": 1})
 '> 0, <= 1'

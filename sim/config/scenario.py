@@ -2,39 +2,97 @@
 
 Reading scenario files (TOML) and ``--set`` overrides into it is ``sim.config.loading``; the
 cross-key checks are ``sim.config.checks``.
+
+Every value is checked against its type and range before anything runs. Numbers must be numbers:
+an integer is accepted where a float is expected, but text ("100000") and booleans are not, and
+neither is a float where an integer is expected (``gpus = 1e5``: write ``100000``). Every number
+must be finite (no ``inf`` or ``nan``) and within the bounds of its key; durations are at most ten
+years in the key's unit. Limits that span several keys are cross-key checks (``sim.config.checks``):
+at most ``MAX_NODES`` servers (job and spares), at most ``MAX_MAINTENANCE_WINDOWS`` maintenance
+windows in the horizon, a maintenance window shorter than its period (the limits are in ``sim.config.limits``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sim.config.hardware import GPU, get_gpu
+from sim.config.limits import (
+    MAX_DAYS,
+    MAX_GPUS,
+    MAX_HOURS,
+    MAX_MINUTES,
+    MAX_MODES,
+    MAX_NAME_CHARS,
+    MAX_NODES,
+    MAX_REPLICATIONS,
+    MAX_SECONDS,
+    MAX_SEED,
+    MAX_TEXT_CHARS,
+)
 from sim.config.presets import preset_modes
+
+#: Characters that reorder the text around them on a terminal (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    # Text is printed on terminals and written to files: codes that move the cursor (escape, other
+    # C0 and C1 controls) or reorder text are refused; tabs and line breaks are text.
+    if any((unicodedata.category(c) == "Cc" and c not in "\t\n") or c in _BIDI for c in text):
+        raise ValueError("may not hold control characters")
+    return text
+
+
+def _cause_name(text: str) -> str:
+    # A cause names a table row and a results column: one line.
+    if "\n" in text or "\t" in text:
+        raise ValueError("may not hold tabs or line breaks")
+    return _printable(text)
+
+
+#: Free text (a title, a source): no control characters. A cause name: one line too.
+Text = Annotated[str, AfterValidator(_printable)]
+CauseName = Annotated[str, AfterValidator(_cause_name)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: numbers are numbers (no "42", no booleans); ints pass for floats. allow_inf_nan: finite only.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Run(_Section):
     """How long, how many replications, which seed."""
 
-    duration_days: float = Field(100.0, gt=0, description="simulated horizon")
-    replications: int = Field(10, ge=1, description="independent replications")
-    seed: int = Field(0, ge=0, description="root of every random stream")
+    duration_days: float = Field(100.0, gt=0, le=MAX_DAYS, description="simulated horizon")
+    replications: int = Field(10, ge=1, le=MAX_REPLICATIONS, description="independent replications")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="root of every random stream")
 
 
 class Cluster(_Section):
     """The GPUs the job runs on, and the spare servers standing by."""
 
-    gpu: str = Field("H100-SXM", description="a model from the hardware catalog")
-    gpus: int = Field(..., gt=0, description="GPUs in the job")
-    gpus_per_node: int = Field(8, gt=0, description="GPUs per server")
-    spare_nodes: int = Field(0, ge=0, description="hot spare servers outside the job")
-    nodes_per_rack: int | None = Field(None, gt=0, description="servers under one rack (power, cooling)")
-    nodes_per_switch: int | None = Field(None, gt=0, description="servers under one leaf switch")
+    gpu: str = Field("H100-SXM", max_length=MAX_NAME_CHARS, description="a model from the hardware catalog")
+    gpus: int = Field(..., gt=0, le=MAX_GPUS, description="GPUs in the job")
+    gpus_per_node: int = Field(8, gt=0, le=1024, description="GPUs per server")
+    spare_nodes: int = Field(
+        0, ge=0, le=MAX_NODES, description="hot spare servers outside the job; job and spares at most 2,000,000 servers"
+    )
+    nodes_per_rack: int | None = Field(
+        None,
+        gt=0,
+        le=MAX_NODES,
+        description="servers under one rack (power, cooling); a rack larger than the fleet is the whole fleet",
+    )
+    nodes_per_switch: int | None = Field(
+        None,
+        gt=0,
+        le=MAX_NODES,
+        description="servers under one leaf switch; a switch larger than the fleet is the whole fleet",
+    )
 
 
 class Workload(_Section):
@@ -44,9 +102,15 @@ class Workload(_Section):
         "bf16", description="tensor-core precision: selects the GPU's dense peak FLOP/s"
     )
     mfu: float = Field(0.4, gt=0, le=1, description="model FLOPs utilisation while computing, fraction of peak")
-    parameters: float | None = Field(None, gt=0, description="model parameters, count (for tokens, checkpoint size)")
-    tensor_parallel: int = Field(1, ge=1, description="tensor-parallel degree, GPUs; a replica is TP x PP GPUs")
-    pipeline_parallel: int = Field(1, ge=1, description="pipeline-parallel degree, GPUs (see tensor_parallel)")
+    parameters: float | None = Field(
+        None, gt=0, le=1e15, description="model parameters, count (for tokens, checkpoint size)"
+    )
+    tensor_parallel: int = Field(
+        1, ge=1, le=MAX_GPUS, description="tensor-parallel degree, GPUs; a replica is TP x PP GPUs"
+    )
+    pipeline_parallel: int = Field(
+        1, ge=1, le=MAX_GPUS, description="pipeline-parallel degree, GPUs (see tensor_parallel)"
+    )
     shard_optimizer: bool = Field(False, description="weights and optimizer state sharded over data parallelism")
     diurnal_amplitude: float = Field(0.0, ge=0, lt=1, description="throughput dip over a day, fraction of full speed")
 
@@ -57,30 +121,43 @@ class Checkpoint(_Section):
     policy: Literal["fixed", "young", "daly"] = Field(
         "fixed", description="fixed: interval_minutes; young, daly: from the job MTBF and the blocking time"
     )
-    interval_minutes: float = Field(30.0, gt=0, description="compute between checkpoints (policy fixed)")
+    interval_minutes: float = Field(
+        30.0, gt=0, le=MAX_MINUTES, description="compute between checkpoints (policy fixed)"
+    )
     method: Literal["sync", "async", "memory"] = Field(
         "sync", description="what a checkpoint blocks for: the write (sync) or a snapshot (async, memory)"
     )
-    write_seconds: float | None = Field(None, ge=0, description="time to persist a checkpoint; else size / bandwidth")
-    bytes_per_parameter: float = Field(14.0, gt=0, description="checkpoint bytes per parameter (Adam)")
-    snapshot_seconds: float | None = Field(None, ge=0, description="blocking part of an async or memory checkpoint")
-    persist_every: int = Field(1, ge=1, description="memory: every n-th checkpoint is also persisted")
-    keep: int | None = Field(None, gt=0, description="persisted checkpoints kept; none: all")
+    write_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_SECONDS,
+        description="time to persist a checkpoint; else size / bandwidth (which must then be at most ten years too)",
+    )
+    bytes_per_parameter: float = Field(14.0, gt=0, le=1000, description="checkpoint bytes per parameter (Adam)")
+    snapshot_seconds: float | None = Field(
+        None, ge=0, le=MAX_SECONDS, description="blocking part of an async or memory checkpoint"
+    )
+    persist_every: int = Field(
+        1, ge=1, le=1_000_000, description="memory: every n-th checkpoint is also persisted"
+    )
+    keep: int | None = Field(None, gt=0, le=1_000_000, description="persisted checkpoints kept; none: all")
 
 
 class Storage(_Section):
     """Bandwidth of the checkpoint store, aggregate over the job."""
 
-    write_gb_per_s: float | None = Field(None, gt=0, description="checkpoint write bandwidth, GB/s")
-    read_gb_per_s: float | None = Field(None, gt=0, description="checkpoint read bandwidth, GB/s")
+    write_gb_per_s: float | None = Field(None, gt=0, le=1e9, description="checkpoint write bandwidth, GB/s")
+    read_gb_per_s: float | None = Field(None, gt=0, le=1e9, description="checkpoint read bandwidth, GB/s")
 
 
 class Restart(_Section):
     """What a restart costs."""
 
-    fixed_minutes: float = Field(10.0, ge=0, description="reschedule and initialise")
+    fixed_minutes: float = Field(10.0, ge=0, le=MAX_MINUTES, description="reschedule and initialise")
     load_checkpoint: bool = Field(False, description="add checkpoint size / read bandwidth")
-    memory_load_seconds: float | None = Field(None, ge=0, description="restore from peers' memory (method memory)")
+    memory_load_seconds: float | None = Field(
+        None, ge=0, le=MAX_SECONDS, description="restore from peers' memory (method memory)"
+    )
 
 
 class Recovery(_Section):
@@ -89,62 +166,108 @@ class Recovery(_Section):
     strategy: Literal["restart", "replica", "shrink"] = Field(
         "restart", description="restart the job, recover the failed replica only, or shrink when spares run out"
     )
-    stall_minutes: float = Field(0.0, ge=0, description="replica: whole-job pause while the quorum reconfigures")
+    stall_minutes: float = Field(
+        0.0, ge=0, le=MAX_MINUTES, description="replica: whole-job pause while the quorum reconfigures"
+    )
 
 
 class Maintenance(_Section):
     """Planned downtime: the job checkpoints and stops for ``hours`` every ``every_days``."""
 
-    every_days: float | None = Field(None, gt=0, description="period; none: no planned maintenance")
-    hours: float = Field(0.0, ge=0, description="length of each window")
+    every_days: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_DAYS,
+        description="period; none: no planned maintenance; at most 100,000 windows in the horizon",
+    )
+    hours: float = Field(
+        0.0, ge=0, le=MAX_HOURS, description="length of each window; shorter than the period (every_days x 24)"
+    )
 
 
 class Repair(_Section):
     """Who repairs failed servers."""
 
-    technicians: int | None = Field(None, gt=0, description="repairs at once; none: unlimited")
+    technicians: int | None = Field(None, gt=0, le=MAX_NODES, description="repairs at once; none: unlimited")
 
 
 class Energy(_Section):
     """Power and money."""
 
-    it_watts_per_gpu: float | None = Field(None, gt=0, description="IT power per GPU while computing, W; none: TDP")
+    it_watts_per_gpu: float | None = Field(
+        None, gt=0, le=1e5, description="IT power per GPU while computing, W; none: TDP"
+    )
     idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, fraction of it_watts_per_gpu")
-    pue: float = Field(1.0, ge=1, description="power usage effectiveness: facility power / IT power")
-    usd_per_kwh: float = Field(0.0, ge=0, description="electricity price, USD per kWh")
-    capex_usd: float = Field(0.0, ge=0, description="hardware cost, USD, amortised over amortization_years")
-    amortization_years: float = Field(4.0, gt=0, description="write-off period of capex_usd, years")
+    pue: float = Field(1.0, ge=1, le=10, description="power usage effectiveness: facility power / IT power")
+    usd_per_kwh: float = Field(0.0, ge=0, le=1000, description="electricity price, USD per kWh")
+    capex_usd: float = Field(0.0, ge=0, le=1e15, description="hardware cost, USD, amortised over amortization_years")
+    amortization_years: float = Field(4.0, gt=0, le=100, description="write-off period of capex_usd, years")
 
 
 class FailureMode(_Section):
     """One way the run can fail, at a rate per instance of its scope."""
 
-    name: str = Field(..., min_length=1, description="cause name, unique among all modes (presets included)")
+    name: CauseName = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="cause name, unique among all modes (presets included); one line, no control characters",
+    )
     scope: Literal["gpu", "node", "rack", "switch", "job"] = Field(
         ..., description="one instance: a GPU, a server, a rack, a leaf switch, or the job"
     )
-    mtbf_hours: float = Field(..., gt=0, description="mean time between failures per scope instance")
+    mtbf_hours: float = Field(
+        ...,
+        gt=0,
+        le=1e12,
+        description=(
+            "mean time between failures per scope instance; a run refuses a mode that would fail more than "
+            "max_events times per replication"
+        ),
+    )
     distribution: Literal["exponential", "weibull"] = Field(
         "exponential", description="law of the time between failures of one instance"
     )
-    shape: float = Field(1.0, gt=0, description="Weibull shape; the scale keeps the mean at mtbf_hours")
+    shape: float = Field(
+        1.0, ge=0.1, le=100, description="Weibull shape; the scale keeps the mean at mtbf_hours"
+    )
     action: Literal["replace", "restart", "slow"] = Field(
         "replace", description="replace: the server leaves for repair; restart: in place; slow: a straggler"
     )
-    slowdown: float = Field(1.0, gt=0, le=1, description="action slow: the node's speed, as a fraction of normal")
-    repair_hours: float | None = Field(None, ge=0, description="mean time in repair (actions replace, slow)")
-    repair_sigma: float = Field(0.0, ge=0, description="lognormal spread (sigma of log) of repair times; 0: fixed")
-    detect_minutes: float = Field(0.0, ge=0, description="time before the job notices (slow: finds the straggler)")
-    detect_hours: float = Field(0.0, ge=0, description="silent (data corruption): found this long after it struck")
-    source: str = Field("assumed", description="citation of the numbers, or assumed")
+    slowdown: float = Field(
+        1.0, ge=0.001, le=1, description="action slow: the node's speed, as a fraction of normal"
+    )
+    repair_hours: float | None = Field(
+        None, ge=0, le=MAX_HOURS, description="mean time in repair (actions replace, slow)"
+    )
+    repair_sigma: float = Field(
+        0.0, ge=0, le=5, description="lognormal spread (sigma of log) of repair times; 0: fixed"
+    )
+    detect_minutes: float = Field(
+        0.0, ge=0, le=MAX_MINUTES, description="time before the job notices (slow: finds the straggler)"
+    )
+    detect_hours: float = Field(
+        0.0, ge=0, le=MAX_HOURS, description="silent (data corruption): found this long after it struck"
+    )
+    source: Text = Field(
+        "assumed", max_length=MAX_TEXT_CHARS, description="citation of the numbers, or assumed; no control characters"
+    )
 
 
 class Scenario(_Section):
     """A whole scenario file."""
 
-    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="results folder name")
-    title: str = Field("", description="shown in reports")
-    failure_preset: str | None = Field(None, description="a shipped failure mix, added before the file's own modes")
+    name: str = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="results folder name",
+    )
+    title: Text = Field("", max_length=MAX_TEXT_CHARS, description="shown in reports; no control characters")
+    failure_preset: str | None = Field(
+        None, max_length=MAX_NAME_CHARS, description="a shipped failure mix, added before the file's own modes"
+    )
     run: Run = Run()
     cluster: Cluster
     workload: Workload = Workload()
@@ -155,7 +278,8 @@ class Scenario(_Section):
     repair: Repair = Repair()
     maintenance: Maintenance = Maintenance()
     energy: Energy = Energy()
-    failure: tuple[FailureMode, ...] = ()
+    # Not strict: TOML gives a list of tables; each is still checked strictly as a FailureMode.
+    failure: tuple[FailureMode, ...] = Field((), strict=False, max_length=MAX_MODES)
 
     @property
     def gpu(self) -> GPU:
@@ -214,9 +338,19 @@ class Scenario(_Section):
             return self.restart_seconds
         return self.restart.fixed_minutes * 60.0 + self.restart.memory_load_seconds
 
+    @property
+    def fleet_nodes(self) -> int:
+        """Every server: the job's and the spares."""
+        return self.job_nodes + self.cluster.spare_nodes
+
     def domain_nodes(self, scope: str) -> int | None:
-        """Servers under one instance of a correlated scope (rack or switch), if the cluster says."""
-        return self.cluster.nodes_per_rack if scope == "rack" else self.cluster.nodes_per_switch
+        """Servers under one instance of a correlated scope (rack or switch), if the cluster says.
+
+        A domain never holds more servers than the fleet: a larger size is the whole fleet (the same
+        failures), so what a run holds in memory follows the fleet, not the size written.
+        """
+        per = self.cluster.nodes_per_rack if scope == "rack" else self.cluster.nodes_per_switch
+        return None if per is None else min(per, self.fleet_nodes)
 
     @property
     def unit_gpus(self) -> int:

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.analytic import daly_interval, job_mtbf_seconds, young_interval
-from sim.config.errors import ScenarioError, SweepError
+from sim.analysis.work import DEFAULT_MAX_EVENTS
+from sim.config.errors import ScenarioError, SweepError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.runner import json_number
@@ -99,11 +100,13 @@ def optimize(
     progress: Callable[[int, int], None] | None = None,
     max_rounds: int = 6,
     rel_tol: float = 0.02,
+    max_events: float = DEFAULT_MAX_EVENTS,
 ) -> Optimum:
     """Find the value of ``key`` in ``[lo, hi]`` with the highest mean ``objective``.
 
     For the checkpoint interval the policy is set to ``fixed`` (the swept value is the interval)
-    and the range defaults to Daly's interval divided and multiplied by 8.
+    and the range defaults to Daly's interval divided and multiplied by 8. Every value is checked,
+    its work included (``max_events``, see ``run_sweep``), before any is simulated.
     """
     young, daly = closed_form_minutes(scenario)
     if key == INTERVAL:
@@ -113,13 +116,13 @@ def optimize(
             raise SweepError(str(e)) from None
         if lo is None or hi is None:
             if daly is None:
-                raise SweepError("optimize: no failure modes (or a free checkpoint): give --range LO:HI")
+                raise SweepError("no failure modes (or a free checkpoint) to take a range from: give lo, hi", "range")
             lo = daly / DEFAULT_SPAN if lo is None else lo
             hi = daly * DEFAULT_SPAN if hi is None else hi
     if lo is None or hi is None:
-        raise SweepError(f"optimize {key}: give --range LO:HI")
+        raise SweepError(f"{shown(key)}: give the range to search, lo and hi", "range")
     if not (0 < lo < hi and math.isfinite(hi)):
-        raise SweepError(f"--range {lo}:{hi}: needs 0 < LO < HI")
+        raise SweepError(f"{lo:g}:{hi:g}: needs finite numbers with 0 < lo < hi", "range")
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
 
@@ -127,7 +130,7 @@ def optimize(
     tried: list[float] = []
 
     def evaluate(values: list[float]) -> pd.DataFrame:
-        new = sorted({round(v, 6) for v in values} - set(tried))
+        new = sorted({float(round(v, 6)) for v in values} - set(tried))
         if new:
             result = run_sweep(
                 scenario,
@@ -138,6 +141,7 @@ def optimize(
                 scheduler=scheduler,
                 objective=objective,
                 progress=progress,
+                max_events=max_events,
             )
             runs.append(result.runs)
             tried.extend(new)

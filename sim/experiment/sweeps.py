@@ -11,6 +11,14 @@ points are paired: their noise is far below that of the values themselves.
 [5, 10, 15, 20]
 >>> parse_param("checkpoint.interval_minutes=log:5:240:5")[1]
 [5.0, 13.16, 34.64, 91.18, 240.0]
+
+The size of a grid is known before its values are built, and a grid above ``max_points`` points
+(``DEFAULT_MAX_POINTS``) is refused before any of it is:
+
+>>> parse_values("1:1e12:1")
+Traceback (most recent call last):
+...
+sim.config.errors.SweepError: range '1:1e12:1': 1e+12 values, above the limit of 10,000 points
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.analytic import interval_seconds
-from sim.config.errors import ScenarioError, SweepError
+from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
+from sim.config.errors import ScenarioError, SweepError, WorkLimitError, clip_key, shown
+from sim.config.limits import DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
 from sim.config.loading import parse_value, with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
@@ -46,8 +56,12 @@ Unit = tuple[str, int]  # (point key, replication)
 # ---------------------------------------------------------------- parameters and grids
 
 
-def parse_values(text: str) -> list[Any]:
-    """Values of ``--param``: ``V1,V2,...``, a range ``LO:HI:STEP`` or a log range ``log:LO:HI:N``."""
+def parse_values(text: str, max_points: int = DEFAULT_MAX_POINTS) -> list[Any]:
+    """A parameter's values: ``V1,V2,...``, a range ``LO:HI:STEP`` or a log range ``log:LO:HI:N``.
+
+    Range ends and steps are finite numbers; more than ``max_points`` values are refused before
+    they are built.
+    """
     text = text.strip()
     if not text:
         raise SweepError("no values (expected V1,V2,... or LO:HI:STEP or log:LO:HI:N)")
@@ -55,44 +69,63 @@ def parse_values(text: str) -> list[Any]:
     if text.startswith("log:"):
         parts = text[4:].split(":")
         if len(parts) != 3:
-            raise SweepError(f"log range {text!r}: expected log:LO:HI:N")
+            raise SweepError(f"log range {shown(text)}: expected log:LO:HI:N")
         lo, hi, n = (_number(p, text) for p in parts)
         if not (lo > 0 and hi > lo and n >= 2 and float(n).is_integer()):
-            raise SweepError(f"log range {text!r}: needs 0 < LO < HI and a whole N >= 2")
+            raise SweepError(f"log range {shown(text)}: needs 0 < LO < HI and a whole N >= 2")
+        _check_count(n, text, max_points)
         inner = [float(f"{v:.{LOG_DIGITS}g}") for v in np.geomspace(lo, hi, int(n))[1:-1]]
         return [float(lo), *inner, float(hi)]
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise SweepError(f"range {text!r}: expected LO:HI:STEP")
+            raise SweepError(f"range {shown(text)}: expected LO:HI:STEP")
         lo, hi, step = (_number(p, text) for p in parts)
         if not (step > 0 and hi >= lo):
-            raise SweepError(f"range {text!r}: needs STEP > 0 and HI >= LO")
+            raise SweepError(f"range {shown(text)}: needs STEP > 0 and HI >= LO")
+        count = (hi - lo) / step + 1  # a float: inf for a step too small to count, which is refused
+        _check_count(count, text, max_points)
         n = math.floor((hi - lo) / step + 1e-9) + 1
         whole = all(isinstance(x, int) for x in (lo, hi, step))
         return [lo + i * step if whole else round(lo + i * step, 12) for i in range(n)]
+    _check_count(text.count(",") + 1, text, max_points)
     values = [parse_value(v.strip()) for v in text.split(",")]
     if any(v == "" for v in values):
-        raise SweepError(f"values {text!r}: an empty value")
+        raise SweepError(f"values {shown(text)}: an empty value")
     return values
+
+
+def _check_count(count: float, text: str, max_points: int) -> None:
+    if count > max_points:
+        what = "values" if ":" not in text else ("log range" if text.startswith("log:") else "range")
+        many = f"{count:,.0f}" if count < 1e9 else f"{count:.3g}"
+        message = f"{what} {shown(text)}: {many} values, above the limit of {max_points:,} points"
+        raise SweepError(message, limit="max_points")
 
 
 def _number(text: str, whole: str) -> int | float:
     value = parse_value(text.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SweepError(f"{whole!r}: {text!r} is not a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SweepError(f"{shown(whole)}: {shown(text)} is not a finite number")
+    if isinstance(value, int) and abs(value) > 2**53:
+        raise SweepError(f"{shown(whole)}: {shown(value)} is too large for a range")
     return value
 
 
-def parse_param(text: str) -> tuple[str, list[Any]]:
-    """Split ``KEY=VALUES`` of ``--param``."""
+def parse_param(text: str, max_points: int = DEFAULT_MAX_POINTS) -> tuple[str, list[Any]]:
+    """Split ``KEY=VALUES`` into the key and its values (see ``parse_values``)."""
     key, sep, values = text.partition("=")
     if not sep or not key.strip():
-        raise SweepError(f"--param {text!r}: expected KEY=V1,V2,... e.g. checkpoint.interval_minutes=5,10,20")
+        raise SweepError(
+            f"{shown(text)}: expected KEY=V1,V2,... e.g. checkpoint.interval_minutes=5,10,20", "params"
+        )
+    key = key.strip()
     try:
-        return key.strip(), parse_values(values)
+        return key, parse_values(values, max_points)
     except SweepError as e:
-        raise SweepError(f"--param {key.strip()}: {e}") from None
+        raise SweepError(f"{clip_key(key)}: {e}", "params", e.limit) from None
+
+
 
 
 def grid(params: Mapping[str, Sequence[Any]]) -> list[Point]:
@@ -106,28 +139,60 @@ def point_key(point: Point) -> str:
     return json.dumps(point, sort_keys=True)
 
 
-def build_points(scenario: Scenario, params: Mapping[str, Sequence[Any]]) -> list[tuple[Point, Scenario]]:
-    """Validate every point before any work starts; errors name the key and the value."""
+def build_points(
+    scenario: Scenario,
+    params: Mapping[str, Sequence[Any]],
+    max_points: int = DEFAULT_MAX_POINTS,
+    max_events: float = DEFAULT_MAX_EVENTS,
+) -> list[tuple[Point, Scenario]]:
+    """Validate every point, and the work each costs, before any work starts; errors name the key and the value.
+
+    The grid's size is the product of the value counts: above ``max_points`` it is refused before
+    it is built. A point whose replications expect more than ``max_events`` events each is refused
+    with a ``WorkLimitError`` (a ``ScenarioError``, as ``sim.run`` raises; see ``sim.analysis.work``).
+    """
     if not params:
-        raise SweepError("nothing to sweep: give at least one --param KEY=VALUES")
+        raise SweepError("nothing to sweep: give at least one parameter and its values", "params")
+    size = 1
     for key, values in params.items():
         if not values:
-            raise SweepError(f"--param {key}: no values")
-        if len(set(map(repr, values))) != len(values):
-            raise SweepError(f"--param {key}: repeated values in {list(values)}")
+            raise SweepError(f"{clip_key(key)}: no values", "params")
+        _check_values(key, values)
+        size *= len(values)
+    if size > max_points:
+        counts = " x ".join(str(len(v)) for v in params.values())
+        raise SweepError(f"a grid of {counts} = {size:,} points, above the limit of {max_points:,}", limit="max_points")
     out = []
     for point in grid(params):
         try:
             s = with_overrides(scenario, point)
             interval_seconds(s)
+            check_work(s, max_events)
+        except WorkLimitError as e:
+            raise WorkLimitError(f"{_describe_point(point)}: {e}", "params") from None
         except ScenarioError as e:
-            raise SweepError(f"--param {_describe_point(point)}: {e}") from None
+            raise SweepError(f"{_describe_point(point)}: {e}", "params") from None
         out.append((point, s))
     return out
 
 
+def _check_values(key: str, values: Sequence[Any]) -> None:
+    """One parameter's values: plain scalars of one type (ints and floats mix), each once."""
+    kinds = set()
+    for v in values:
+        if not isinstance(v, bool | int | float | str):
+            raise SweepError(f"{clip_key(key)}: {shown(v)} is not a number, a string or a boolean", "params")
+        kinds.add("number" if isinstance(v, int | float) and not isinstance(v, bool) else type(v).__name__)
+    if len(kinds) > 1:
+        # A results column holds one type: mixed values would fail only when the results are written.
+        mixed = ", ".join(sorted(kinds))
+        raise SweepError(f"{clip_key(key)}: values of mixed types ({mixed}); give one type", "params")
+    if len(set(map(repr, values))) != len(values):
+        raise SweepError(f"{clip_key(key)}: repeated values in {shown(list(values))}", "params")
+
+
 def _describe_point(point: Point) -> str:
-    return " ".join(f"{k}={v}" for k, v in point.items())
+    return " ".join(f"{clip_key(k)}={shown(v)}" for k, v in point.items())
 
 
 # ---------------------------------------------------------------- Dask
@@ -138,11 +203,11 @@ def connect(scheduler: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise SweepError("--scheduler needs Dask: pip install 'trainsim[dask]'") from None
+        raise SweepError("a Dask scheduler needs Dask: pip install 'trainsim[dask]'", "scheduler") from None
     try:
         return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as e:
-        raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({e})") from None
+        raise SweepError(f"{shown(scheduler)}: cannot reach the Dask scheduler ({e})", "scheduler") from None
 
 
 # ---------------------------------------------------------------- the sweep
@@ -223,20 +288,26 @@ def run_sweep(
     resume: bool = False,
     objective: str = "ettr",
     progress: Callable[[int, int], None] | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    max_events: float = DEFAULT_MAX_EVENTS,
 ) -> SweepResult:
     """Run every point of the grid ``params`` for ``replications`` replications; see ``sweep``."""
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
     if objective not in OBJECTIVES:
-        raise SweepError(f"objective {objective!r}: must be one of {', '.join(OBJECTIVES)}")
-    if n < 1:
-        raise SweepError(f"replications must be >= 1, got {n}")
-    workers = (os.cpu_count() or 1) if jobs is None else jobs
+        raise SweepError(f"objective {shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective")
+    if not 1 <= n <= MAX_REPLICATIONS:
+        raise SweepError(f"replications must be from 1 to {MAX_REPLICATIONS:,}, got {shown(n)}", "replications")
+    if not 0 <= root <= MAX_SEED:
+        raise SweepError(f"seed must be from 0 to {MAX_SEED}, got {shown(root)}", "seed")
+    cores = os.cpu_count() or 1
+    workers = cores if jobs is None else jobs
     if workers < 1:
-        raise SweepError(f"jobs must be >= 1, got {workers}")
+        raise SweepError(f"jobs must be >= 1, got {shown(workers)}", "jobs")
+    workers = min(workers, cores)  # more processes than cores only cost memory: results are the same for any count
     values = {k: list(v) for k, v in params.items()}
-    points = build_points(scenario, values)
-    # Connect before touching --out or calling progress: that first call tells the caller that all
+    points = build_points(scenario, values, max_points, max_events)
+    # Connect before touching `out` or calling progress: that first call tells the caller that all
     # input, the scheduler included, was accepted.
     client = connect(scheduler) if scheduler else None
     try:
@@ -304,7 +375,10 @@ def sweep(
     """Sweep a grid of scenario keys; one row per point and replication (the tidy runs table).
 
     Options as ``run_sweep``: ``seed``, ``jobs`` (default: all cores), ``scheduler`` (a Dask
-    scheduler address), ``out`` (a folder to keep each finished replication in), ``resume``.
+    scheduler address), ``out`` (a folder to keep each finished replication in), ``resume``,
+    ``max_points`` (grid size, default ``DEFAULT_MAX_POINTS``) and ``max_events`` (expected events
+    per replication of any point, default ``sim.analysis.work.DEFAULT_MAX_EVENTS``). Bad parameters
+    raise ``SweepError``, and a point above ``max_events`` a ``WorkLimitError``, before any work starts.
     """
     return run_sweep(scenario, params, replications, **options).runs
 

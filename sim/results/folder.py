@@ -54,10 +54,14 @@ class SweepFolder:
 def load(path: str | Path) -> RunFolder | SweepFolder:
     """Read a run or sweep folder, or raise ``NotResults``."""
     folder = Path(path)
-    if not folder.is_dir():
-        raise NotResults(f"{folder}: no such folder")
+    try:
+        if not folder.is_dir():
+            raise NotResults(f"{folder}: no such folder")
+        has_summary = (folder / "summary.json").exists()
+    except OSError as e:  # a name too long, a folder that cannot be read
+        raise NotResults(f"{folder}: cannot read the folder: {e.strerror}") from None
     summary_path = folder / "summary.json"
-    if not summary_path.exists():
+    if not has_summary:
         hint = (
             " (an unfinished sweep: finish it with trainsim sweep ... --resume)"
             if (folder / "sweep.sqlite").exists()
