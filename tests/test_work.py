@@ -109,7 +109,6 @@ def test_grid_size_is_known_before_its_values() -> None:
     assert len(parse_values("1:20000:1", max_points=20_000)) == 20_000
 
 
-@pytest.mark.xfail(strict=True, reason="sim.run takes max_events once runner.run calls check_work (lead's line)")
 def test_run_takes_the_limit_as_a_keyword() -> None:
     """sim.run refuses a failure storm with WorkLimitError, and max_events raises the limit."""
     # The keyword first: without it, the storm below would run (2.4 million interruptions).

@@ -142,9 +142,9 @@ def run_command(
         # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
         if err_console.is_terminal and not quiet and jobs == 1:
             with err_console.status("simulating..."):
-                result = runner.run(scenario, replications=n, seed=root, jobs=jobs)
+                result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
         else:
-            result = runner.run(scenario, replications=n, seed=root, jobs=jobs)
+            result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
     except (Exception, KeyboardInterrupt) as e:
         elapsed = time.perf_counter() - start
         try:

@@ -33,6 +33,7 @@ import simpy
 from scipy import stats
 
 from sim.analysis.analytic import job_mtbf_seconds
+from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
@@ -275,10 +276,12 @@ def run(
     seed: int | None = None,
     jobs: int = 1,
     indices: Iterable[int] | None = None,
+    max_events: float = DEFAULT_MAX_EVENTS,
 ) -> Result:
     """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
 
-    The result is the same, byte for byte, for any ``jobs``.
+    The result is the same, byte for byte, for any ``jobs``. A scenario that expects more than
+    ``max_events`` events in a replication is refused before any work (``WorkLimitError``).
     """
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
@@ -286,6 +289,7 @@ def run(
         raise ValueError(f"replications must be >= 1, got {n}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    check_work(scenario, max_events)
     seeds = replication_seeds(root, n)
     todo: Sequence[int] = list(range(n)) if indices is None else list(indices)
     args = [(scenario, seeds[i], i) for i in todo]
