@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.config.actions import ACTIONS
 from sim.config.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def job_failure_rates_per_hour(scenario: Scenario) -> dict[str, float]:
 def _interrupting(scenario: Scenario) -> dict[str, float]:
     # Stragglers slow the job down but do not stop it: they are not failures of the job.
     rates = job_failure_rates_per_hour(scenario)
-    return {m.name: rates[m.name] for m in scenario.modes if m.action != "slow"}
+    return {m.name: rates[m.name] for m in scenario.modes if ACTIONS[m.action].stops_job}
 
 
 def job_mtbf_seconds(scenario: Scenario) -> float:

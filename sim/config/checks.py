@@ -9,6 +9,7 @@ sim.config.errors.ScenarioError: cluster.gpus: must be a multiple of cluster.gpu
 
 from __future__ import annotations
 
+from sim.config.actions import ACTIONS
 from sim.config.errors import ScenarioError, shown
 from sim.config.hardware import get_gpu
 from sim.config.limits import MAX_CLOCKS, MAX_MAINTENANCE_WINDOWS, MAX_MODES, MAX_NODES, MAX_SECONDS
@@ -56,7 +57,7 @@ def check_consistency(s: Scenario) -> None:
                 raise ScenarioError(f"{key}.scope: a straggler (action 'slow') is a GPU or a node ({m.name!r})")
             if m.slowdown >= 1:
                 raise ScenarioError(f"{key}.slowdown: a straggler runs below full speed; give a fraction < 1")
-        if m.action in ("replace", "slow") and m.repair_hours is None:
+        if ACTIONS[m.action].pulls_node and m.repair_hours is None:
             raise ScenarioError(f"{key}.repair_hours: required when action = {m.action!r} ({m.name!r})")
         if m.scope in ("rack", "switch") and s.domain_nodes(m.scope) is None:
             raise ScenarioError(f"{key}.scope: {m.scope!r} needs cluster.nodes_per_{m.scope} ({m.name!r})")

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from sim.config.actions import ACTIONS, ActionName
 from sim.config.hardware import GPU, get_gpu
 from sim.config.limits import (
     MAX_DAYS,
@@ -231,8 +232,8 @@ class FailureMode(_Section):
     shape: float = Field(
         1.0, ge=0.1, le=100, description="Weibull shape; the scale keeps the mean at mtbf_hours"
     )
-    action: Literal["replace", "restart", "slow"] = Field(
-        "replace", description="replace: the server leaves for repair; restart: in place; slow: a straggler"
+    action: ActionName = Field(
+        "replace", description="; ".join(f"{name}: {a.meaning}" for name, a in ACTIONS.items())
     )
     slowdown: float = Field(
         1.0, ge=0.001, le=1, description="action slow: the node's speed, as a fraction of normal"

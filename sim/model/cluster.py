@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.config.actions import ACTIONS
 from sim.config.scenario import FailureMode
 from sim.model.causes import Failure
 from sim.model.failures import NodeTimeline
@@ -48,7 +49,7 @@ class Cluster:
         # Job positions (slots) outlive the nodes that fill them: peers and replicas are slots.
         self.slot_of: list[int] = list(range(job_nodes)) + [-1] * (n - job_nodes)
         self.vacant: list[int] = []
-        self._replace = [m.action == "replace" for m in modes]
+        self._replace = [ACTIONS[m.action].leaves_job_at_once for m in modes]
         self._time: list[float] = timeline.time.tolist()
         self._mode: list[int] = timeline.mode.tolist()
         self._next: list[int] = timeline.ptr[:-1].tolist()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.config.actions import ACTIONS
 from sim.config.scenario import FailureMode
 
 
@@ -107,9 +108,13 @@ def node_timeline(
     col_scale = np.array(scale)
     col_inv_shape = 1.0 / np.array(shape)
     # A straggler is pulled once it is found, so it is out from detection until repaired.
-    replace = np.array([m.action in ("replace", "slow") for m in modes])
+    actions = [ACTIONS[m.action] for m in modes]
+    replace = np.array([a.pulls_node for a in actions])
     repair_s = np.array(
-        [(m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if m.action == "slow" else 0.0) for m in modes]
+        [
+            (m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if a.repair_after_detect else 0.0)
+            for m, a in zip(modes, actions, strict=True)
+        ]
     )
     sigma = np.array([m.repair_sigma for m in modes])
 
