@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import pytest
 import simpy
+from builders import tiny
 
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.process import JobProcess
+from sim.model.spec import JobSpec
 
 
 class Recorder(JobProcess):
     """Waits 10 s at a time and records what happened."""
 
     def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self.process = None
-        self.log: list[tuple[float, str]] = []
+        super().__init__(env, None, None, JobSpec.from_scenario(tiny()))  # type: ignore[arg-type]
+        self.seen: list[tuple[float, str]] = []
 
     def timer(self) -> simpy.Event:
         return self.env.timeout(10.0)
 
     def timer_done(self) -> None:
-        self.log.append((self.env.now, "timer"))
+        self.seen.append((self.env.now, "timer"))
 
     def failed(self, failure: Failure) -> None:
-        self.log.append((self.env.now, f"fail {failure.node}"))
+        self.seen.append((self.env.now, f"fail {failure.node}"))
 
     def corruption_found(self, found: CorruptionFound) -> None:
-        self.log.append((self.env.now, f"corruption from {found.struck:g}"))
+        self.seen.append((self.env.now, f"corruption from {found.struck:g}"))
 
     def maintenance_due(self, due: MaintenanceDue) -> None:
-        self.log.append((self.env.now, f"maintenance {due.seconds:g}"))
+        self.seen.append((self.env.now, f"maintenance {due.seconds:g}"))
 
 
 def strike(env: simpy.Environment, proc: simpy.Process, at: float, cause: object) -> simpy.events.ProcessGenerator:
@@ -47,7 +48,7 @@ def test_each_cause_goes_to_its_handler_then_the_wait_starts_again() -> None:
     env.process(strike(env, proc, 27.0, CorruptionFound(struck=20.0, mode=0)))
     env.process(strike(env, proc, 29.0, MaintenanceDue(seconds=60.0)))
     env.run(until=40.0)
-    assert job.log == [
+    assert job.seen == [
         (10.0, "timer"),
         (15.0, "fail 3"),
         (25.0, "timer"),

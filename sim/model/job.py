@@ -19,10 +19,10 @@ from sim.model.accounting import Carry, Checkpointed, End, Period, close_run, dr
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
-from sim.model.process import EVENT_ROWS, EventLog, JobProcess
-from sim.model.side import corruption_alarm, maintenance, straggler_swap
+from sim.model.process import EVENT_ROWS, JobProcess
+from sim.model.side import corruption_alarm, straggler_swap
 from sim.model.spec import JobSpec
-from sim.model.speed import Rhythm, Stragglers, slow_loss
+from sim.model.speed import Rhythm, slow_loss
 from sim.model.states import JobState
 
 RUN, DETECT, WAIT, RESTART, MAINTENANCE = (
@@ -119,11 +119,7 @@ class Job(JobProcess):
     def __init__(
         self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec, event_rows: int = EVENT_ROWS
     ) -> None:
-        self.env = env
-        self.cluster = cluster
-        self.ledger = ledger
-        self.spec = spec
-        self.segment = spec.segment
+        super().__init__(env, cluster, ledger, spec, event_rows)
         self.recovery = (
             Shrink(spec.slots_per_unit, spec.unit_gpus, spec.gpus // spec.unit_gpus)
             if spec.strategy == "shrink"
@@ -140,18 +136,9 @@ class Job(JobProcess):
         self.lost_slots: set[int] = set()
         self.copy_lost = False
         self.alarms: dict[tuple[float, int], simpy.Process] = {}  # pending corruption alarms by (struck, mode)
-        self.stragglers = Stragglers()
         self.beyond_history = 0  # corruptions older than every kept checkpoint
-        self.log = EventLog(event_rows)
         self.log.add((0.0, RUN.word, "", -1, 0.0))
-        self.process: simpy.Process | None = None
         self._never = env.event()  # the timer of a state only an interrupt ends; never triggered
-
-    def start(self) -> simpy.Process:
-        process = super().start()
-        if self.spec.maintenance_every_s:
-            self.env.process(maintenance(self.env, process, self.spec.maintenance_every_s, self.spec.maintenance_s))
-        return process
 
     @property
     def from_memory(self) -> bool:

@@ -14,6 +14,11 @@ from typing import Any
 import simpy
 
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
+from sim.model.cluster import Cluster
+from sim.model.ledger import Ledger
+from sim.model.side import maintenance
+from sim.model.spec import JobSpec
+from sim.model.speed import Stragglers
 
 #: One row of the event log: time (s), kind, cause, node (-1: none), lost GPU-hours.
 Event = tuple[float, str, str, int, float]
@@ -49,14 +54,30 @@ class EventLog:
 
 
 class JobProcess:
-    """Wait in a state until it ends or a cause interrupts it; subclasses say what each means."""
+    """Wait in a state until it ends or a cause interrupts it; subclasses say what each means.
 
-    env: simpy.Environment
-    process: simpy.Process | None
-    log: EventLog
+    The skeleton owns what every strategy shares: the cluster, the ledger, the job's spec, the
+    stragglers slowing it, its event log, and the side processes it starts (maintenance windows).
+    """
+
+    def __init__(
+        self, env: simpy.Environment, cluster: Cluster, ledger: Ledger, spec: JobSpec, event_rows: int = EVENT_ROWS
+    ) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.ledger = ledger
+        self.spec = spec
+        self.segment = spec.segment
+        self.stragglers = Stragglers()
+        self.log = EventLog(event_rows)
+        self.process: simpy.Process | None = None
 
     def start(self) -> simpy.Process:
+        """Start the job's process, and the maintenance windows that will interrupt it."""
         self.process = self.env.process(self.run())
+        if self.spec.maintenance_every_s:
+            windows = maintenance(self.env, self.process, self.spec.maintenance_every_s, self.spec.maintenance_s)
+            self.env.process(windows)
         return self.process
 
     def run(self) -> Generator[simpy.Event, Any, None]:

@@ -35,10 +35,10 @@ from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.checkpoint import Split
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
-from sim.model.process import EVENT_ROWS, EventLog, JobProcess
-from sim.model.side import maintenance, straggler_swap
+from sim.model.process import EVENT_ROWS, JobProcess
+from sim.model.side import straggler_swap
 from sim.model.spec import JobSpec
-from sim.model.speed import Rhythm, Stragglers, slow_loss
+from sim.model.speed import Rhythm, slow_loss
 from sim.model.states import ReplicaState
 
 ONLINE, RECOVERING, WAITING, RESTARTING, MAINTENANCE = (
@@ -66,11 +66,7 @@ class ReplicaJob(JobProcess):
         job_targets: Sequence[float],
         event_rows: int = EVENT_ROWS,
     ) -> None:
-        self.env = env
-        self.cluster = cluster
-        self.ledger = ledger
-        self.spec = spec
-        self.segment = spec.segment
+        super().__init__(env, cluster, ledger, spec, event_rows)
         self.unit_gpus = spec.unit_gpus
         self.units = spec.gpus // spec.unit_gpus
         self.job_targets = job_targets
@@ -91,16 +87,7 @@ class ReplicaJob(JobProcess):
         self.pending = 0.0  # useful GPU-seconds since the last persisted checkpoint
         self.outage = False
         self.last = 0.0
-        self.stragglers = Stragglers()
-        self.log = EventLog(event_rows)
         self.log.add((0.0, "run", "", -1, 0.0))
-        self.process: simpy.Process | None = None
-
-    def start(self) -> simpy.Process:
-        process = super().start()
-        if self.spec.maintenance_every_s:
-            self.env.process(maintenance(self.env, process, self.spec.maintenance_every_s, self.spec.maintenance_s))
-        return process
 
     # ------------------------------------------------------------------ skeleton
 
