@@ -20,7 +20,7 @@ from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess
-from sim.model.side import corruption_alarm, straggler_swap
+from sim.model.side import corruption_alarm
 from sim.model.spec import JobSpec
 from sim.model.speed import Rhythm, slow_loss
 from sim.model.states import JobState
@@ -184,17 +184,6 @@ class Job(JobProcess):
         mode = self.spec.modes[failure.mode]
         name = mode.name
         env = self.env
-        if mode.slow_speed is not None:
-            # A straggler: the synchronous job runs at its speed until it is found and swapped out.
-            handle = self.stragglers.add(env.now, mode.slow_speed, name)
-
-            def swapped(t: float, node: int = failure.node) -> None:
-                self.stragglers.end_of(handle, t)
-                self.log.add((t, "swap", name, node, 0.0))
-
-            env.process(straggler_swap(env, self.cluster, failure.node, mode.detect_s, swapped))
-            self.log.add((failure.time, "straggler", name, failure.node, 0.0))
-            return
         if mode.silent:
             # The job computes on; only work done while computing is corrupted, and only found later.
             if self.state is RUN:

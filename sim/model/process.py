@@ -16,8 +16,8 @@ import simpy
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
-from sim.model.side import maintenance
-from sim.model.spec import JobSpec
+from sim.model.side import maintenance, straggler_swap
+from sim.model.spec import JobSpec, ModeSpec
 from sim.model.speed import Stragglers
 
 #: One row of the event log: time (s), kind, cause, node (-1: none), lost GPU-hours.
@@ -89,13 +89,35 @@ class JobProcess:
             except simpy.Interrupt as irq:
                 cause = irq.cause
                 if type(cause) is Failure:
-                    self.failed(cause)
+                    mode = self.spec.modes[cause.mode]
+                    if mode.slow_speed is None:
+                        self.failed(cause)
+                    else:
+                        self.straggler(cause, mode)
                 elif type(cause) is CorruptionFound:
                     self.corruption_found(cause)
                 elif type(cause) is MaintenanceDue:
                     self.maintenance_due(cause)
                 else:
                     raise TypeError(f"unknown interruption cause {cause!r}") from None
+
+    def straggler(self, failure: Failure, mode: ModeSpec) -> None:
+        """A slow node: the job (every replica alike: they step together) runs at its speed until it is
+        found, ``detect_s`` later, and hot-swapped for a spare by a process of its own."""
+        assert mode.slow_speed is not None
+        self.speed_changes()
+        handle = self.stragglers.add(self.env.now, mode.slow_speed, mode.name)
+
+        def swapped(t: float) -> None:
+            self.speed_changes()
+            self.stragglers.end_of(handle, t)
+            self.log.add((t, "swap", mode.name, failure.node, 0.0))
+
+        self.env.process(straggler_swap(self.env, self.cluster, failure.node, mode.detect_s, swapped))
+        self.log.add((failure.time, "straggler", mode.name, failure.node, 0.0))
+
+    def speed_changes(self) -> None:
+        """Called just before the job's speed changes: a job that books as it goes books up to now."""
 
     def timer(self) -> simpy.Event:
         """The event that ends the current state (a timeout, or one that never fires)."""

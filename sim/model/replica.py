@@ -36,7 +36,6 @@ from sim.model.checkpoint import Split
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess
-from sim.model.side import straggler_swap
 from sim.model.spec import JobSpec
 from sim.model.speed import Rhythm, slow_loss
 from sim.model.states import ReplicaState
@@ -108,10 +107,10 @@ class ReplicaJob(JobProcess):
     def failed(self, failure: Failure) -> None:
         self._accrue()
         mode = self.spec.modes[failure.mode]
-        if mode.slow_speed is not None:
-            self._straggler(failure, mode.name, mode.slow_speed, mode.detect_s)
-        else:
-            self._failed(failure, mode.name, mode.detect_s)
+        self._failed(failure, mode.name, mode.detect_s)
+
+    def speed_changes(self) -> None:
+        self._accrue()  # the time so far is booked at the speed it had
 
     def corruption_found(self, found: CorruptionFound) -> None:
         raise NotImplementedError("silent data corruption is refused with replica recovery (sim.config.checks)")
@@ -215,18 +214,6 @@ class ReplicaJob(JobProcess):
         u = self.job_targets[self._job_failures]
         self._job_failures += 1
         return min(int(u * self.units), self.units - 1)
-
-    def _straggler(self, failure: Failure, name: str, speed: float, detect_s: float) -> None:
-        """A slow node slows every replica (they step together) until it is found and hot-swapped."""
-        handle = self.stragglers.add(self.env.now, speed, name)
-
-        def swapped(t: float) -> None:
-            self._accrue()  # the time before the swap is booked at the straggler's speed
-            self.stragglers.end_of(handle, t)
-            self.log.add((t, "swap", name, failure.node, 0.0))
-
-        self.env.process(straggler_swap(self.env, self.cluster, failure.node, detect_s, swapped))
-        self.log.add((failure.time, "straggler", name, failure.node, 0.0))
 
     def _failed(self, failure: Failure, name: str, detect_s: float) -> None:
         now = self.env.now
