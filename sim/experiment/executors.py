@@ -8,11 +8,12 @@ streams of that replication, so the results do not depend on where or in what or
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any
 
 from sim.config.scenario import Scenario
 from sim.experiment.runner import replication_seeds, simulate
+from sim.experiment.workers import worker_pool
 
 Done = tuple[str, int, dict[str, float]]
 
@@ -38,14 +39,11 @@ def execute(tasks: Sequence[Task], jobs: int = 1, client: Any = None) -> Iterato
         for t in tasks:
             yield run_unit(*t)
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        # worker_pool stops its workers when this generator is closed early or raises (Ctrl-C).
+        with worker_pool(min(jobs, len(tasks))) as pool:
             futures = [pool.submit(run_unit, *t) for t in tasks]
-            try:
-                for f in as_completed(futures):
-                    yield f.result()
-            finally:
-                for f in futures:
-                    f.cancel()
+            for f in as_completed(futures):
+                yield f.result()
 
 
 def _execute_dask(tasks: Sequence[Task], client: Any) -> Iterator[Done]:

@@ -24,7 +24,6 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +34,7 @@ from scipy import stats
 from sim.analysis.analytic import job_mtbf_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
+from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
 from sim.model.job import Job
@@ -297,7 +297,7 @@ def run(
     if jobs == 1 or len(args) == 1:
         reps = [_simulate_args(a) for a in args]
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(args), os.cpu_count() or 1)) as pool:
+        with worker_pool(min(jobs, len(args), os.cpu_count() or 1)) as pool:
             reps = list(pool.map(_simulate_args, args))
     result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
     result.warnings.extend(warnings_for(scenario, result))
