@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -254,16 +255,83 @@ def test_failing_simulation_writes_failed_summary(
         raise RuntimeError("boom in replication")
 
     out = tmp_path / "o"
-    assert main(["run", str(tiny), "--no-plots", "-o", str(out), "-q"]) == 0  # stale tables of an earlier run
-    capsys.readouterr()
     monkeypatch.setattr(sim.experiment.runner, "simulate", boom)
     code, _, stderr = run_cli(["run", str(tiny), "-o", str(out), "--seed", "5"], capsys)
     assert code == 1 and "boom in replication" in stderr and "Traceback" not in stderr
+    assert f"details in {out / 'summary.json'}" in stderr
     doc = json.loads((out / "summary.json").read_text())
     assert doc["status"] == "failed" and "boom in replication" in doc["error"]
     assert doc["seed"] == 5 and doc["scenario_resolved"]["name"] == "tiny"
     assert (out / "scenario.toml").read_text() == TINY
-    assert not (out / "runs.parquet").exists() and not (out / "events.parquet").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["scenario.toml", "summary.json"]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file of ``folder`` and its bytes."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"), [(KeyboardInterrupt, "interrupted", 130), (RuntimeError, "failed", 1)]
+)
+def test_run_that_does_not_finish_keeps_earlier_results(
+    error: type[BaseException],
+    status: str,
+    code: int,
+    tiny: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C or an error over complete results keeps them byte for byte; the record goes to a sibling it names."""
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    (out / "waterfall.png").write_bytes(b"chart of the earlier results")
+    before = files(out)
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise error("stopped")
+
+    monkeypatch.setattr(sim.experiment.runner, "simulate", stop)
+    capsys.readouterr()
+    got, _, stderr = run_cli(["run", str(tiny), "-o", str(out), "--seed", "5", "-q"], capsys)
+    assert got == code and files(out) == before
+    (record,) = tmp_path.glob(f"o.{status}-*")
+    assert f"details in {record / 'summary.json'}; the earlier results in {out}/ are kept" in stderr
+    doc = json.loads((record / "summary.json").read_text())
+    assert doc["status"] == status and doc["seed"] == 5 and doc["scenario"] == "tiny"
+    assert (record / "scenario.toml").read_text() == TINY
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["o", record.name, "tiny.toml"])
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ({"notes.txt": "mine"}, "did not write (notes.txt)"),
+        ({"sweep.sqlite": "", "points.csv": ""}, "did not write (points.csv, sweep.sqlite)"),
+    ],
+)
+def test_out_holding_other_files_exits_2(
+    setup: dict[str, str], expected: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out holding files that are not a run's results (the user's, a sweep's) is refused, untouched."""
+    out = tmp_path / "o"
+    out.mkdir()
+    for name, text in setup.items():
+        (out / name).write_text(text)
+    code, _, stderr = run_cli(["run", str(tiny), "-o", str(out)], capsys)
+    assert code == 2 and expected in stderr and len(stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(setup)
+
+
+def test_out_holding_the_current_folder_exits_2(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--out . cannot be replaced whole while the command runs in it."""
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path.parent)):
+        code, _, stderr = run_cli(["run", str(tiny), "-o", out], capsys)
+        assert code == 2 and "is the current folder or holds it" in stderr
 
 
 def test_check_prints_intervals(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,14 +377,82 @@ def test_python_dash_m_sim(tmp_path: Path) -> None:
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-def test_interrupted_run_exits_130(
-    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+#: Where each command can be interrupted: the function the test makes raise KeyboardInterrupt, and its arguments.
+CTRL_C = {
+    "run": ("sim.experiment.runner.simulate", ["run", "{tiny}", "-o", "{out}"]),
+    "sweep": (
+        "sim.experiment.executors.run_unit",
+        ["sweep", "{tiny}", "-p", "checkpoint.interval_minutes=5", "-j", "1", "-o", "{out}"],
+    ),
+    "optimize": ("sim.experiment.executors.run_unit", ["optimize", "{tiny}", "-j", "1"]),
+    "check": ("sim.analysis.estimates.check_report", ["check", "{tiny}"]),
+    "plot": ("sim.results.folder.load", ["plot", "{out}"]),
+    "fit": (
+        "sim.analysis.fit.read_log",
+        ["fit", "{tiny}", "--nodes", "8", "--start", "2024-01-01", "--end", "2024-02-01"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(CTRL_C))
+def test_ctrl_c_exits_130_in_every_command(
+    command: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C during a run exits 130, as a shell reports SIGINT, and says where the details are."""
+    """Ctrl-C exits 130 in every command, no traceback; run and sweep folders record "interrupted" and say where."""
 
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.experiment.runner, "simulate", interrupt)
-    code, _, stderr = run_cli(["run", str(tiny), "-o", str(tmp_path / "o")], capsys)
-    assert code == 130 and "interrupted" in stderr
+    target, args = CTRL_C[command]
+    monkeypatch.setattr(target, interrupt)
+    out = tmp_path / "o"
+    code, stdout, stderr = run_cli([a.format(tiny=tiny, out=out) for a in args], capsys)
+    assert code == 130 and "Traceback" not in stdout + stderr
+    if command in ("run", "sweep"):
+        doc = json.loads((out / "summary.json").read_text())
+        assert doc["status"] == doc["error"] == "interrupted" and "traceback" not in doc
+        assert f"trainsim: interrupted (details in {out / 'summary.json'}" in stderr
+
+
+def test_killed_during_the_simulation_keeps_results(tiny: Path, tmp_path: Path) -> None:
+    """A run SIGKILLed midway leaves the earlier results as they were and nothing beside them."""
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    before = files(out)
+    killed_run("after", "sim.experiment.runner:simulate", 1, out)
+    assert files(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["o", "tiny.toml"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the one-step swap is Linux's")
+@pytest.mark.parametrize(
+    ("when", "target", "kept"),
+    [("before", "sim.results.staging:swap_in", 1), ("after", "sim.results.staging:_exchange", 2)],
+    ids=["before the swap", "after the swap"],
+)
+def test_killed_while_swapping_then_next_run_cleans_up(
+    when: str, target: str, kept: int, tiny: Path, tmp_path: Path
+) -> None:
+    """Killed just before or after its swap, a run leaves one complete folder (the earlier or its own) and a
+    temporary, which the next run into the same place removes."""
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    before = files(out)
+    killed_run(when, target, 1, out)
+    assert json.loads((out / "summary.json").read_text())["replications"] == kept
+    if kept == 1:
+        assert files(out) == before
+    (left,) = (p for p in tmp_path.iterdir() if p.name.startswith(".o."))
+    assert left.name.endswith(".tmp")
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "tiny.toml"]
+
+
+def killed_run(when: str, target: str, n: int, out: Path) -> None:
+    """Run ``trainsim run`` of TINY (2 replications) into ``out`` and SIGKILL it at the chosen call."""
+    scenario = out.parent / "tiny.toml"
+    args = ["run", str(scenario), "--no-plots", "-n", "2", "-o", str(out), "-q"]
+    killed_at = Path(__file__).with_name("killed_at.py")
+    proc = subprocess.run(
+        [sys.executable, str(killed_at), when, target, str(n), "--", *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-300:]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ def test_resume_reuses_and_extends(tiny: Path, tmp_path: Path) -> None:
 def test_interrupted_sweep_records_and_resumes(
     tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C exits 1 with an "interrupted" summary; --resume then finishes with the same table."""
+    """Ctrl-C exits 130 with an "interrupted" summary; --resume then finishes with the same table."""
     real = sim.experiment.executors.run_unit
     calls = []
 
@@ -241,40 +241,89 @@ def _stored(path: Path) -> int:
         return 0
 
 
-#: A scenario whose replications take tens of milliseconds, so a sweep of it can be killed midway.
-SLOWER = ["--set", "cluster.gpus=512", "--set", "run.duration_days=365", "--set", "cluster.spare_nodes=16"]
+#: The test-only wrapper that runs trainsim and SIGKILLs it at a chosen call.
+KILLED_AT = Path(__file__).with_name("killed_at.py")
+#: A 4-point, 3-replication sweep of the tiny scenario (the folder is added with -o).
+KILL_SWEEP = ["--no-plots", "-p", f"{INTERVAL}=10,20,40,80", "-n", "3", "-j", "1", "-q"]
+KILL_TOTAL = 4 * 3
+
+
+def killed(when: str, target: str, n: int, args: list[str]) -> None:
+    """Run ``trainsim ARGS`` in a child that SIGKILLs itself ``when`` the ``n``-th call of ``target`` happens."""
+    proc = subprocess.run(
+        [sys.executable, str(KILLED_AT), when, target, str(n), "--", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, f"not killed: exit {proc.returncode}; {proc.stderr[-300:]}"
+
+
+def resumed_equals_uninterrupted(tiny: Path, killed_out: Path, clean: Path, done: int) -> None:
+    """--resume in ``killed_out`` recomputes only what was not committed and gives the uninterrupted tables."""
+    args = ["sweep", str(tiny), *KILL_SWEEP]
+    assert main([*args, "-o", str(killed_out), "--resume"]) == 0
+    if not (clean / "summary.json").exists():
+        assert main([*args, "-o", str(clean)]) == 0
+    doc = summary(killed_out)
+    assert (doc["reused"], doc["computed"]) == (done, KILL_TOTAL - done)
+    assert pd.read_parquet(killed_out / "runs.parquet").equals(pd.read_parquet(clean / "runs.parquet"))
+    assert (killed_out / "points.csv").read_text() == (clean / "points.csv").read_text()
+    assert [p.name for p in killed_out.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_table(tiny: Path, tmp_path: Path) -> None:
-    """A sweep killed with SIGKILL midway and resumed gives exactly the table of an uninterrupted sweep."""
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    args = ["sweep", str(tiny), "--no-plots", "-p", f"{INTERVAL}=10,20,40,80", "-n", "6", "-j", "1", "-q", *SLOWER]
-    total = 4 * 6
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args, "-o", str(killed)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while _stored(killed / "sweep.sqlite") < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        proc.kill()
-    finally:
-        proc.kill()
-        _, err = proc.communicate(timeout=30)
-    done = _stored(killed / "sweep.sqlite")
-    assert 0 < done < total, f"kill missed the sweep: {done} of {total} stored; {err.decode()[-300:]}"
-    assert proc.returncode == -9 and not (killed / "summary.json").exists()
+    """A sweep SIGKILLed right after its 5th commit, resumed, gives the uninterrupted tables, recomputing none of 5."""
+    out = tmp_path / "killed"
+    killed("after", "sim.experiment.store:Store.put", 5, ["sweep", str(tiny), *KILL_SWEEP, "-o", str(out)])
+    assert _stored(out / "sweep.sqlite") == 5 and not (out / "summary.json").exists()
+    resumed_equals_uninterrupted(tiny, out, tmp_path / "clean", 5)
 
-    assert main([*args, "-o", str(killed), "--resume"]) == 0
-    assert main([*args, "-o", str(clean)]) == 0
-    doc = summary(killed)
-    assert doc["reused"] >= done and doc["computed"] == total - doc["reused"] and doc["computed"] < total
-    resumed = pd.read_parquet(killed / "runs.parquet")
-    uninterrupted = pd.read_parquet(clean / "runs.parquet")
-    assert resumed.equals(uninterrupted)
-    assert (killed / "points.csv").read_text() == (clean / "points.csv").read_text()
+
+@pytest.mark.slow
+def test_every_kill_point_resumes_to_the_same_table(tiny: Path, tmp_path: Path) -> None:
+    """Killed after each of its commits in turn, every resumed sweep gives the uninterrupted table."""
+    for k in range(1, KILL_TOTAL + 1):
+        out = tmp_path / f"killed-{k}"
+        killed("after", "sim.experiment.store:Store.put", k, ["sweep", str(tiny), *KILL_SWEEP, "-o", str(out)])
+        assert _stored(out / "sweep.sqlite") == k
+        resumed_equals_uninterrupted(tiny, out, tmp_path / "clean", k)
+
+
+def test_sigkill_while_extending_keeps_the_earlier_results(tiny: Path, tmp_path: Path) -> None:
+    """A sweep extended with --resume and killed before its swap leaves the earlier complete folder as it was."""
+    out = tmp_path / "s"
+    assert main(["sweep", str(tiny), *KILL_SWEEP, "-o", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith("sweep.sqlite")}
+    more = ["sweep", str(tiny), *KILL_SWEEP, "-n", "4", "--resume", "-o", str(out)]
+    killed("before", "sim.results.staging:swap_in", 1, more)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith("sweep.sqlite")} == before
+    assert _stored(out / "sweep.sqlite") == 4 * 4
+    assert main(more) == 0 and (summary(out)["computed"], summary(out)["reused"]) == (0, 16)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_interrupted_extension_keeps_the_earlier_results(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while extending a complete sweep: the results stay, the record goes beside them, --resume finishes."""
+    out = tmp_path / "s"
+    assert sweep(tiny, out) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith("sweep.sqlite")}
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.experiment.executors, "run_unit", interrupt)
+    capsys.readouterr()
+    code, _, stderr = run_cli(
+        ["sweep", str(tiny), "--no-plots", *GRID, "-n", "3", "-j", "1", "-o", str(out), "--resume"], capsys
+    )
+    assert code == 130 and f"the earlier results in {out}/ are kept" in stderr and "--resume" in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith("sweep.sqlite")} == before
+    (record,) = tmp_path.glob("s.interrupted-*")
+    assert summary(record)["status"] == "interrupted" and summary(record)["replications"] == 3
 
 
 def test_tracker_adds_up_the_optimizer_rounds() -> None:

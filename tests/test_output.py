@@ -106,10 +106,14 @@ def test_no_overrides_key_without_overrides(result: Result) -> None:
     assert "overrides" not in save.summary_document(result, "t")
 
 
-def test_interrupted_write_leaves_no_summary(result: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """If writing the tables fails, the folder has no summary.json, so it never looks complete."""
+def test_failed_write_keeps_the_earlier_results(
+    result: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If writing the tables fails, the folder keeps its earlier results byte for byte, and no temporary is left."""
     out = tmp_path / "r"
     save.write_results(out, result, TEXT, "t")
+    (out / "waterfall.png").write_bytes(b"chart of the earlier results")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def broken(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
         Path(path).write_bytes(b"PAR1 trunc")
@@ -118,24 +122,38 @@ def test_interrupted_write_leaves_no_summary(result: Result, tmp_path: Path, mon
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
         save.write_results(out, result, TEXT, "t")
-    assert not (out / "summary.json").exists()
-    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
 def test_write_failure(scenario: Scenario, tmp_path: Path) -> None:
     """A failed run's summary.json has status failed, the error, the scenario and the seed."""
     out = tmp_path / "r"
     out.mkdir()
-    (out / "runs.parquet").write_bytes(b"stale")
+    (out / "runs.parquet").write_bytes(b"stale")  # no summary: not results, so the record replaces it
     try:
         raise ValueError("replication 3 diverged")
     except ValueError as e:
-        output.write_failure(out, scenario, 9, 4, e, TEXT, "t", {"run.seed": 9})
-    doc = json.loads((out / "summary.json").read_text())
+        summary = save.write_failure(out, scenario, 9, 4, e, TEXT, "t", {"run.seed": 9})
+    assert summary == out / "summary.json"
+    doc = json.loads(summary.read_text())
     assert doc["status"] == "failed" and doc["error"] == "ValueError: replication 3 diverged"
     assert "Traceback" in doc["traceback"] and doc["seed"] == 9 and doc["replications"] == 4
     assert doc["scenario_resolved"]["name"] == "small" and doc["overrides"] == {"run.seed": 9}
     assert {p.name for p in out.iterdir()} == {"summary.json", "scenario.toml"}
+
+
+def test_failure_beside_complete_results(result: Result, scenario: Scenario, tmp_path: Path) -> None:
+    """Interrupted next to complete results: they stay byte for byte; the record goes to a sibling folder."""
+    out = tmp_path / "r"
+    save.write_results(out, result, TEXT, "t")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    summary = save.write_failure(out, scenario, 3, 2, KeyboardInterrupt(), TEXT, "t")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert summary.parent.parent == tmp_path and summary.parent.name.startswith("r.interrupted-")
+    doc = json.loads(summary.read_text())
+    assert doc["status"] == doc["error"] == "interrupted" and "traceback" not in doc and doc["seed"] == 3
+    assert (summary.parent / "scenario.toml").read_text() == TEXT
 
 
 def test_dumps_is_strict_json() -> None:

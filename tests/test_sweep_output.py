@@ -12,6 +12,7 @@ from builders import tiny
 from rich.console import Console
 
 from sim.experiment import sweep_save as sweep_output
+from sim.experiment.store import Store
 from sim.experiment.sweeps import SweepResult, run_sweep
 from sim.report import sweep as sweep_report
 
@@ -40,36 +41,48 @@ def cells(text: str) -> list[list[str]]:
 
 def test_write_sweep_round_trips_the_tables(result: SweepResult, tmp_path: Path) -> None:
     """runs.parquet and points.csv hold exactly the sweep's tables; summary.json the document and provenance."""
-    sweep_output.begin(tmp_path, b"scenario text")
-    sweep_output.write_sweep(tmp_path, result, "2025-01-01T00:00:00Z", 1.5, [f"{INTERVAL}=5,20,80"], {"a.b": 1})
-    assert pd.read_parquet(tmp_path / "runs.parquet").equals(result.runs)
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "points.csv"), result.points, check_exact=False, rtol=1e-12)
-    doc = json.loads((tmp_path / "summary.json").read_text())
+    out = tmp_path / "s"
+    sweep_output.write_sweep(
+        out, result, b"scenario text", "2025-01-01T00:00:00Z", 1.5, [f"{INTERVAL}=5,20,80"], {"a.b": 1}
+    )
+    assert pd.read_parquet(out / "runs.parquet").equals(result.runs)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "points.csv"), result.points, check_exact=False, rtol=1e-12)
+    doc = json.loads((out / "summary.json").read_text())
     assert doc["status"] == "ok" and doc["overrides"] == {"a.b": 1} and doc["runtime_s"] == 1.5
     assert doc["points"] == json.loads(json.dumps(result.to_json()["points"]).replace("NaN", "null"))
-    assert (tmp_path / "scenario.toml").read_bytes() == b"scenario text"
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert (out / "scenario.toml").read_bytes() == b"scenario text"
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_failed_write_leaves_no_summary(result: SweepResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A table that cannot be written leaves no summary.json (not even an earlier one): the folder is incomplete."""
-    sweep_output.write_sweep(tmp_path, result, "t", 1.0, [])
+def test_failed_write_keeps_the_earlier_results(
+    result: SweepResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table that cannot be written leaves the folder's earlier summary and tables as they were."""
+    sweep_output.write_sweep(tmp_path / "s", result, "x", "t", 1.0, [])
+    before = {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()}
 
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
     with pytest.raises(OSError):
-        sweep_output.write_sweep(tmp_path, result, "t", 1.0, [])
-    assert not (tmp_path / "summary.json").exists()
+        sweep_output.write_sweep(tmp_path / "s", result, "x", "t", 1.0, [])
+    assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]
 
 
-def test_begin_drops_stale_tables(tmp_path: Path) -> None:
-    """Starting a sweep removes the summary and tables of an earlier grid, and keeps the store."""
-    for name in ("summary.json", "runs.parquet", "points.csv", "sweep.sqlite"):
-        (tmp_path / name).write_text("old")
-    sweep_output.begin(tmp_path, "new scenario")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml", "sweep.sqlite"]
+def test_write_sweep_replaces_old_tables_and_keeps_the_store(result: SweepResult, tmp_path: Path) -> None:
+    """A finished sweep replaces the folder's earlier tables and charts, and carries its store's rows over."""
+    out = tmp_path / "s"
+    store = Store.open(out, result.scenario, seed=1, resume=False)
+    store.put("{}", 0, {"ettr": 0.5})
+    store.close()
+    for name in ("summary.json", "runs.parquet", "points.csv", "sweep_curve.png", "report.html"):
+        (out / name).write_text("old")
+    sweep_output.write_sweep(out, result, "new scenario", "t", 1.0, [])
+    assert sorted(p.name for p in out.iterdir()) == sorted(["scenario.toml", "sweep.sqlite", *sweep_output.FILES[1:]])
+    assert Store.open(out, result.scenario, seed=1, resume=True).load() == {("{}", 0): {"ettr": 0.5}}
 
 
 def test_foreign_results(tmp_path: Path) -> None:
@@ -89,12 +102,27 @@ def test_failure_summary(tmp_path: Path) -> None:
         raise ValueError("bad luck")
     except ValueError as e:
         error = e
-    sweep_output.write_sweep_failure(tmp_path, s, 7, 2, {INTERVAL: [5, 10]}, error, "t", 0.5, ["x"], None)
-    doc = json.loads((tmp_path / "summary.json").read_text())
+    where = sweep_output.write_sweep_failure(tmp_path, s, 7, 2, {INTERVAL: [5, 10]}, error, "x", "t", 0.5, ["x"], None)
+    doc = json.loads(where.read_text())
+    assert where == tmp_path / "summary.json" and (tmp_path / "scenario.toml").read_text() == "x"
     assert doc["status"] == "failed" and "bad luck" in doc["traceback"] and doc["params"] == {INTERVAL: [5, 10]}
-    sweep_output.write_sweep_failure(tmp_path, s, 7, 2, {INTERVAL: [5]}, KeyboardInterrupt(), "t", 0.5, ["x"], None)
-    doc = json.loads((tmp_path / "summary.json").read_text())
+    where = sweep_output.write_sweep_failure(
+        tmp_path, s, 7, 2, {INTERVAL: [5]}, KeyboardInterrupt(), "x", "t", 0.5, ["x"], None
+    )
+    doc = json.loads(where.read_text())
     assert doc["status"] == "interrupted" and "traceback" not in doc and doc["seed"] == 7
+
+
+def test_failure_beside_complete_results(result: SweepResult, tmp_path: Path) -> None:
+    """A sweep interrupted in a folder with complete results records it in a sibling folder; the results stay."""
+    out = tmp_path / "s"
+    sweep_output.write_sweep(out, result, "x", "t", 1.0, [])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    where = sweep_output.write_sweep_failure(
+        out, result.scenario, 7, 2, {INTERVAL: [5]}, KeyboardInterrupt(), "x", "t", 0.5, []
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert where.parent.name.startswith("s.interrupted-") and json.loads(where.read_text())["status"] == "interrupted"
 
 
 def test_report_marks_the_best_row(result: SweepResult) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -142,6 +142,20 @@ def parse_overrides(assignments: Sequence[str] | None) -> dict[str, Any]:
     from sim.config.loading import parse_assignment
 
     return dict(parse_assignment(a) for a in assignments or ())
+
+
+def check_replaceable(folder: Path, ours: Collection[str], command: str) -> None:
+    """Refuse an ``--out`` that replacing the whole folder would harm: the current folder (or one
+    holding it), or a folder with files that ``command`` did not write (``ours`` names those it does)."""
+    from sim.results import staging
+
+    here = Path.cwd()
+    if folder.resolve() in (here, *here.parents):
+        raise BadInput(f"--out {folder}: is the current folder or holds it; choose a folder of its own for the results")
+    others = staging.strangers(folder, ours)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise BadInput(f"--out {folder}: holds files that {command} did not write ({shown}); choose another --out")
 
 
 #: The longest error line printed: a message that quotes a huge value must not flood the terminal.

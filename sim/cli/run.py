@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -19,6 +20,7 @@ from sim.cli.app import (
     ScenarioArg,
     SetOpt,
     app,
+    check_replaceable,
     info,
     parse_overrides,
 )
@@ -44,16 +46,25 @@ def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
 
 
 def _prepare_out(out: Path | None, scenario: Scenario) -> Path:
-    """The results folder, created now so a bad ``--out`` fails before the simulation, not after."""
+    """The results folder, checked now so a bad ``--out`` fails before the simulation, not after.
+
+    The results are built beside the folder and swapped in whole, so the folder must hold nothing
+    but results of ``trainsim run``, and its parent must be writable.
+    """
     from sim.results import files as output
+    from sim.results import staging
 
     folder = output.default_out_dir(scenario) if out is None else out
     try:
         if folder.exists() and not folder.is_dir():
             raise BadInput(f"--out {folder}: exists and is not a folder")
+        check_replaceable(folder, output.RUN_FOLDER, "trainsim run")
+        staging.tidy(folder)  # a killed run's temporaries, a swap cut short
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a name too long, a read-only or missing parent, ...
         raise BadInput(f"--out {folder}: cannot create the folder: {e.strerror}") from None
+    if not os.access(folder.resolve().parent, os.W_OK):
+        raise BadInput(f"--out {folder}: cannot write beside it (results are built there, then moved in)")
     return folder
 
 
@@ -138,6 +149,7 @@ def run_command(
     started = output.utc_now()
     start = time.perf_counter()
     err_console = Console(stderr=True)
+    write_error: OSError | None = None
     try:
         # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
         if err_console.is_terminal and not quiet and jobs == 1:
@@ -145,23 +157,12 @@ def run_command(
                 result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
         else:
             result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
-    except (Exception, KeyboardInterrupt) as e:
-        elapsed = time.perf_counter() - start
         try:
-            summary = output.write_failure(folder, scenario, root, n, e, text, started, overrides, elapsed)
-            where = f"details in {summary}"
-        except OSError as disk_error:  # report the simulation's error, not only the disk's
-            where = f"and its summary could not be written: {disk_error}"
-        if isinstance(e, KeyboardInterrupt):
-            info(f"interrupted ({where})", quiet=False)
-            raise
-        raise Failed(f"simulation failed: {type(e).__name__}: {e} ({where})") from e
-
-    write_error: OSError | None = None
-    try:
-        save.write_results(folder, result, text, started, overrides)
-    except OSError as e:
-        write_error = e  # print the report anyway: the simulation's work is not lost with the files
+            save.write_results(folder, result, text, started, overrides)
+        except OSError as e:
+            write_error = e  # print the report anyway: the simulation's work is not lost with the files
+    except (Exception, KeyboardInterrupt) as e:
+        _run_failed(folder, scenario, n, e, text, started, overrides, time.perf_counter() - start)
 
     if fmt is Format.json:
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
@@ -170,12 +171,39 @@ def run_command(
     else:
         report.print_report(result, Console())
     if write_error is not None:
-        raise Failed(f"cannot write results to {folder}: {write_error}")
+        raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
     if not no_plots:
         from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
 
         draw_after(folder, quiet)
     info(f"results in {folder}/ ({result.runtime_s:.2f} s)", quiet)
+
+
+def _run_failed(
+    folder: Path,
+    scenario: Scenario,
+    replications: int,
+    error: BaseException,
+    text: bytes,
+    started: str,
+    overrides: dict[str, Any],
+    elapsed: float,
+) -> NoReturn:
+    """Record a run that raised or was interrupted, where it destroys nothing, then raise what the command reports."""
+    from sim.experiment import save
+
+    try:
+        summary = save.write_failure(
+            folder, scenario, scenario.run.seed, replications, error, text, started, overrides, elapsed
+        )
+        beside = "" if summary.parent == folder else f"; the earlier results in {folder}/ are kept"
+        where = f"details in {summary}{beside}"
+    except OSError as disk_error:  # report the simulation's error, not only the disk's
+        where = f"and its summary could not be written: {disk_error}; {folder}/ is unchanged"
+    if isinstance(error, KeyboardInterrupt):
+        info(f"interrupted ({where})", quiet=False)
+        raise error
+    raise Failed(f"simulation failed: {type(error).__name__}: {error} ({where})") from error
 
 
 @app.command("check")

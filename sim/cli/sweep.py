@@ -33,6 +33,7 @@ from sim.cli.app import (
     ScenarioArg,
     SetOpt,
     app,
+    check_replaceable,
     info,
     parse_overrides,
 )
@@ -91,18 +92,22 @@ def _load(path: Path, overrides: dict[str, Any]) -> tuple[Scenario, bytes]:
 
 
 def _check_out(folder: Path) -> None:
-    """Refuse an ``--out`` that cannot hold this sweep, without creating anything."""
+    """Refuse an ``--out`` that cannot hold this sweep, creating nothing; finish a swap into it that was cut short."""
     from sim.experiment import sweep_save as sweep_output
+    from sim.results import staging
 
     try:
         if folder.exists() and not folder.is_dir():
             raise BadInput(f"--out {folder}: exists and is not a folder")
         foreign = sweep_output.foreign_results(folder)
+        if foreign:
+            files = ", ".join(foreign)
+            raise BadInput(f"--out {folder}: holds results of a run, not a sweep ({files}); choose another --out")
+        check_replaceable(folder, sweep_output.SWEEP_FOLDER, "trainsim sweep")
+        # Before the store is opened: a swap cut short has the folder, and its store, under another name.
+        staging.tidy(folder)
     except OSError as e:  # a name too long, a folder that cannot be read
         raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
-    if foreign:
-        files = ", ".join(foreign)
-        raise BadInput(f"--out {folder}: holds results of a run, not a sweep ({files}); choose another --out")
 
 
 # ---------------------------------------------------------------- options
@@ -235,7 +240,6 @@ def sweep_command(
     root = scenario.run.seed if seed is None else seed
 
     def on_start(done: int, total: int) -> None:
-        sweep_output.begin(folder, text)
         points = total // n
         reused = f"; {done} stored replications reused" if done else ""
         info(
@@ -247,11 +251,17 @@ def sweep_command(
     started = output.utc_now()
     start = time.perf_counter()
     tracker = Tracker(show_bar(quiet), "sweep", on_start)
+    write_error: OSError | None = None
     try:
         with tracker:
             result = run_sweep(
                 scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker, max_points, max_events
             )
+        runtime = time.perf_counter() - start
+        try:
+            sweep_output.write_sweep(folder, result, text, started, runtime, param, overrides)
+        except OSError as e:
+            write_error = e  # print the report anyway: the results are in the store
     except SweepError:
         raise
     except (Exception, KeyboardInterrupt) as e:
@@ -259,20 +269,14 @@ def sweep_command(
             if isinstance(e, sqlite3.Error):
                 raise BadInput(f"--out {folder}: cannot use {STORE}: {e}") from e
             raise
-        _sweep_failed(folder, scenario, root, n, params, e, started, time.perf_counter() - start, param, overrides)
-    runtime = time.perf_counter() - start
-
-    write_error: OSError | None = None
-    try:
-        sweep_output.write_sweep(folder, result, started, runtime, param, overrides)
-    except OSError as e:
-        write_error = e  # print the report anyway: the results are in the store
+        elapsed = time.perf_counter() - start
+        _sweep_failed(folder, scenario, root, n, params, e, text, started, elapsed, param, overrides)
     if fmt is Format.json:
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
     else:
         sweep_report.print_sweep(result)
     if write_error is not None:
-        raise Failed(f"cannot write results to {folder}: {write_error}")
+        raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
     if not no_plots:
         from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
 
@@ -287,20 +291,22 @@ def _sweep_failed(
     replications: int,
     params: dict[str, list[Any]],
     error: BaseException,
+    text: bytes,
     started: str,
     runtime: float,
     specs: Sequence[str],
     overrides: dict[str, Any],
 ) -> NoReturn:
-    """Record a sweep that raised or was interrupted, then raise what the command line reports."""
+    """Record a sweep that raised or was interrupted, where it destroys nothing, then raise what the command reports."""
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
 
     try:
         summary = sweep_output.write_sweep_failure(
-            folder, scenario, seed, replications, params, error, started, runtime, specs, overrides
+            folder, scenario, seed, replications, params, error, text, started, runtime, specs, overrides
         )
-        where = f"details in {summary}"
+        beside = "" if summary.parent == folder else f"; the earlier results in {folder}/ are kept"
+        where = f"details in {summary}{beside}"
     except OSError as disk_error:  # report the sweep's error, not only the disk's
         where = f"and its summary could not be written: {disk_error}"
     kept = f"finished replications are kept in {folder / STORE}: rerun with --resume to continue"

@@ -1,7 +1,9 @@
-"""Writing a finished run's result folder: the ``--format json`` document plus provenance, and its tables.
+"""Writing a run's result folder: the ``--format json`` document plus provenance, and its tables;
+or, for a run that raised or was interrupted, the record of what it was.
 
-The file primitives (atomic writes, names, strict JSON) are ``sim.results.files``; this module is
-the one place that turns an engine ``Result`` into those files.
+The file primitives (atomic writes, names, strict JSON) are ``sim.results.files``, the swap of a
+whole folder ``sim.results.staging``; this module is the one place that turns an engine ``Result``
+into those files. Earlier results in the folder stay as they were until the new ones are complete.
 """
 
 from __future__ import annotations
@@ -13,7 +15,18 @@ from typing import Any
 from sim.analysis.analytic import interval_seconds
 from sim.config.scenario import Scenario
 from sim.experiment.runner import Result
-from sim.results.files import EVENTS, RUNS, SUMMARY, atomic_path, atomic_write_text, begin, dumps, provenance
+from sim.results.files import (
+    EVENTS,
+    RUN_FOLDER,
+    RUNS,
+    SUMMARY,
+    atomic_path,
+    failure_document,
+    provenance,
+    write_scenario_copy,
+    write_summary,
+)
+from sim.results.staging import failure_home, staged_folder
 
 
 def summary_document(result: Result, started_utc: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -45,13 +58,43 @@ def write_results(
     started_utc: str,
     overrides: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write a complete result folder for ``result``; return the path of ``summary.json``."""
+    """Replace ``out_dir`` with a complete result folder for ``result``; return the path of ``summary.json``.
+
+    The folder is built beside ``out_dir`` and swapped in whole once written: until then ``out_dir``
+    keeps its earlier results, charts included (charts of the new results are drawn afterwards).
+    """
     out = Path(out_dir)
-    begin(out, scenario_text)
-    with atomic_path(out / RUNS) as tmp:
-        result.runs.to_parquet(tmp, index=False)
-    with atomic_path(out / EVENTS) as tmp:
-        result.events.to_parquet(tmp, index=False)
-    summary = out / SUMMARY
-    atomic_write_text(summary, dumps(summary_document(result, started_utc, overrides), indent=2) + "\n")
-    return summary
+    with staged_folder(out, RUN_FOLDER) as tmp:
+        write_scenario_copy(tmp, scenario_text)
+        with atomic_path(tmp / RUNS) as path:
+            result.runs.to_parquet(path, index=False)
+        with atomic_path(tmp / EVENTS) as path:
+            result.events.to_parquet(path, index=False)
+        write_summary(tmp, summary_document(result, started_utc, overrides))
+    return out / SUMMARY
+
+
+def write_failure(
+    out_dir: str | Path,
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    error: BaseException,
+    scenario_text: str | bytes | None,
+    started_utc: str,
+    overrides: Mapping[str, Any] | None = None,
+    runtime_s: float | None = None,
+) -> Path:
+    """Record a run that raised or was interrupted: a scenario copy and a ``summary.json`` with the status
+    (``failed`` or ``interrupted``), the error, the scenario and the seed. Return the summary's path.
+
+    The record replaces ``out_dir`` only if that holds no results (nothing, or an earlier failure);
+    next to complete results it goes into a new sibling folder (``sim.results.staging.failure_home``),
+    and the results stay as they were.
+    """
+    doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
+    home = failure_home(Path(out_dir), doc["status"])
+    with staged_folder(home, RUN_FOLDER) as tmp:
+        write_scenario_copy(tmp, scenario_text)
+        write_summary(tmp, doc)
+    return home / SUMMARY

@@ -30,6 +30,8 @@ from sim.config.scenario import Scenario
 from sim.config.version import VERSION
 
 FILE = "sweep.sqlite"
+#: The store and the files SQLite keeps beside it while it is open (write-ahead log, shared memory, journal).
+FILES = (FILE, f"{FILE}-wal", f"{FILE}-shm", f"{FILE}-journal")
 
 
 class StoreMismatch(ValueError):
@@ -111,3 +113,17 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+
+def copy(source: str | Path, dest: str | Path) -> None:
+    """Copy the store file ``source`` to ``dest`` as one consistent snapshot (SQLite's online backup,
+    which includes what is still in the write-ahead log)."""
+    src = sqlite3.connect(source)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()

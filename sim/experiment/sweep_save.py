@@ -1,9 +1,10 @@
 """Sweep result folders: ``runs.parquet``, ``points.csv``, ``summary.json``, ``scenario.toml``.
 
 The folder also holds ``sweep.sqlite`` (``sim.experiment.store``), which ``run_sweep`` fills as replications
-finish; the files here are written once the sweep is complete. As for ``trainsim run``, every file
-is atomic and ``summary.json`` is removed when a sweep starts and written last, so a folder with a
-``summary.json`` is complete and consistent, and a sweep that was killed leaves none (its finished
+finish; the files here are written once the sweep is complete. As for ``trainsim run``, the complete
+folder (tables, summary and a copy of the store) is built beside the old one and swapped in whole
+(``sim.results.staging``), so a folder with a ``summary.json`` is complete and consistent, and a
+sweep that is killed or interrupted leaves the folder's earlier results as they were (its finished
 replications are in the store, for ``--resume``).
 
 >>> from sim.config.loading import load_scenario_text
@@ -13,15 +14,17 @@ PosixPath('results/tiny-sweep')
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.config.scenario import Scenario
 from sim.experiment.store import FILE as STORE
+from sim.experiment.store import FILES as STORE_FILES
+from sim.experiment.store import copy as copy_store
 from sim.experiment.sweeps import SweepResult
 from sim.results import files as output
+from sim.results.staging import failure_home, staged_folder
 
 RUNS = output.RUNS
 POINTS = "points.csv"
@@ -29,6 +32,8 @@ SUMMARY = output.SUMMARY
 SCENARIO_COPY = output.SCENARIO_COPY
 #: Files of a complete sweep folder besides the store, in the order they are written (summary last).
 FILES = (SCENARIO_COPY, RUNS, POINTS, SUMMARY)
+#: Everything a sweep folder may hold.
+SWEEP_FOLDER = frozenset({*FILES, *STORE_FILES, *output.DRAWN})
 
 
 def default_sweep_dir(scenario: Scenario) -> Path:
@@ -44,13 +49,6 @@ def foreign_results(folder: Path) -> list[str]:
     if not folder.is_dir() or (folder / STORE).exists():
         return []
     return sorted(p.name for p in folder.iterdir() if p.name in (*FILES, output.EVENTS))
-
-
-def begin(folder: Path, scenario_text: str | bytes | None) -> None:
-    """Mark the folder incomplete (no summary), and drop tables that a new grid could contradict."""
-    output.begin(folder, scenario_text)
-    for name in (RUNS, POINTS):
-        (folder / name).unlink(missing_ok=True)
 
 
 def _sweep_provenance(
@@ -88,25 +86,28 @@ def summary_document(
 def write_sweep(
     folder: str | Path,
     result: SweepResult,
+    scenario_text: str | bytes | None,
     started_utc: str,
     runtime_s: float,
     param_specs: Sequence[str],
     overrides: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write the tables and, last, ``summary.json`` of a finished sweep; return the summary's path.
+    """Replace ``folder`` with the complete folder of a finished sweep; return the summary's path.
 
-    The scenario copy is written by ``begin`` when the sweep starts.
+    The new folder holds the scenario copy, the tables, a copy of the store (so ``--resume`` goes on
+    from it) and, last, ``summary.json``; it is swapped in whole once written.
     """
     out = Path(folder)
-    (out / SUMMARY).unlink(missing_ok=True)
-    with output.atomic_path(out / RUNS) as tmp:
-        result.runs.to_parquet(tmp, index=False)
-    with output.atomic_path(out / POINTS) as tmp:
-        result.points.to_csv(tmp, index=False)
-    summary = out / SUMMARY
-    doc = summary_document(result, started_utc, runtime_s, param_specs, overrides)
-    output.atomic_write_text(summary, output.dumps(doc, indent=2) + "\n")
-    return summary
+    with staged_folder(out, SWEEP_FOLDER) as tmp:
+        output.write_scenario_copy(tmp, scenario_text)
+        with output.atomic_path(tmp / RUNS) as path:
+            result.runs.to_parquet(path, index=False)
+        with output.atomic_path(tmp / POINTS) as path:
+            result.points.to_csv(path, index=False)
+        if (out / STORE).exists():
+            copy_store(out / STORE, tmp / STORE)
+        output.write_summary(tmp, summary_document(result, started_utc, runtime_s, param_specs, overrides))
+    return out / SUMMARY
 
 
 def write_sweep_failure(
@@ -116,29 +117,31 @@ def write_sweep_failure(
     replications: int,
     params: Mapping[str, Sequence[Any]],
     error: BaseException,
+    scenario_text: str | bytes | None,
     started_utc: str,
     runtime_s: float,
     param_specs: Sequence[str],
     overrides: Mapping[str, Any] | None = None,
 ) -> Path:
-    """``summary.json`` of a sweep that raised or was interrupted: what it was, and how to continue.
+    """Record a sweep that raised or was interrupted: what it was, and how to continue. Return the summary's path.
 
-    Its finished replications stay in the store; ``--resume`` with the same command continues.
+    Its finished replications stay in the store; ``--resume`` with the same command continues. The
+    record goes into ``folder`` beside the store if the folder holds no complete results, else into
+    a new sibling folder, and the results stay as they were.
     """
     out = Path(folder)
+    doc: dict[str, Any] = output.failure_fields(error)
+    doc.update({"scenario": scenario.name, "replications": replications})
+    doc["params"] = {k: list(v) for k, v in params.items()}
+    doc.update(_sweep_provenance(scenario, seed, started_utc, runtime_s, param_specs, overrides))
+    home = failure_home(out, doc["status"])
+    if home != out:
+        with staged_folder(home, SWEEP_FOLDER) as tmp:
+            output.write_scenario_copy(tmp, scenario_text)
+            output.write_summary(tmp, doc)
+        return home / SUMMARY
+    # The folder holds the store of this sweep, which must stay: write beside it, file by file.
     for name in (RUNS, POINTS):
         (out / name).unlink(missing_ok=True)
-    interrupted = isinstance(error, KeyboardInterrupt)
-    doc: dict[str, Any] = {
-        "status": "interrupted" if interrupted else "failed",
-        "error": "interrupted" if interrupted else f"{type(error).__name__}: {error}",
-        "scenario": scenario.name,
-        "replications": replications,
-        "params": {k: list(v) for k, v in params.items()},
-    }
-    if not interrupted:
-        doc["traceback"] = "".join(traceback.format_exception(error))
-    doc.update(_sweep_provenance(scenario, seed, started_utc, runtime_s, param_specs, overrides))
-    summary = out / SUMMARY
-    output.atomic_write_text(summary, output.dumps(doc, indent=2) + "\n")
-    return summary
+    output.write_scenario_copy(out, scenario_text)
+    return output.write_summary(out, doc)

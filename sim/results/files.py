@@ -1,10 +1,10 @@
 """Result folders: ``summary.json``, ``runs.parquet``, ``events.parquet`` and ``scenario.toml``.
 
-Every file is written atomically (temporary file in the same folder, fsync, rename), and
-``summary.json`` is removed first and written last, so a folder with a ``summary.json`` is always
-complete and consistent: an interrupted run leaves no summary rather than a stale or partial one.
-A run that fails still leaves a ``summary.json`` with ``"status": "failed"``, the error, the
-scenario and the seed, so every result can be reproduced or debugged.
+Every file is written atomically (temporary file in the same folder, fsync, rename), and a whole
+results folder is built beside its target and swapped in once complete (``sim.results.staging``),
+so a folder with a ``summary.json`` is always complete and consistent. A run that fails or is
+interrupted still leaves a ``summary.json`` (``"status": "failed"`` or ``"interrupted"``) with the
+error, the scenario and the seed, so every result can be reproduced or debugged.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as d:
@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import secrets
 import traceback
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,12 @@ FILES = (SCENARIO_COPY, RUNS, EVENTS, SUMMARY)
 #: name (``.png``, ``.svg`` on request) in the order the report shows them.
 REPORT = "report.html"
 CHARTS = ("waterfall", "failure_impact", "timeline", "sweep_curve", "scale")
+#: Files drawn from a results folder: a folder holding these beside its results is still a results folder.
+DRAWN = frozenset({REPORT, *(f"{name}{suffix}" for name in CHARTS for suffix in (".png", ".svg"))})
+#: Everything a ``trainsim run`` folder may hold.
+RUN_FOLDER = frozenset({*FILES, *DRAWN})
+#: The status words of a ``summary.json`` that records no results: a run or sweep that raised, or Ctrl-C.
+FAILED, INTERRUPTED = "failed", "interrupted"
 
 
 def default_out_dir(scenario: Scenario) -> Path:
@@ -58,6 +65,30 @@ def utc_now() -> str:
 
 # ---------------------------------------------------------------- atomic files
 
+#: A temporary file or folder: ``.<name>.<pid>.<token>.tmp`` while process ``pid`` writes it, ``.old``
+#: for the folder a swap replaced (``sim.results.staging``). The dot and the suffix keep it from ever
+#: passing for a result file.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.(?P<token>[0-9a-f]{8})\.(?P<kind>tmp|old)")
+
+
+def temporary_name(name: str) -> str:
+    """A fresh temporary name for ``name``, owned by this process.
+
+    >>> parse_temporary(temporary_name("runs.parquet"))[0] == "runs.parquet"
+    True
+    """
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def parse_temporary(name: str) -> tuple[str, int, str, str] | None:
+    """``(name, owner pid, token, kind)`` of a temporary name, or ``None`` for any other name.
+
+    >>> parse_temporary(".out.4242.0a1b2c3d.old"), parse_temporary("out")
+    (('out', 4242, '0a1b2c3d', 'old'), None)
+    """
+    m = _TEMPORARY.fullmatch(name)
+    return None if m is None else (m["name"], int(m["pid"]), m["token"], m["kind"])
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -68,7 +99,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = target.parent / temporary_name(target.name)
     # Not mkstemp: its mode 0600 would survive the rename; 0666 lets the umask decide, as for open().
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
@@ -79,11 +110,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; some platforms cannot open a directory, which is harmless.
+def fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (where the platform can open a folder)."""
+    # Some platforms cannot open a directory, which is harmless.
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -143,6 +175,23 @@ def provenance(scenario: Scenario, seed: int, started_utc: str, overrides: Mappi
     return doc
 
 
+def failure_fields(error: BaseException) -> dict[str, Any]:
+    """``status`` and ``error`` of a run or sweep that did not finish; an error also gets its traceback.
+
+    >>> failure_fields(KeyboardInterrupt())
+    {'status': 'interrupted', 'error': 'interrupted'}
+    >>> failure_fields(ValueError("bad"))["status"]
+    'failed'
+    """
+    if isinstance(error, KeyboardInterrupt):
+        return {"status": INTERRUPTED, "error": INTERRUPTED}
+    return {
+        "status": FAILED,
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+
+
 def failure_document(
     scenario: Scenario,
     seed: int,
@@ -152,55 +201,23 @@ def failure_document(
     overrides: Mapping[str, Any] | None = None,
     runtime_s: float | None = None,
 ) -> dict[str, Any]:
-    """``summary.json`` of a run that raised: the error, with everything needed to rerun it."""
-    doc: dict[str, Any] = {
-        "status": "failed",
-        "error": f"{type(error).__name__}: {error}",
-        "traceback": "".join(traceback.format_exception(error)),
-        "scenario": scenario.name,
-        "replications": replications,
-    }
+    """``summary.json`` of a run that raised or was interrupted: the error, with everything needed to rerun it."""
+    doc: dict[str, Any] = failure_fields(error)
+    doc.update({"scenario": scenario.name, "replications": replications})
     doc.update(provenance(scenario, seed, started_utc, overrides))
     doc["runtime_s"] = runtime_s
     return doc
 
 
-def begin(out_dir: Path, scenario_text: str | bytes | None) -> None:
-    """Mark the folder incomplete (no summary), drop charts of earlier results, store the scenario copy first."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SUMMARY).unlink(missing_ok=True)
-    # Charts and a report of the results this folder held before would contradict the new ones
-    # (and survive a --no-plots run); they are drawn again when the new results are complete.
-    (out_dir / REPORT).unlink(missing_ok=True)
-    for name in CHARTS:
-        for suffix in (".png", ".svg"):
-            (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
+def write_scenario_copy(folder: Path, scenario_text: str | bytes | None) -> None:
+    """The scenario file as given, beside the results it produced (nothing when there is no file)."""
     if scenario_text is not None:
         data = scenario_text.encode("utf-8") if isinstance(scenario_text, str) else scenario_text
-        atomic_write_bytes(out_dir / SCENARIO_COPY, data)
+        atomic_write_bytes(folder / SCENARIO_COPY, data)
 
 
-def write_failure(
-    out_dir: str | Path,
-    scenario: Scenario,
-    seed: int,
-    replications: int,
-    error: BaseException,
-    scenario_text: str | bytes | None,
-    started_utc: str,
-    overrides: Mapping[str, Any] | None = None,
-    runtime_s: float | None = None,
-) -> Path:
-    """Write the result folder of a failed run: scenario copy and a failed ``summary.json``.
-
-    Tables left from an earlier run in the same folder are removed, since they do not belong
-    to this summary.
-    """
-    out = Path(out_dir)
-    begin(out, scenario_text)
-    for name in (RUNS, EVENTS):
-        (out / name).unlink(missing_ok=True)
-    doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
-    summary = out / SUMMARY
-    atomic_write_text(summary, dumps(doc, indent=2) + "\n")
+def write_summary(folder: Path, document: Mapping[str, Any]) -> Path:
+    """Write ``summary.json`` (strict JSON, indented) into ``folder``; return its path."""
+    summary = folder / SUMMARY
+    atomic_write_text(summary, dumps(document, indent=2) + "\n")
     return summary
