@@ -11,6 +11,7 @@ from builders import tiny
 from scipy import stats
 from test_runner import M_S, daly_scenario
 
+import sim.experiment.sweeps
 from sim.analysis.analytic import daly_ettr, daly_interval
 from sim.config.errors import SweepError
 from sim.experiment.sweeps import build_points, grid, parse_param, parse_values, run_sweep, sweep
@@ -194,20 +195,21 @@ def test_json_document() -> None:
 
 
 def test_dask_cluster_gives_the_same_table() -> None:
-    """A Dask scheduler with two worker processes on loopback gives the local result."""
+    """A Dask scheduler with two workers (in this process: threads, no start-up race) gives the local table."""
     distributed = pytest.importorskip("distributed")
     s, params = small()
     local = sweep(s, params, replications=2, seed=4, jobs=1)  # type: ignore[arg-type]
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         remote = sweep(s, params, replications=2, seed=4, scheduler=cluster.scheduler_address)  # type: ignore[arg-type]
     assert remote.equals(local)
 
 
-def test_unreachable_scheduler() -> None:
+def test_unreachable_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
     """A scheduler address nobody answers on is a clear error."""
     pytest.importorskip("distributed")
+    monkeypatch.setattr(sim.experiment.sweeps, "CONNECT_TIMEOUT", "1s")  # refused at once; no need to retry 10 s
     s, params = small()
     with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
         sweep(s, params, replications=1, seed=4, scheduler="tcp://127.0.0.1:9")  # type: ignore[arg-type]

@@ -197,6 +197,9 @@ def _describe_point(point: Point) -> str:
 
 # ---------------------------------------------------------------- Dask
 
+#: How long to try reaching a Dask scheduler before giving up (Dask's own notation).
+CONNECT_TIMEOUT = "10s"
+
 
 def connect(scheduler: str) -> Any:
     """A Dask client of the scheduler at ``scheduler``; a clear ``SweepError`` when there is none."""
@@ -205,7 +208,7 @@ def connect(scheduler: str) -> Any:
     except ImportError:
         raise SweepError("a Dask scheduler needs Dask: pip install 'trainsim[dask]'", "scheduler") from None
     try:
-        return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except (OSError, ValueError) as e:
         raise SweepError(f"{shown(scheduler)}: cannot reach the Dask scheduler ({e})", "scheduler") from None
 
