@@ -22,7 +22,7 @@ from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess
 from sim.model.side import corruption_alarm
 from sim.model.spec import JobSpec
-from sim.model.speed import Rhythm, slow_loss
+from sim.model.speed import Rhythm
 from sim.model.states import JobState
 
 RUN, DETECT, WAIT, RESTART, MAINTENANCE = (
@@ -293,7 +293,7 @@ class Job(JobProcess):
                 # Only the work that counts as useful now was slowed here; the rest is lost or carried.
                 whole = end is End.SURVIVE or end is End.SAVE
                 upto = now if whole else period.start + split.persisted * self.segment.cycle_s
-                self._slowed(self.spec.gpus - out, period.start, upto)
+                self.book_slow(self.spec.gpus - out, self._rhythm(period.start), period.start, upto)
         else:
             led.add(self.state.word, elapsed, cause=self.cause)
         if self.alarms and end is End.RESTORE_STORAGE:
@@ -303,20 +303,13 @@ class Job(JobProcess):
             self.cause = cause
         return lost
 
-    def _slowed(self, gpus: int, start: float, upto: float) -> None:
-        """Move the work that stragglers and the time of day took from the computing of a period that began
-        at ``start``, up to ``upto``, from useful to slow."""
-        rhythm = Rhythm(start, self.segment.cycle_s, self.segment.interval_s)
-        for cause, seconds in slow_loss(self.stragglers, self.spec.diurnal, rhythm, start, upto).items():
-            self.ledger.add("useful", -seconds, gpus=gpus)
-            self.ledger.add("slow", seconds, gpus=gpus, cause=cause)
+    def _rhythm(self, start: float) -> Rhythm:
+        """The checkpoint rhythm of a run period that began at ``start``."""
+        return Rhythm(start, self.segment.cycle_s, self.segment.interval_s)
 
     def _slow_seconds(self, start: float, upto: float) -> float:
-        """Work per GPU lost to slowness in a period's computing from ``start`` to ``upto`` (see ``_slowed``)."""
-        if not (self.spec.diurnal or self.stragglers.spans):
-            return 0.0
-        rhythm = Rhythm(start, self.segment.cycle_s, self.segment.interval_s)
-        return sum(slow_loss(self.stragglers, self.spec.diurnal, rhythm, start, upto).values())
+        """Work per GPU lost to slowness in a period's computing from ``start`` to ``upto``."""
+        return self.slow_seconds(self._rhythm(start), start, upto)
 
     def _drop_unsaved(self, cause: str, restore_from_memory: bool | None = None) -> float:
         """A failure while the job is down: what the restore cannot bring back is lost."""

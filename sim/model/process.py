@@ -18,7 +18,7 @@ from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.side import maintenance, straggler_swap
 from sim.model.spec import JobSpec, ModeSpec
-from sim.model.speed import Stragglers
+from sim.model.speed import Rhythm, Stragglers, slow_loss
 
 #: One row of the event log: time (s), kind, cause, node (-1: none), lost GPU-hours.
 Event = tuple[float, str, str, int, float]
@@ -115,6 +115,23 @@ class JobProcess:
 
         self.env.process(straggler_swap(self.env, self.cluster, failure.node, mode.detect_s, swapped))
         self.log.add((failure.time, "straggler", mode.name, failure.node, 0.0))
+
+    def slow_seconds(self, rhythm: Rhythm, t0: float, t1: float) -> float:
+        """Work per GPU that stragglers and the time of day took from the computing of ``[t0, t1]``."""
+        if not (self.spec.diurnal or self.stragglers.spans):
+            return 0.0
+        return sum(slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).values())
+
+    def book_slow(self, gpus: int, rhythm: Rhythm, t0: float, t1: float) -> float:
+        """Move that work, on ``gpus`` GPUs, from useful to slow (by cause); return the GPU-seconds moved."""
+        if not (self.spec.diurnal or self.stragglers.spans):
+            return 0.0
+        total = 0.0
+        for cause, seconds in slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).items():
+            self.ledger.add("useful", -seconds, gpus=gpus)
+            self.ledger.add("slow", seconds, gpus=gpus, cause=cause)
+            total += gpus * seconds
+        return total
 
     def speed_changes(self) -> None:
         """Called just before the job's speed changes: a job that books as it goes books up to now."""

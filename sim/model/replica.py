@@ -37,7 +37,7 @@ from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess
 from sim.model.spec import JobSpec
-from sim.model.speed import Rhythm, slow_loss
+from sim.model.speed import Rhythm
 from sim.model.states import ReplicaState
 
 ONLINE, RECOVERING, WAITING, RESTARTING, MAINTENANCE = (
@@ -161,30 +161,14 @@ class ReplicaJob(JobProcess):
         led.add("checkpoint", s1.checkpoint - s0.checkpoint, gpus=g)
         # The segment's checkpoint rhythm, placed in wall time: run clock x0 is at t0.
         rhythm = Rhythm(t0 - x0, self.segment.cycle_s, self.segment.interval_s)
-        slowed = self._slowed(g, rhythm, t0, t1) if compute > 0 else 0.0
+        slowed = self.book_slow(g, rhythm, t0, t1) if compute > 0 else 0.0
         # What a total outage would roll back: useful work since the last persisted checkpoint.
         if s1.persisted > s0.persisted:
             since = rhythm.start + s1.persisted * rhythm.cycle
-            self.pending = g * s1.uncommitted - g * self._slow_seconds(rhythm, since, t1)
+            self.pending = g * s1.uncommitted - g * self.slow_seconds(rhythm, since, t1)
         else:
             self.pending += compute - slowed
         self.run_clock += running
-
-    def _slowed(self, g: int, rhythm: Rhythm, t0: float, t1: float) -> float:
-        """Move the work stragglers and the time of day took in ``[t0, t1]`` from useful to slow; return it."""
-        if not (self.spec.diurnal or self.stragglers.spans):
-            return 0.0
-        total = 0.0
-        for cause, seconds in slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).items():
-            self.ledger.add("useful", -seconds, gpus=g)
-            self.ledger.add("slow", seconds, gpus=g, cause=cause)
-            total += g * seconds
-        return total
-
-    def _slow_seconds(self, rhythm: Rhythm, t0: float, t1: float) -> float:
-        if not (self.spec.diurnal or self.stragglers.spans):
-            return 0.0
-        return sum(slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).values())
 
     # ------------------------------------------------------------------ replicas
 
