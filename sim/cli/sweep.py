@@ -226,7 +226,7 @@ def sweep_command(
     from sim.cli.progress import Tracker, show_bar
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
-    from sim.experiment.sweeps import run_sweep
+    from sim.experiment.sweeps import interval_sweep, run_sweep
     from sim.report import sweep as sweep_report
     from sim.results import files as output
 
@@ -238,8 +238,11 @@ def sweep_command(
     _check_out(folder)
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    note = interval_sweep(scenario, params)[1]
 
     def on_start(done: int, total: int) -> None:
+        if note:
+            info(f"note: {note}", quiet)
         points = total // n
         reused = f"; {done} stored replications reused" if done else ""
         info(

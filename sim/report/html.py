@@ -343,6 +343,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "replications": s.get("replications"),
             "objective": METRIC_LABELS.get(objective, objective),
             "points": points_table(folder),
+            "notes": [str(n) for n in s.get("notes") or []],
         }
     else:
         page |= {
