@@ -87,7 +87,7 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
 
 
 class PolicySwitched(UserWarning):
-    """A sweep or a variant set the checkpoint interval of a scenario whose policy computes it: it ran fixed intervals."""
+    """A sweep or a variant set the checkpoint interval of a scenario whose policy computes it: fixed intervals ran."""
 
 
 def fixed_for_interval(scenario: Scenario, keys: Collection[str]) -> tuple[Scenario, str | None]:
