@@ -122,6 +122,8 @@ def compare_command(
     from sim.report.compare import print_compare
     from sim.results import files as output
 
+    if jobs < 1:
+        raise BadInput(f"--jobs: must be at least 1, got {jobs}")
     variants: dict[str, dict[str, Any]] = {}
     for spec in variant or ():
         name, overrides_ = parse_variant(spec)
