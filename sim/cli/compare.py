@@ -170,11 +170,9 @@ def compare_command(
         print_compare(summary)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
-    if not no_plots:
-        from sim.cli.plot import draw_after
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({result.runtime_s:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, result.runtime_s)
 
 
 def _compare_failed(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.app import BadInput, app, one_line
+from sim.cli.app import BadInput, app, info, one_line
 
 if TYPE_CHECKING:
     from sim.results.folder import CompareFolder, RunFolder, SweepFolder
@@ -55,6 +55,13 @@ def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
             flush=True,
         )
         return []
+
+
+def finish(folder: Path, no_plots: bool, quiet: bool, seconds: float) -> None:
+    """The end of ``run``, ``sweep`` and ``compare``: the charts (unless ``--no-plots``), then where the results are."""
+    if not no_plots:
+        draw_after(folder, quiet)
+    info(f"results in {folder}/ ({seconds:.2f} s)", quiet)
 
 
 @app.command("plot")

@@ -280,11 +280,9 @@ def sweep_command(
         sweep_report.print_sweep(result)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
-    if not no_plots:
-        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, runtime)
 
 
 def _sweep_failed(

@@ -108,11 +108,8 @@ def write_compare_failure(
 ) -> Path:
     """Record a comparison that raised or was interrupted (status, error, every scenario as resolved, the seed)
     where it destroys no results: ``folder`` if that holds none, else a new sibling. Return the summary's path."""
-    doc: dict[str, Any] = output.failure_fields(error)
-    doc |= {"names": [s.name for s in scenarios], "replications": replications, "seed": seed}
-    doc["scenarios_resolved"] = [s.model_dump(mode="json") for s in scenarios]
-    doc |= {"overrides": dict(overrides or {}), "version": VERSION, "started_utc": started_utc}
-    doc["runtime_s"] = runtime_s
+    doc = output.failure_document(scenarios[0], seed, replications, error, started_utc, overrides, runtime_s)
+    doc |= {"names": [s.name for s in scenarios], "scenarios_resolved": [s.model_dump(mode="json") for s in scenarios]}
     home = failure_home(Path(folder), doc["status"])
     with staged_folder(home, COMPARE_FOLDER) as tmp:
         output.write_summary(tmp, doc)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.report.compare import SHOWN, fmt_difference, metric_label, narrower
-from sim.report.html import Table, chart, chart_paths, ci_text, environment, table
+from sim.report.html import Table, chart, chart_paths, ci_text, environment, meta, table
 from sim.results.files import REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
@@ -136,19 +136,10 @@ def sources(folder: CompareFolder) -> list[dict[str, Any]]:
 def context(folder: CompareFolder) -> dict[str, Any]:
     """Everything the page shows, as plain data."""
     s = folder.summary
-    runtime = s.get("runtime_s")
-    details = [
-        f"{s.get('replications')} replications per scenario, the same seeds",
-        f"seed {s.get('seed')}",
-        f"trainsim {s.get('version', '?')}",
-        f"started {s.get('started_utc', '?')}",
-    ]
-    if isinstance(runtime, int | float):
-        details.append(f"simulated in {runtime:.3g} s")
     return {
         "kind": "Compare",
         "title": f"{len(folder.names)} scenarios against {folder.names[0]}",
-        "meta": {"scenario": ", ".join(folder.names), "details": details},
+        "meta": meta(folder),
         "warnings": [str(w) for w in s.get("warnings") or []],
         "notes": [str(n) for n in s.get("notes") or []],
         "figures": [chart(p, _priced(s["scenarios"][0])) for p in chart_paths(folder.path)],

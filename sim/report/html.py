@@ -32,7 +32,7 @@ from sim.plots.base import stat
 from sim.plots.run import cause_rows, costs_set, waterfall_steps
 from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
-from sim.results.folder import NotResults, RunFolder, SweepFolder, load
+from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
 from sim.results.schema import METRIC_LABELS
 
@@ -293,20 +293,21 @@ def scenario_text(folder: RunFolder | SweepFolder) -> ScenarioText:
     return ScenarioText(SCENARIO_COPY, resolved, False, swept, overrides)
 
 
-def meta(folder: RunFolder | SweepFolder) -> dict[str, Any]:
+def meta(folder: RunFolder | SweepFolder | CompareFolder) -> dict[str, Any]:
     """The line under the title: the scenario's name, then replications, seed, version, start and run time."""
     s = folder.summary
-    sweep = isinstance(folder, SweepFolder)
+    per = {SweepFolder: " per point", CompareFolder: " per scenario, on the same seeds"}.get(type(folder), "")
     runtime = s.get("runtime_s")
     details = [
-        f"{s.get('replications')} replications{' per point' if sweep else ''}",
+        f"{s.get('replications')} replications{per}",
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",
     ]
     if isinstance(runtime, int | float):
         details.append(f"simulated in {runtime:.3g} s")
-    return {"scenario": str(s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))), "details": details}
+    name = s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))
+    return {"scenario": ", ".join(folder.names) if isinstance(folder, CompareFolder) else str(name), "details": details}
 
 
 @functools.cache
