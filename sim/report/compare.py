@@ -85,11 +85,17 @@ def fmt_difference(x: float, metric: str) -> str:
     return sign + fmt_num(abs(x))
 
 
-def _interval(ci: Sequence[Any], metric: str) -> str:
+def interval(ci: Sequence[Any], metric: str) -> str:
+    """A 95% interval of a difference, its ends in the metric's unit; ``exact`` when it has no width (the same
+    difference in every replication), ``n/a`` when there is none (one replication).
+
+    >>> interval([0.0, 0.0], "ettr"), interval([0.001, 0.003], "ettr"), interval([None, None], "ettr")
+    ('exact', '+0.10 pp to +0.30 pp', 'n/a')
+    """
     lo, hi = (_num(x) for x in ci)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "n/a"
-    return f"{fmt_difference(lo, metric)} to {fmt_difference(hi, metric)}"
+    return "exact" if lo == hi else f"{fmt_difference(lo, metric)} to {fmt_difference(hi, metric)}"
 
 
 def narrower(paired: Sequence[Any], unpaired: Sequence[Any]) -> str:
@@ -186,8 +192,8 @@ def differences_table(summary: dict[str, Any]) -> Table:
             Text(d["scenario"] if first else ""),
             metric_label(d["metric"]),
             fmt_difference(_num(d["mean"]), d["metric"]),
-            _interval(d["ci95"], d["metric"]),
-            _interval(d["unpaired_ci95"], d["metric"]),
+            interval(d["ci95"], d["metric"]),
+            interval(d["unpaired_ci95"], d["metric"]),
             narrower(d["ci95"], d["unpaired_ci95"]),
         )
     return table

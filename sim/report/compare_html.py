@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.report.compare import SHOWN, fmt_difference, metric_label, narrower
+from sim.report.compare import SHOWN, fmt_difference, interval, metric_label, narrower
 from sim.report.html import Table, chart, chart_paths, ci_text, environment, meta, table
 from sim.results.files import REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, load
@@ -97,19 +97,6 @@ def differences_table(folder: CompareFolder) -> Table:
         rows[-1].append(narrower(d["ci95"], d["unpaired_ci95"]))
     head = ["scenario", "metric", "difference", "paired 95% CI", "unpaired 95% CI", "paired CI narrower by"]
     return table(head, rows, (False, False, True, True, True, True))
-
-
-def interval(ci: list[Any], metric: str) -> str:
-    """A 95% interval of a difference, ends in the metric's unit; ``exact`` when it has no width (the same value
-    in every replication), empty when there is none (one replication).
-
-    >>> interval([0.0, 0.0], "ettr"), interval([0.001, 0.003], "ettr"), interval([None, None], "ettr")
-    ('exact', '+0.10 pp to +0.30 pp', '')
-    """
-    lo, hi = (_num(x) for x in ci)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return ""
-    return "exact" if lo == hi else f"{fmt_difference(lo, metric)} to {fmt_difference(hi, metric)}"
 
 
 def sources(folder: CompareFolder) -> list[dict[str, Any]]:
