@@ -84,7 +84,7 @@ class Repairs(Protocol):
     Called once per round, before the clocks that fired are drawn again: it may change the failing
     servers' rows of ``rate`` (servers x clocks, mutable), which those draws then use (a repair that
     leaves the fault raises the rate; one that cures a bad server lowers it). ``rate`` is None for a
-    fleet of like servers.
+    fleet of like servers (give ``node_timeline`` a ``rate`` of ones to have one to change).
     """
 
     def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
@@ -114,8 +114,7 @@ class ModeRepairs:
         if spread.any():
             # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
             # so fixed repairs draw nothing and keep their streams.
-            sg = self.sigma[m][spread]
-            duration = duration.copy()
+            sg = self.sigma[m][spread]  # (duration is already a copy: fancy indexing)
             duration[spread] = duration[spread] * np.exp(sg * self.rng.standard_normal(sg.size) - sg**2 / 2)
         return duration
 
