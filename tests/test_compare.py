@@ -138,10 +138,21 @@ def test_fleet_differences_name_the_keys() -> None:
 
 def test_other_fleets_and_spares_get_notes() -> None:
     """A scenario on another fleet, or with other spares, gets a note on what pairing then means."""
-    plan = lineup([busy()], {"more": {"cluster.gpus": 32}, "spares": {"cluster.spare_nodes": 3}}, 2, 0)
+    variants = {"more": {"cluster.gpus": 32}, "spares": {"cluster.spare_nodes": 3}}
+    plan = lineup([busy()], variants, 2, 0)
     more, spares = plan.notes
     assert "more runs another fleet than tiny (cluster.gpus)" in more and "less, or not at all" in more
     assert "spares has other spares" in spares and "job's own servers draw the same failure times" in spares
+    # Spares that share the repair crew with the job's servers move their repairs: another fleet, then.
+    crew = lineup([busy({"repair.technicians": 1})], variants, 2, 0)
+    assert "spares runs another fleet than tiny (cluster.spare_nodes)" in crew.notes[1]
+
+
+def test_spares_of_their_own_are_paired_by_the_job_servers() -> None:
+    """Other spares only: the job's servers keep their stream, so the pairing is "same job servers"."""
+    result = compare([busy()], variants={"spares": {"cluster.spare_nodes": 4}}, replications=2, seed=1)
+    assert result.fleets == [[], ["cluster.spare_nodes"]]
+    assert result.pairings == ["same failures", "same job servers"]
 
 
 @pytest.mark.slow

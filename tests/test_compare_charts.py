@@ -71,10 +71,10 @@ def test_charts_read_the_summary_only(folder: Path) -> None:
 
 def test_fleet_note_tells_spares_from_other_fleets() -> None:
     """The footnote says which scenarios share the job's failures and which run another fleet."""
-    note = _fleet_note({"fleet_differences": {"a": [], "b": ["cluster.spare_nodes"], "c": ["cluster.gpus"]}})
+    note = _fleet_note({"pairing": {"a": "same failures", "b": "same job servers", "c": "other fleet"}})
     assert "b: other spares; the job's servers see the same failures." in note
     assert "c: another fleet, other failures" in note
-    assert _fleet_note({"fleet_differences": {"a": [], "b": []}}) == ""
+    assert _fleet_note({"pairing": {"a": "same failures", "b": "same failures"}}) == ""
 
 
 def test_report_html(folder: Path) -> None:

@@ -110,16 +110,26 @@ def fleet_differences(baseline: Scenario, other: Scenario) -> list[str]:
 SPARES_ONLY = ["cluster.spare_nodes"]
 
 
-def fleet_note(baseline: str, name: str, keys: list[str]) -> str:
+def pairing(baseline: Scenario, keys: list[str]) -> str:
+    """How a scenario whose fleet differs from the baseline's in ``keys`` is paired with it: ``same failures``,
+    ``same job servers`` (other spares only, on their own stream, sharing no repair crew, rack or switch with
+    the job's servers), or ``other fleet``."""
+    if not keys:
+        return "same failures"
+    shared = baseline.repair.technicians is not None or any(m.scope in ("rack", "switch") for m in baseline.modes)
+    return "same job servers" if keys == SPARES_ONLY and not shared else "other fleet"
+
+
+def fleet_note(baseline: Scenario, name: str, keys: list[str]) -> str:
     """What a fleet difference means for the pairing, in one line."""
-    if keys == SPARES_ONLY:
+    if pairing(baseline, keys) == "same job servers":
         return (
-            f"{name} has other spares than {baseline} (cluster.spare_nodes): the job's own servers draw the same "
-            "failure times, the spares their own"
+            f"{name} has other spares than {baseline.name} (cluster.spare_nodes): the job's own servers draw the "
+            "same failure times, the spares their own"
         )
     return (
-        f"{name} runs another fleet than {baseline} ({', '.join(keys)}): it draws other failure times (job-scope "
-        "failures may still coincide), so pairing sharpens its differences less, or not at all"
+        f"{name} runs another fleet than {baseline.name} ({', '.join(keys)}): it draws other failure times "
+        "(job-scope failures may still coincide), so pairing sharpens its differences less, or not at all"
     )
 
 
@@ -198,7 +208,7 @@ def lineup(
             raise CompareError(f"{shown(name)}: {e}", None if given is None else "variants") from None
         out.append(s)
     fleets = [fleet_differences(out[0], s) for s in out]
-    notes += [fleet_note(out[0].name, s.name, keys) for s, keys in zip(out[1:], fleets[1:], strict=True) if keys]
+    notes += [fleet_note(out[0], s.name, keys) for s, keys in zip(out[1:], fleets[1:], strict=True) if keys]
     return Lineup(out, n, root, notes, fleets)
 
 
@@ -274,6 +284,11 @@ class CompareResult:
     def names(self) -> list[str]:
         """The scenarios' names, in order: the first is the baseline."""
         return [r.scenario.name for r in self.results]
+
+    @property
+    def pairings(self) -> list[str]:
+        """Per scenario, how it is paired with the first (``pairing``)."""
+        return [pairing(self.results[0].scenario, keys) for keys in self.fleets]
 
     def __getitem__(self, name: str) -> Result:
         return self.results[self.names.index(name)]

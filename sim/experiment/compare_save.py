@@ -62,6 +62,7 @@ def summary_document(
         "sources": [{"name": n, **src} for n, src in zip(result.names, sources, strict=True)],
         "overrides": dict(overrides or {}),
         "fleet_differences": dict(zip(result.names, result.fleets, strict=True)),
+        "pairing": dict(zip(result.names, result.pairings, strict=True)),
         "notes": list(result.notes),
         "warnings": [f"{r.scenario.name}: {w}" for r in result.results for w in r.warnings],
         "version": VERSION,

@@ -56,7 +56,7 @@ def signed(x: float, unit: str, like: float | None = None) -> str:
 
 def _header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -> None:
     """The question, then the comparison's shape: how many scenarios, replications, and whether failures are shared."""
-    same = all(not keys for keys in (summary.get("fleet_differences") or {}).values())
+    same = all(p == "same failures" for p in (summary.get("pairing") or {}).values())
     k = len(summary.get("names", []))
     shape = f"{k} scenarios on {'the same failures' if same else 'the same seeds'}"
     header(
@@ -150,9 +150,9 @@ def ledger(folder: CompareFolder) -> Figure:
 
 def _fleet_note(summary: dict[str, Any]) -> str:
     """A footnote on the scenarios that do not share every failure with the baseline."""
-    fleets = summary.get("fleet_differences") or {}
-    spares = [n for n, keys in fleets.items() if keys == ["cluster.spare_nodes"]]
-    other = [n for n, keys in fleets.items() if keys and keys != ["cluster.spare_nodes"]]
+    pairs = summary.get("pairing") or {}
+    spares = [n for n, p in pairs.items() if p == "same job servers"]
+    other = [n for n, p in pairs.items() if p == "other fleet"]
     note = f"  {', '.join(spares)}: other spares; the job's servers see the same failures." if spares else ""
     if other:
         note += f"  {', '.join(other)}: another fleet, other failures: pairing sharpens their differences less."
