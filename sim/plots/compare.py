@@ -224,7 +224,7 @@ def _panel(ax: Axes, summary: dict[str, Any], names: list[str], metric: str, tit
         lo_x, hi_x = min(lo_x, *ends), max(hi_x, *ends)
     span = (hi_x - lo_x) or 1.0
     # Room for the labels beside the bars (they are in points; the layout does not see them).
-    ax.set_xlim(lo_x - (0.75 * span if lo_x < 0 else 0.05 * span), hi_x + (0.75 * span if hi_x > 0 else 0.05 * span))
+    ax.set_xlim(lo_x - (0.9 * span if lo_x < 0 else 0.05 * span), hi_x + (0.9 * span if hi_x > 0 else 0.05 * span))
     ax.axvline(0.0, color=TEXT, linewidth=0.9)
     ax.xaxis.set_major_locator(MaxNLocator(4))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v, unit)))
