@@ -56,7 +56,7 @@ def compare_command(
     scenario_paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="SCENARIO...",
+            metavar="SCENARIO",
             help="Scenario files (TOML); the first is the baseline every other is compared with.",
             show_default=False,
         ),
@@ -67,8 +67,8 @@ def compare_command(
             "--variant",
             metavar="NAME:KEY=VALUE,...",
             help=(
-                "The first scenario with overrides, named NAME, e.g. fast:restart.fixed_minutes=5 or "
-                "replica:recovery.strategy=replica,recovery.stall_minutes=3; values as for --set; repeatable."
+                "The first scenario with overrides, named NAME, e.g. fast:restart.fixed_minutes=5; several "
+                "keys separated by commas; values as for --set; repeatable."
             ),
             show_default=False,
         ),
