@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
@@ -30,6 +32,8 @@ from sim.results.formats import fmt_sci, fmt_usd
 from sim.results.schema import BUCKET_LABELS, BUCKETS
 
 LEDGER_QUESTION = "Where does each scenario's GPU-time go?"
+#: Characters of a footnote line (``sim.plots.base.header`` wraps at this width) and the height of one, inches.
+FOOTNOTE_CHARS, LINE_IN = 190, 0.16
 #: Panels of the differences chart: (metric, title, unit of its labels).
 PANELS = (
     ("ettr", "ETTR (useful share of the job's GPU-time)", "pp"),
@@ -55,16 +59,22 @@ def signed(x: float, unit: str, like: float | None = None) -> str:
 
 
 def _header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -> None:
-    """The question, then the comparison's shape: how many scenarios, replications, and whether failures are shared."""
+    """The question, then the comparison's shape: how many scenarios, replications, and whether failures are shared.
+
+    A footnote longer than the two lines the page keeps for it takes room from the panels.
+    """
     same = all(p == "same failures" for p in (summary.get("pairing") or {}).values())
     k = len(summary.get("names", []))
     shape = f"{k} scenarios on {'the same failures' if same else 'the same seeds'}"
-    header(
-        fig,
-        question,
-        {"scenario_resolved": {"title": shape}, **{k: summary.get(k) for k in ("replications", "seed")}},
-        footnote,
-    )
+    extra = max(len(textwrap.wrap(footnote, FOOTNOTE_CHARS)) - 2, 0)
+    if extra:
+        engine = fig.get_layout_engine()
+        assert isinstance(engine, ConstrainedLayoutEngine)
+        left, bottom, width, height = engine.get()["rect"]
+        rise = LINE_IN * extra / fig.get_figheight()
+        engine.set(rect=(left, bottom + rise, width, height - rise))
+    summary_line = {"scenario_resolved": {"title": shape}, **{k: summary.get(k) for k in ("replications", "seed")}}
+    header(fig, question, summary_line, footnote)
 
 
 def _runs(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -103,7 +113,9 @@ def ledger(folder: CompareFolder) -> Figure:
         left += width
     for y, r in enumerate(runs):
         mean, lo, hi = stat(r["metrics"], "ettr")
-        ax.errorbar([mean], [y], xerr=[[mean - lo], [hi - mean]], fmt="none", ecolor=TEXT, capsize=6, elinewidth=1.4)
+        for color, width in (("white", 3.6), (TEXT, 1.4)):  # a white halo: the whisker shows on any bucket's colour
+            err = [[mean - lo], [hi - mean]]
+            ax.errorbar([mean], [y], xerr=err, fmt="none", ecolor=color, capsize=6, elinewidth=width, capthick=width)
         ci = f" (95% CI {lo:.1%}–{hi:.1%})" if hi > lo else ""
         inside = mean >= 0.3
         ax.text(
@@ -249,9 +261,8 @@ def differences(folder: CompareFolder) -> Figure:
     axes[0].set_ylim(len(names) - 0.5 + pad, -0.5 - pad)
     question = f"What does each scenario change against {folder.names[0]}?"
     note = (
-        f"Scenario − baseline, means over {summary.get('replications')} replications; green: better, red: worse, "
-        "grey: not told apart.  Dark whiskers: paired 95% CI (the difference replication by replication, on the same "
-        "failures); light whiskers: unpaired (Welch) 95% CI, as if the two had been run on independent failures."
+        f"Scenario − baseline, means over {summary.get('replications')} replications; green better, red worse, grey "
+        "not told apart.  Dark whiskers: paired 95% CI (replication by replication); light: unpaired (Welch) 95% CI."
     )
     _header(fig, question, summary, note + _fleet_note(summary))
     return fig
