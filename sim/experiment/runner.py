@@ -36,11 +36,13 @@ from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
-from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
+from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.model.process import EVENT_ROWS
+from sim.model.repairs import fleet_metrics, with_technicians
 from sim.model.replica import ReplicaJob
+from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
@@ -207,6 +209,8 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
             node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
         ]
     )
+    # Retirement first: a retired server needs no repair, so it never holds a technician.
+    timeline = retire(timeline, scenario.retirement)
     if scenario.repair.technicians is not None:
         # Server repairs share the technicians; rack and switch repairs are crews of their own.
         timeline = with_technicians(timeline, scenario.repair.technicians, horizon)
@@ -253,6 +257,8 @@ def play(
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
+    values.update(fleet_metrics(timeline, modes, scenario.horizon_seconds))
+    values["spares_consumed"] = float(cluster.filled)
     usd = cost_per_gpu_second(scenario, values)
     return Replication(
         index=index,
