@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.analysis.stationary import weibull_scale_hours
 from sim.config.scenario import FailureMode
-from sim.model.failures import job_timeline, node_timeline, weibull_scale_hours
+from sim.model.failures import job_timeline, node_timeline
 
 HOUR = 3600.0
 
