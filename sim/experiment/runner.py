@@ -39,15 +39,26 @@ from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.model.misdiagnosis import misdiagnose
 from sim.model.process import EVENT_ROWS
-from sim.model.repairs import fleet_metrics, with_technicians
+from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches")
+STREAMS = (
+    "job_nodes",
+    "spare_nodes",
+    "job_failures",
+    "job_targets",
+    "racks",
+    "switches",
+    "job_repairs",
+    "spare_repairs",
+    "misdiagnoses",
+)
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -203,14 +214,17 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
+    rep = scenario.repair
     timeline = NodeTimeline.concat(
         [
-            node_timeline(modes, scenario.job_nodes, gpn, horizon, rngs["job_nodes"]),
-            node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
+            server_timeline(modes, nodes, gpn, horizon, rngs[f"{part}_nodes"], rep, rngs[f"{part}_repairs"])
+            for part, nodes in (("job", scenario.job_nodes), ("spare", scenario.cluster.spare_nodes))
         ]
     )
-    # Retirement first: a retired server needs no repair, so it never holds a technician.
+    # Retirement first: a retired server needs no repair (it never holds a technician), and it is
+    # never pulled for another's fault.
     timeline = retire(timeline, scenario.retirement)
+    timeline = misdiagnose(timeline, modes, rep, rngs["misdiagnoses"])
     if scenario.repair.technicians is not None:
         # Server repairs share the technicians; rack and switch repairs are crews of their own.
         timeline = with_technicians(timeline, scenario.repair.technicians, horizon)

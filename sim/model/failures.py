@@ -123,7 +123,7 @@ class Repairs(Protocol):
     """
 
     def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
-        """Repair time (s) of each failure; ignored where the server is not pulled."""
+        """Repair time (s) of each failure; ignored where the server is not pulled; nan: it stays after all."""
         ...
 
 
@@ -147,12 +147,17 @@ class ModeRepairs:
         duration: np.ndarray = self.mean_s[m]
         spread = failures.pulls & (self.sigma[m] > 0)
         if spread.any():
-            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
-            # so fixed repairs draw nothing and keep their streams.
-            sg = self.sigma[m][spread]
+            # Drawn only where asked, so fixed repairs draw nothing and keep their streams.
             duration = duration.copy()
-            duration[spread] = duration[spread] * np.exp(sg * self.rng.standard_normal(sg.size) - sg**2 / 2)
+            duration[spread] = lognormal(duration[spread], self.sigma[m][spread], self.rng)
         return duration
+
+
+def lognormal(mean: np.ndarray, sigma: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    """Lognormal times of the given means: mu = log(mean) - sigma^2 / 2, one normal draw each."""
+    sg = np.broadcast_to(sigma, np.shape(mean))
+    out: np.ndarray = mean * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+    return out
 
 
 def node_timeline(
@@ -200,6 +205,7 @@ def node_timeline(
         rep = pulls[m]
         duration = repair(Round(active, t, j, m, rep), col_rate)
         back = np.where(rep, t + duration, np.nan)
+        rep = rep & ~np.isnan(back)  # a fault the repair pipeline missed leaves its server in service
         out_node.append(active)
         out_time.append(t)
         out_mode.append(m)
