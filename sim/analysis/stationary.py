@@ -162,3 +162,17 @@ def failing_fraction(mean: float, bad_fraction: float = 0.0, bad_multiplier: flo
     for weight, mu in _groups(mean, bad_fraction, bad_multiplier):
         none += weight * (math.exp(-mu) if cv == 0.0 else (1.0 + cv**2 * mu) ** (-1.0 / cv**2))
     return 1.0 - none
+
+
+def multiplier_variance(bad_fraction: float = 0.0, bad_multiplier: float = 1.0, cv: float = 0.0) -> float:
+    """Variance of a server's rate multiplier (mean 1): E[level^2] E[frailty^2] - 1.
+
+    With exponential clocks, the counts of two modes that share it have covariance
+    mean_a x mean_b x this variance.
+
+    >>> round(multiplier_variance(cv=0.5), 6)
+    0.25
+    """
+    g = good_multiplier(bad_fraction, bad_multiplier)
+    level2 = g**2 * (1.0 - bad_fraction + bad_fraction * bad_multiplier**2)
+    return level2 * (1.0 + cv**2) - 1.0

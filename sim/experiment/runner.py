@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
+from sim.model.fleet import fleet_rates
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.model.misdiagnosis import misdiagnose
@@ -55,6 +56,8 @@ STREAMS = (
     "job_targets",
     "racks",
     "switches",
+    "frailty",
+    "bad_nodes",
     "job_repairs",
     "spare_repairs",
     "misdiagnoses",
@@ -214,11 +217,29 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
+    age = scenario.cluster.fleet_age
+    # Servers that differ: multipliers of every server (job's, then spares), from streams of their own.
+    fleet = fleet_rates(scenario.heterogeneity, modes, scenario.fleet_nodes, rngs["frailty"], rngs["bad_nodes"])
+    rate = None if fleet is None else fleet.multiplier
+    # What a repair that works makes of a bad server (repair.cures_bad_nodes): good, its frailty kept.
+    cured = None if fleet is None else replace(fleet, bad=np.zeros_like(fleet.bad)).multiplier
     rep = scenario.repair
+    parts = (("job", 0, scenario.job_nodes), ("spare", scenario.job_nodes, scenario.fleet_nodes))
     timeline = NodeTimeline.concat(
         [
-            server_timeline(modes, nodes, gpn, horizon, rngs[f"{part}_nodes"], rep, rngs[f"{part}_repairs"])
-            for part, nodes in (("job", scenario.job_nodes), ("spare", scenario.cluster.spare_nodes))
+            server_timeline(
+                modes,
+                stop - start,
+                gpn,
+                horizon,
+                rngs[f"{part}_nodes"],
+                rep,
+                rngs[f"{part}_repairs"],
+                rate=_rows(rate, start, stop),
+                cured=_rows(cured, start, stop),
+                fleet_age=age,
+            )
+            for part, start, stop in parts
         ]
     )
     # Retirement first: a retired server needs no repair (it never holds a technician), and it is
@@ -231,12 +252,17 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     for scope, stream in (("rack", "racks"), ("switch", "switches")):
         per = scenario.domain_nodes(scope)
         if per is not None and any(m.scope == scope for m in modes):
-            domains = node_timeline(modes, -(-timeline.nodes // per), 1, horizon, rngs[stream], scopes=(scope,))
+            n = -(-timeline.nodes // per)
+            domains = node_timeline(modes, n, 1, horizon, rngs[stream], scopes=(scope,), fleet_age=age)
             timeline = with_domains(timeline, domains, per)
-    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"], age)
     # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
     targets = rngs["job_targets"].random(job_times.size)
     return play(scenario, timeline, job_times, job_modes, index, targets)
+
+
+def _rows(rate: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    return None if rate is None else rate[start:stop]
 
 
 def play(

@@ -119,7 +119,7 @@ class Repairs(Protocol):
     Called once per round, before the clocks that fired are drawn again: it may change the failing
     servers' rows of ``rate`` (servers x clocks, mutable), which those draws then use (a repair that
     leaves the fault raises the rate; one that cures a bad server lowers it). ``rate`` is None for a
-    fleet of like servers.
+    fleet of like servers (give ``node_timeline`` a ``rate`` of ones to have one to change).
     """
 
     def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
@@ -148,7 +148,6 @@ class ModeRepairs:
         spread = failures.pulls & (self.sigma[m] > 0)
         if spread.any():
             # Drawn only where asked, so fixed repairs draw nothing and keep their streams.
-            duration = duration.copy()
             duration[spread] = lognormal(duration[spread], self.sigma[m][spread], self.rng)
         return duration
 
