@@ -23,3 +23,39 @@ def test_preset_mode_errors_name_the_preset() -> None:
     """A clash with a preset's mode names the preset, since its modes are not in the file."""
     with pytest.raises(ScenarioError, match="duplicate failure mode name 'faulty GPU'"):
         tiny({"failure_preset": "llama3", "failure.0.name": "faulty GPU"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"repair.escalate_probability": 0.8}, r"repair\.escalate_probability: ignored without an automated"),
+        ({"repair.auto_sigma": 1.0}, r"repair\.auto_sigma: ignored without an automated repair stage"),
+        ({"repair.auto_fail_probability": 0.4}, r"repair\.auto_fail_probability: ignored without"),
+        ({"retirement.failures": 3}, r"retirement\.failures: ignored under retirement\.policy = 'none'"),
+        (
+            {"retirement.policy": "window", "retirement.threshold": -10},
+            r"retirement\.threshold: ignored under retirement\.policy = 'window'; it belongs to policy 'score'",
+        ),
+        (
+            {"retirement.policy": "score", "retirement.window_days": 3},
+            r"retirement\.window_days: ignored under retirement\.policy = 'score'",
+        ),
+    ],
+)
+def test_repair_and_retirement_keys_that_would_be_ignored(overrides: dict[str, object], needle: str) -> None:
+    """A key of the automated stage without one, or of another retirement policy, is refused by name."""
+    with pytest.raises(ScenarioError, match=needle):
+        tiny(overrides)
+
+
+def test_repair_and_retirement_keys_where_they_apply() -> None:
+    """The same keys pass with an automated stage and under their own policy."""
+    s = tiny(
+        {
+            "repair.auto_hours": 2.0,
+            "repair.escalate_probability": 0.8,
+            "retirement.policy": "window",
+            "retirement.failures": 3,
+        }
+    )
+    assert s.repair.escalate_probability == 0.8 and s.retirement.failures == 3
