@@ -18,11 +18,11 @@ from sim.model.repairs import (
     Pipeline,
     fleet_metrics,
     needs_technician,
-    pipeline_on,
     server_timeline,
     stages,
     with_technicians,
 )
+from sim.results.schema import FLEET_METRICS
 
 HOUR = 3600.0
 
@@ -219,7 +219,7 @@ def test_failed_repairs_raise_the_failure_count_as_renewal_theory_says() -> None
 def test_pipeline_off_draws_exactly_the_plain_clocks() -> None:
     """With the pipeline's keys at their defaults the servers' draws are node_timeline's, to the bit."""
     modes = [mode(repair_sigma=0.5), mode(name="g", scope="gpu", distribution="weibull", shape=1.5)]
-    assert not pipeline_on(Repair())
+    assert not Repair().pipeline
     a = server_timeline(modes, 50, 8, 5000 * HOUR, np.random.default_rng(1), Repair(), np.random.default_rng(2))
     b = node_timeline(modes, 50, 8, 5000 * HOUR, np.random.default_rng(1))
     for name in ("ptr", "time", "mode", "back", "stage", "auto"):
@@ -265,6 +265,7 @@ def test_fleet_metrics_table() -> None:
         nodes=4,
     )
     fm = fleet_metrics(tl, modes, horizon_s=10 * h)
+    assert tuple(fm) == FLEET_METRICS
     assert fm == {
         "nodes_retired": 1.0,
         "spares_consumed": 0.0,

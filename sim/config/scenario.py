@@ -238,6 +238,17 @@ class Repair(_Section):
         False, description="a repair that works makes a bad server good (AIReSim); false: bad until retired"
     )
 
+    @property
+    def leaves_faults(self) -> bool:
+        """Whether a server can come back, or stay in service, with its fault (its failure rate raised)."""
+        auto_fails = self.auto_hours is not None and self.auto_fail_probability > 0
+        return self.manual_fail_probability > 0 or auto_fails or self.misdiagnosis_probability > 0
+
+    @property
+    def pipeline(self) -> bool:
+        """Whether a repair can be anything but its mode's repair time, done right (else nothing is drawn)."""
+        return self.auto_hours is not None or self.leaves_faults or self.cures_bad_nodes
+
 
 class Heterogeneity(_Section):
     """Servers differ: some fail again and again. The fleet's mean rate stays each mode's 1 / mtbf_hours.

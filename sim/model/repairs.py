@@ -40,29 +40,6 @@ WRONG = np.uint8(16)
 
 HOUR = 3600.0
 
-#: The per-replication figures of the fleet, in the order of the runs table.
-FLEET_METRICS: tuple[str, ...] = (
-    "nodes_retired",
-    "spares_consumed",
-    "repairs_auto",
-    "repairs_manual",
-    "failed_repairs",
-    "misdiagnoses",
-    "repair_node_hours",
-)
-
-
-def pipeline_on(repair: Repair) -> bool:
-    """Whether a repair can be anything but the mode's repair time, done right (else nothing is drawn)."""
-    return repair.auto_hours is not None or leaves_faults(repair) or repair.cures_bad_nodes
-
-
-def leaves_faults(repair: Repair) -> bool:
-    """Whether a server can come back, or stay, with its fault: its failure rate is then raised."""
-    fails = repair.manual_fail_probability > 0 or (repair.auto_hours is not None and repair.auto_fail_probability > 0)
-    return fails or repair.misdiagnosis_probability > 0
-
-
 @dataclass
 class Stages:
     """The stages of some repairs: total time (s), time in the automated stage (s), flags."""
@@ -197,9 +174,9 @@ def server_timeline(
     like servers); ``clock_options`` go to ``node_timeline``. With the pipeline off this is
     ``node_timeline`` itself, draw for draw.
     """
-    if not pipeline_on(repair):
+    if not repair.pipeline:
         return node_timeline(modes, nodes, gpus_per_node, horizon_s, node_rng, rate=rate, **clock_options)
-    if rate is None and leaves_faults(repair):
+    if rate is None and repair.leaves_faults:
         rate = np.ones((nodes, len(modes)))  # a fault left in a server raises its rate
     hook = Pipeline(modes, repair, nodes, gpus_per_node, node_rng, repair_rng, cured)
     drawn = node_timeline(modes, nodes, gpus_per_node, horizon_s, node_rng, rate=rate, repairs=hook, **clock_options)
