@@ -113,7 +113,7 @@ def check_consistency(s: Scenario) -> None:
             )
     _check_derived_times(s)
     _check_maintenance(s)
-    _check_repair_and_retirement(s)
+    _check_repair(s)
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
     if s.restart.load_checkpoint and (s.checkpoint_bytes is None or s.storage.read_gb_per_s is None):
@@ -169,24 +169,15 @@ def _check_maintenance(s: Scenario) -> None:
         )
 
 
-#: Keys of the [retirement] policies; a key of one policy set under another would be ignored.
-RETIREMENT_KEYS = {
-    "window": ("failures", "window_days"),
-    "score": ("initial_score", "failure_penalty", "uptime_credit", "credit_days", "threshold"),
-}
 
+def _check_repair(s: Scenario) -> None:
+    """Keys of an automated repair stage that would be ignored: there is none without ``auto_hours``.
 
-def _check_repair_and_retirement(s: Scenario) -> None:
-    """Keys that would be ignored: an automated stage's without ``auto_hours``, a policy's under another."""
+    (The keys of a retirement policy other than the one chosen are ignored, not refused: a sweep over
+    ``retirement.policy``, ``none`` included, needs no other change.)
+    """
     r = s.repair
     if r.auto_hours is None:
         for key in ("auto_sigma", "escalate_probability", "auto_fail_probability"):
             if key in r.model_fields_set:
                 raise ScenarioError(f"repair.{key}: ignored without an automated repair stage; set repair.auto_hours")
-    policy = s.retirement.policy
-    for owner, keys in RETIREMENT_KEYS.items():
-        for key in keys:
-            if owner != policy and key in s.retirement.model_fields_set:
-                raise ScenarioError(
-                    f"retirement.{key}: ignored under retirement.policy = {policy!r}; it belongs to policy {owner!r}"
-                )
