@@ -39,10 +39,10 @@ def misdiagnose(
     timeline: NodeTimeline, modes: Sequence[FailureMode], repair: Repair, rng: np.random.Generator
 ) -> NodeTimeline:
     """``timeline`` with a healthy server pulled for every fault the pipeline missed."""
-    node = timeline.node
     missed = np.flatnonzero(timeline.stage & MISSED)
     if not missed.size:
         return timeline
+    node = timeline.node
     missed = missed[np.lexsort((node[missed], timeline.time[missed]))]  # time order
     k = missed.size
     pick = rng.random(k)
