@@ -223,7 +223,7 @@ def test_retirement_study_tables_pair_every_configuration_with_none() -> None:
             ("none", 0.0, 0),
             ("window: 2 failures in 7 days", 0.01, 100),
             ("score: +10 per 1 day up", 0.002, 5),
-            ("like servers", 0.02, 0),
+            ("no bad servers", 0.02, 0),
         ):
             rows.append(
                 {
@@ -242,7 +242,7 @@ def test_retirement_study_tables_pair_every_configuration_with_none() -> None:
     assert gained["none"] == 0.0 and gained["window: 2 failures in 7 days"] == pytest.approx(0.011)
     text = study.report(table, replications=3, seed=0, seconds=1.0)
     assert "Best policy here: window: 2 failures in 7 days, +1.10" in text
-    assert "like servers - none): +2.10" in text
+    assert "no bad servers - none): +2.10" in text
 
 
 @pytest.mark.slow
