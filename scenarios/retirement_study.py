@@ -26,16 +26,15 @@ Run: .venv/bin/python scenarios/retirement_study.py [--replications N] [--seed S
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import study
 from matplotlib.figure import Figure
+from study import ci_text, paired, versus
 
 import sim
 from sim.analysis.stationary import good_multiplier
@@ -113,7 +112,7 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name, t in by.items():
         ettr = describe(t["ettr"].to_numpy(dtype=float))
-        gained = describe((t["ettr"] - base).dropna().to_numpy(dtype=float))
+        gained = paired(t["ettr"], base)
         row: dict[str, Any] = {"configuration": name}
         row |= {f"ettr.{k}": ettr[k] for k in ("mean", "ci95_low", "ci95_high")}
         row |= {f"gained.{k}": gained[k] for k in ("mean", "ci95_low", "ci95_high")}
@@ -122,13 +121,6 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
         row["nodes_retired.max"] = float(t["nodes_retired"].max())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _ci(mean: float, low: float, high: float, sign: bool = False) -> str:
-    s = "+" if sign else ""
-    if not np.isfinite(low):  # identical values in every replication: no interval
-        return f"{mean * 100:{s}.2f}"
-    return f"{mean * 100:{s}.2f} [{low * 100:{s}.2f}, {high * 100:{s}.2f}]"
 
 
 def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) -> str:
@@ -152,13 +144,9 @@ def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) ->
         "-" * len(head),
     ]
     for _, r in table.iterrows():
-        gained = (
-            "(baseline)"
-            if r["configuration"] == BASELINE
-            else _ci(r["gained.mean"], r["gained.ci95_low"], r["gained.ci95_high"], sign=True)
-        )
+        gained = versus(r, "gained", BASELINE)
         lines.append(
-            f"{r['configuration']:<32} {_ci(r['ettr.mean'], r['ettr.ci95_low'], r['ettr.ci95_high']):<22} "
+            f"{r['configuration']:<32} {ci_text(r['ettr.mean'], r['ettr.ci95_low'], r['ettr.ci95_high']):<22} "
             f"{gained:<26} {r['nodes_retired']:>8.1f} {r['spares_consumed']:>11,.0f} "
             f"{r['fraction_wait'] * 100:>7.2f} {r['interruptions']:>13,.0f} {r['failed_repairs']:>14,.0f}"
         )
@@ -168,10 +156,10 @@ def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) ->
     lines += [
         "",
         f"Best policy here: {best['configuration']}, "
-        f"{_ci(best['gained.mean'], best['gained.ci95_low'], best['gained.ci95_high'], sign=True)} pp of ETTR, "
+        f"{ci_text(best['gained.mean'], best['gained.ci95_low'], best['gained.ci95_high'], sign=True)} pp of ETTR, "
         f"retiring {best['nodes_retired']:.0f} servers a run (at most {best['nodes_retired.max']:.0f}).",
         f"Every bad server replaced by a good one before the run ({ORACLE} - none): "
-        f"{_ci(ideal['gained.mean'], ideal['gained.ci95_low'], ideal['gained.ci95_high'], sign=True)} pp: "
+        f"{ci_text(ideal['gained.mean'], ideal['gained.ci95_low'], ideal['gained.ci95_high'], sign=True)} pp: "
         "the most retirement could win back.",
         "A policy that retires more servers than the spare pool can lose leaves the job short of servers for good:",
         "it waits (wait %) until the end of the run.",
@@ -232,32 +220,7 @@ def chart(table: pd.DataFrame, replications: int, seed: int, path: Path) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--replications", type=int, default=20, help="replications per configuration (default 20)")
-    ap.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
-    a = ap.parse_args(argv)
-    if a.replications < 2:
-        ap.error("--replications must be at least 2 (confidence intervals)")
-    if a.jobs is not None and a.jobs < 1:
-        ap.error("--jobs must be at least 1")
-    if a.seed < 0:
-        ap.error("--seed must be at least 0")
-    jobs = a.jobs if a.jobs is not None else os.cpu_count() or 1
-    start = time.perf_counter()
-    runs = run_all(a.replications, a.seed, jobs)
-    table = summarise(runs)
-    text = report(table, a.replications, a.seed, time.perf_counter() - start)
-    print(text)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "report.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(a.out / "retirement.csv", index=False)
-    runs.to_parquet(a.out / "runs.parquet", index=False)
-    chart(table, a.replications, a.seed, a.out / "retirement.png")
-    files = ", ".join(str(a.out / f) for f in ("report.txt", "retirement.csv", "runs.parquet", "retirement.png"))
-    print(f"\nwrote {files}")
-    return 0
+    return study.main(__doc__, "retirement", 20, DEFAULT_OUT, run_all, summarise, report, chart, argv)
 
 
 if __name__ == "__main__":
