@@ -50,3 +50,9 @@ def test_repair_and_retirement_keys_where_they_apply() -> None:
         }
     )
     assert s.repair.escalate_probability == 0.8 and s.retirement.failures == 3
+
+
+def test_automated_stage_keys_at_their_defaults_pass_without_one() -> None:
+    """A resolved scenario (summary.json) writes every key at its default: those pass without auto_hours."""
+    s = tiny({"repair.escalate_probability": 0.0, "repair.auto_sigma": 0.0, "repair.auto_fail_probability": 0.0})
+    assert s.repair.auto_hours is None

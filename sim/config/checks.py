@@ -179,5 +179,6 @@ def _check_repair(s: Scenario) -> None:
     r = s.repair
     if r.auto_hours is None:
         for key in ("auto_sigma", "escalate_probability", "auto_fail_probability"):
-            if key in r.model_fields_set:
+            # A value, not a key written: a resolved scenario (summary.json) writes every key at its default.
+            if getattr(r, key) != type(r).model_fields[key].default:
                 raise ScenarioError(f"repair.{key}: ignored without an automated repair stage; set repair.auto_hours")
