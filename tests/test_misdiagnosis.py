@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from builders import tiny
+import pytest
+from builders import scripted, tiny
 
 from sim.config.scenario import FailureMode, Repair
+from sim.experiment.runner import play
 from sim.model.failures import NodeTimeline
 from sim.model.misdiagnosis import misdiagnose
 from sim.model.repairs import AUTO, MISSED, WRONG, fleet_metrics
@@ -91,3 +93,15 @@ def test_a_replication_with_misdiagnoses_counts_them_and_keeps_its_ledger() -> N
     share = runs["misdiagnoses"].sum() / runs["repairs_manual"].sum()
     n = runs["repairs_manual"].sum()
     assert abs(share - 0.3) < 5 * math.sqrt(0.3 * 0.7 / n)
+
+
+@pytest.mark.parametrize(("faulty", "pulled"), [(0, 1), (1, 0), (2, 0)])
+def test_the_job_stops_once_and_loses_only_the_pulled_server(faulty: int, pulled: int) -> None:
+    """A missed fault (back nan) and the healthy server pulled at the same moment are one interruption; the
+    job replaces the pulled server only (a spare's missed fault pulling a job server stops it too)."""
+    s = tiny({"cluster.spare_nodes": 2})
+    rows = [(faulty, 3600.0, 1, math.nan), (pulled, 3600.0, 1, 7200.0)]
+    rep = play(s, scripted(s.fleet_nodes, rows), np.zeros(0), np.zeros(0, np.int64))
+    assert rep.metrics["interruptions"] == 1.0
+    assert rep.metrics["spares_consumed"] == 1.0
+    assert math.isclose(sum(rep.gpu_seconds.values()), s.cluster.gpus * s.horizon_seconds, rel_tol=1e-9)
