@@ -41,17 +41,16 @@ Run: .venv/bin/python scenarios/strategies.py [SCENARIO] [--replications N] [--s
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+import study
+from study import ci_text, versus
 
 import sim
 from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
@@ -175,17 +174,6 @@ def set_flags(overrides: dict[str, Any]) -> str:
     return " ".join(f"--set {k}={v:g}" if isinstance(v, float) else f"--set {k}={v}" for k, v in overrides.items())
 
 
-def paired(a: pd.Series, b: pd.Series) -> dict[str, float]:
-    """Mean and 95% CI of ``a - b``, replication by replication (both indexed by replication).
-
-    >>> d = paired(pd.Series([0.70, 0.72, 0.71]), pd.Series([0.60, 0.61, 0.62]))
-    >>> round(d["mean"], 4), d["ci95_low"] < d["mean"] < d["ci95_high"]
-    (0.1, True)
-    """
-    diff = (a - b).dropna().to_numpy(dtype=float)
-    return describe(diff)
-
-
 def rejoins(events: pd.DataFrame) -> pd.Series:
     """Per replication, restarts that began while the job was running: replicas rejoining (strategy shrink).
 
@@ -265,13 +253,6 @@ def summarise(result: CompareResult, cfgs: list[Config]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ci(mean: float, low: float, high: float, scale: float = 100.0, digits: int = 2, sign: bool = False) -> str:
-    s = "+" if sign else ""
-    if not np.isfinite(low):  # identical values in every replication: no interval
-        return f"{mean * scale:{s}.{digits}f}"
-    return f"{mean * scale:{s}.{digits}f} [{low * scale:{s}.{digits}f}, {high * scale:{s}.{digits}f}]"
-
-
 def report(
     table: pd.DataFrame, result: CompareResult, cfgs: list[Config], path: Path, notes: list[str], seconds: float
 ) -> str:
@@ -297,12 +278,8 @@ def report(
         "-" * len(head),
     ]
     for _, r in table.iterrows():
-        ettr = _ci(r["ettr.mean"], r["ettr.ci95_low"], r["ettr.ci95_high"])
-        diff = (
-            "(baseline)"
-            if r["configuration"] == BASELINE
-            else _ci(r["diff_baseline.mean"], r["diff_baseline.ci95_low"], r["diff_baseline.ci95_high"], sign=True)
-        )
+        ettr = ci_text(r["ettr.mean"], r["ettr.ci95_low"], r["ettr.ci95_high"])
+        diff = versus(r, "diff_baseline", BASELINE)
         lines.append(
             f"{r['configuration']:<27} {ettr:<22} {r['effective_compute_ratio'] * 100:>14.2f} "
             f"{r['fraction_lost'] * 100:>7.2f} {r['fraction_checkpoint'] * 100:>7.2f} "
@@ -312,7 +289,7 @@ def report(
     lines += ["", "Paired contrasts (ETTR, percentage points, 95% CI of the replication-by-replication difference):"]
     for _, r in table.iterrows():
         if isinstance(r.get("against"), str):
-            d = _ci(r["diff_against.mean"], r["diff_against.ci95_low"], r["diff_against.ci95_high"], sign=True)
+            d = ci_text(r["diff_against.mean"], r["diff_against.ci95_low"], r["diff_against.ci95_high"], sign=True)
             lines.append(f"  {r['configuration']} - {r['against']}: {d}")
     lines += ["", "Closed forms (exponential failures, instant spares):", *closed_forms(result, cfgs)]
     lines += ["", f"Overrides of {path} (trainsim run {path} ...):"]
@@ -355,47 +332,38 @@ def _shown(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", nargs="?", type=Path, default=SCENARIO, help="scenario file (default: the 100k run)")
-    ap.add_argument("--replications", type=int, default=100, help="replications per configuration (default 100)")
-    ap.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
-    a = ap.parse_args(argv)
-    if a.replications < 2:
-        ap.error("--replications must be at least 2 (confidence intervals)")
-    if a.jobs is not None and a.jobs < 1:
-        ap.error("--jobs must be at least 1")
-    if a.seed < 0:
-        ap.error("--seed must be at least 0")
-    jobs = a.jobs if a.jobs is not None else os.cpu_count() or 1
+    a = study.arguments(__doc__, 100, DEFAULT_OUT, argv, scenario=SCENARIO)
     start = time.perf_counter()
     started = utc_now()
     try:
         cfgs, notes = configs(sim.load_scenario(a.scenario))
-        result = run_all(a.scenario, cfgs, a.replications, a.seed, jobs)
+        result = run_all(a.scenario, cfgs, a.replications, a.seed, a.jobs)
     except InputError as e:  # a scenario or a configuration this file cannot take: one line, exit 2
-        ap.error(str(e))
-    shown = _shown(a.scenario)
+        print(f"strategies.py: error: {e}", file=sys.stderr)
+        return 2
     table = summarise(result, cfgs)
-    text = report(table, result, cfgs, shown, notes, time.perf_counter() - start)
+    text = report(table, result, cfgs, _shown(a.scenario), notes, time.perf_counter() - start)
     print(text)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "report.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(a.out / "strategies.csv", index=False)
-    # The comparison's own folder: runs, differences, a run folder per configuration, charts and report.html.
+    # The comparison's own folder (runs, differences, a run folder per configuration, its charts and report.html),
+    # then the study's files beside it; strategies.png is the comparison's ledger chart.
     folder = a.out / "compare"
-    sources = [{"file": str(a.scenario), "variant": None}] + [
-        {"file": str(a.scenario), "variant": c.overrides} for c in cfgs[1:]
-    ]
-    text_bytes = a.scenario.read_bytes()
-    write_compare(folder, result, [text_bytes] * len(cfgs), started, sources)
-    from sim.plots.compare import write_compare_charts  # matplotlib: only once the results are written
+    sources = [{"file": str(a.scenario), "variant": c.overrides if i else None} for i, c in enumerate(cfgs)]
+    write_compare(folder, result, [a.scenario.read_bytes()] * len(cfgs), started, sources)
+    from sim.plots.base import save  # matplotlib: only once the results are written
+    from sim.plots.compare import ledger, write_compare_charts
     from sim.report.compare_html import write_compare_html
+    from sim.results.folder import CompareFolder, load
 
-    charts = write_compare_charts(folder)
-    files = [a.out / "report.txt", a.out / "strategies.csv", *charts, write_compare_html(folder)]
-    print(f"\nwrote {', '.join(str(f) for f in files)}")
+    write_compare_charts(folder)
+    write_compare_html(folder)
+    compared = load(folder)
+    assert isinstance(compared, CompareFolder)
+
+    def chart(path: Path) -> None:
+        save(ledger(compared), path)
+
+    study.save(a.out, "strategies", text, table, result.runs, chart)
+    print(f"and the comparison's folder {folder}/ (trainsim plot {folder} draws its charts again)")
     return 0
 
 
