@@ -127,7 +127,7 @@ def gamma_law(cv: float, ratio: float = 1.1) -> tuple[np.ndarray, np.ndarray]:
     (1.0, 1.0, 0.5)
     """
     a = 1.0 / cv**2
-    ratio = min(ratio, 1.0 + cv / 4.0)  # a narrow law needs narrow bins
+    ratio = min(ratio, 1.0 + cv / 10.0)  # a narrow law needs narrow bins
     lo = max(float(stats.gamma.ppf(1e-7, a, scale=1 / a)), 1e-4)
     hi = float(stats.gamma.isf(1e-12, a, scale=1 / a))
     inner = np.exp(np.arange(math.log(lo), math.log(hi), math.log(ratio)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from sim.analysis.heterogeneity import profile_interval
 
@@ -48,10 +48,14 @@ class RepairFit:
         }
 
 
-def _loglik(log_x: np.ndarray, open_: np.ndarray, mu: float, sigma: float) -> float:
-    u = (log_x - mu) / sigma
-    closed = float((stats.norm.logpdf(u[~open_]) - math.log(sigma) - log_x[~open_]).sum())
-    return closed + float(stats.norm.logsf(u[open_]).sum())
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _loglik(closed: np.ndarray, opened: np.ndarray, mu: float, sigma: float) -> float:
+    """Log-likelihood of log repair times: ``closed`` ended, ``opened`` still open (censored)."""
+    u = (closed - mu) / sigma
+    ll = -0.5 * float(u @ u) - closed.size * (math.log(sigma) + _HALF_LOG_2PI) - float(closed.sum())
+    return ll + float(special.log_ndtr((mu - opened) / sigma).sum()) if opened.size else ll
 
 
 def fit_repairs(hours: np.ndarray, open_: np.ndarray) -> RepairFit:
@@ -70,8 +74,10 @@ def fit_repairs(hours: np.ndarray, open_: np.ndarray) -> RepairFit:
             "their mean, fixed (repair_sigma 0)",
         )  # fmt: skip
 
+    opened = log_x[open_]
+
     def ll(mu: float, log_s: float) -> float:
-        return _loglik(log_x, open_, mu, math.exp(log_s))
+        return _loglik(closed, opened, mu, math.exp(log_s))
 
     mu0, s0 = float(closed.mean()), max(float(closed.std()), 1e-3)
     if n_open == 0:
@@ -86,12 +92,12 @@ def fit_repairs(hours: np.ndarray, open_: np.ndarray) -> RepairFit:
 
     def prof_sigma(u: float) -> float:
         return -float(optimize.minimize_scalar(lambda m: -ll(m, u), bounds=(mu - span, mu + span), method="bounded",
-                                               options={"xatol": 1e-9}).fun)  # fmt: skip
+                                               options={"xatol": 1e-7}).fun)  # fmt: skip
 
     def prof_mean(log_mean: float) -> float:
         # At a given mean, mu = log(mean) - sigma^2 / 2: maximise over sigma.
         return -float(optimize.minimize_scalar(lambda u: -ll(log_mean - math.exp(2 * u) / 2, u), bounds=ls,
-                                               method="bounded", options={"xatol": 1e-9}).fun)  # fmt: skip
+                                               method="bounded", options={"xatol": 1e-7}).fun)  # fmt: skip
 
     s_ci = profile_interval(prof_sigma, best, log_s, *ls)
     log_mean = mu + math.exp(2 * log_s) / 2
