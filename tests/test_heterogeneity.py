@@ -1,4 +1,4 @@
-"""``sim.analysis.heterogeneity``: the count models against scipy, the overdispersion test, coverage of the intervals."""
+"""``sim.analysis.heterogeneity``: the count models against scipy, the overdispersion test, interval coverage."""
 
 from __future__ import annotations
 

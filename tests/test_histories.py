@@ -69,7 +69,10 @@ def test_silent_nodes_are_one_group() -> None:
 
 @pytest.mark.parametrize(
     ("rows", "nodes", "message"),
-    [([inc(200.0, "a", "n1")], 5, "no incidents to fit"), ([inc(1.0, "a", "n1"), inc(2.0, "a", "n2")], 1, "2 different")],
+    [
+        ([inc(200.0, "a", "n1")], 5, "no incidents to fit"),
+        ([inc(1.0, "a", "n1"), inc(2.0, "a", "n2")], 1, "2 different"),
+    ],
 )
 def test_bad_windows_and_fleets(rows: list[Incident], nodes: int, message: str) -> None:
     """No incident in the window, or more named nodes than the fleet: a FitError."""

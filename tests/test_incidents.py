@@ -53,7 +53,7 @@ def test_parquet_timestamps_may_be_typed(tmp_path: Path) -> None:
                       "end": pa.array([dt.datetime(2024, 1, 1, 6, tzinfo=dt.UTC), None], pa.timestamp("s", "UTC"))})
     pq.write_table(table, tmp_path / "t.parquet")
     log = read_log(tmp_path / "t.parquet", START)
-    assert [(i.hours, i.end_hours) for i in log.incidents][0] == (5.0, 6.0)
+    assert (log.incidents[0].hours, log.incidents[0].end_hours) == (5.0, 6.0)
     assert math.isnan(log.incidents[1].end_hours or 0.0)
 
 

@@ -214,14 +214,16 @@ def fit_command(
     ] = FleetAge.stationary,
     check_windows: Annotated[
         int,
-        typer.Option("--check-windows", min=0, max=1000, metavar="K",
-                     help="Predictive check over K windows (0: none)."),  # fmt: skip
+        typer.Option("--check-windows", min=0, max=1000, metavar="K", help="Windows of the predictive check; 0: none."),
     ] = 4,
     check_end: Annotated[
         str | None,
-        typer.Option("--check-end", metavar="ISO",
-                     help="Check the log between --end and this time (out of sample) instead of the fit window."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--check-end",
+            metavar="ISO",
+            help="Check the log between --end and this time (out of sample) instead of the fit window.",
+        ),
+    ] = None,
     check_replications: Annotated[
         int, typer.Option("--check-replications", min=1, max=100_000, metavar="N", help="Simulated fleets.")
     ] = 200,

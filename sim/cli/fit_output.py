@@ -138,7 +138,7 @@ def modes_table(fit: FleetFit, log_name: str, scope: str) -> Table:
     from sim.analysis.fit import ALPHA
 
     table = Table(
-        title=Text(f"Failure modes fitted from {visible(log_name)}: {fit.nodes:,} {scope}s, {fit.window:,.1f} h window"),
+        title=Text(f"Failure modes fitted from {visible(log_name)}: {fit.nodes:,} {scope}s, {fit.window:,.1f} h"),
         caption=f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}"
         + ("; repair: lognormal mean and sigma" if fit.has_ends else ""),
         box=box.SIMPLE_HEAD,

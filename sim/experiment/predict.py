@@ -86,7 +86,9 @@ def observed(incidents: Sequence[Incident], nodes: int, start: float, length: fl
     return tally(np.array(node, dtype=np.int64), np.array(hours), nodes, length, windows)
 
 
-def fitted_scenario(fit: FleetFit, uncertainty: bool, rng: np.random.Generator) -> tuple[list[FailureMode], Heterogeneity]:
+def fitted_scenario(
+    fit: FleetFit, uncertainty: bool, rng: np.random.Generator
+) -> tuple[list[FailureMode], Heterogeneity]:
     """The failure modes and heterogeneity of one replication: as fitted, or drawn from their sampling law."""
     modes = list(fit.failure_modes(names=[f"m{i}" for i in range(len(fit.modes))]))
     het = fit.heterogeneity_section()

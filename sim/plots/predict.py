@@ -32,7 +32,8 @@ def _windows(ax: Axes, table: pd.DataFrame, column: str, label: str) -> None:
     ax.plot(x, table[column].to_numpy(float), "o", color=OBSERVED, markersize=8, label="observed", zorder=3)
     days = table["hours"].to_numpy(float) / 24.0
     starts = table["start_hours"].to_numpy(float) / 24.0
-    ax.set_xticks(x, [f"{int(w)}\nday {s:,.0f}-{s + d:,.0f}" for w, s, d in zip(table["window"], starts, days, strict=True)])
+    ticks = [f"{int(w)}\nday {s:,.0f}-{s + d:,.0f}" for w, s, d in zip(table["window"], starts, days, strict=True)]
+    ax.set_xticks(x, ticks)
     ax.set_title(label, color=TEXT, loc="left")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=9)
