@@ -17,8 +17,9 @@ rest, so clustering that the heterogeneity explains (bad nodes failing again and
 many short intervals between repairs) is not read as a decreasing hazard. Exponential: with no
 heterogeneity, MTBF = exposure / faults with the exact chi-square interval of a time-truncated
 test; with it, by maximum likelihood with a profile interval. Weibull: shape and mean by maximum
-likelihood with profile intervals; chosen only when the likelihood-ratio test against the exponential
-rejects at ``alpha`` on at least ``MIN_WEIBULL_EVENTS`` faults.
+likelihood with Wald intervals on the log scale (the observed information; a profile over two
+parameters costs a thousand likelihoods, and every likelihood integrates each node); chosen only
+when the likelihood-ratio test against the exponential rejects at ``alpha`` on at least ``MIN_WEIBULL_EVENTS`` faults.
 
 Faults that strike a node already down (secondary, see ``histories``) end no interval; a cause's
 law is fitted to the faults that ended one and its mean scaled by primary / all faults, so that the
@@ -64,7 +65,7 @@ class ExponentialFit:
 
 @dataclass(frozen=True)
 class WeibullFit:
-    """Weibull MLE: shape, scale, mean (scale x Gamma(1 + 1/shape)), profile-likelihood 95% intervals."""
+    """Weibull MLE: shape, scale, mean (scale x Gamma(1 + 1/shape)), 95% intervals (Wald, log scale)."""
 
     shape: float
     scale_hours: float
@@ -102,7 +103,7 @@ def _log_q(s: float, x: np.ndarray) -> np.ndarray:
     far = q < 1e-250
     if far.any():
         y = x[far]
-        series = 1.0 + (s - 1.0) / y + (s - 1.0) * (s - 2.0) / y**2
+        series = 1.0 + (s - 1.0) / y * (1.0 + (s - 2.0) / y)
         out[far] = (s - 1.0) * np.log(y) - y - float(special.gammaln(s)) + np.log(series)
     return np.asarray(out)
 
@@ -167,43 +168,38 @@ class CauseLikelihood:
         return ExponentialFit(math.exp(float(r.x)), (math.exp(lo), math.exp(hi)), best)
 
     def weibull(self, start_log_mean: float) -> WeibullFit:
-        """The Weibull MLE over shape and mean, with profile-likelihood intervals."""
+        """The Weibull MLE over shape and mean, with Wald intervals on the log scale (observed information)."""
         lk = (math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1]))
         lm = (start_log_mean - _SPAN, start_log_mean + _SPAN)
 
-        def neg(x: np.ndarray) -> float:
-            u, v = float(np.clip(x[0], *lk)), float(np.clip(x[1], *lm))
-            return -self(math.exp(u), v)
+        def ll(u: float, v: float) -> float:
+            return self(math.exp(float(np.clip(u, *lk))), float(np.clip(v, *lm)))
 
-        best_r = None
-        for u0 in (-0.5, 0.0, 0.5):
-            r = optimize.minimize(neg, np.array([u0, start_log_mean]), method="Nelder-Mead",
-                                  options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000})  # fmt: skip
-            if best_r is None or r.fun < best_r.fun:
-                best_r = r
-        assert best_r is not None
-        u, v = float(np.clip(best_r.x[0], *lk)), float(np.clip(best_r.x[1], *lm))
-        best = -float(best_r.fun)
-
-        def prof_shape(uu: float) -> float:
-            r = optimize.minimize_scalar(lambda vv: -self(math.exp(uu), vv), bounds=(v - 5.0, v + 5.0),
-                                         method="bounded", options={"xatol": 1e-6})  # fmt: skip
-            return -float(r.fun)
-
-        def prof_mean(vv: float) -> float:
-            r = optimize.minimize_scalar(lambda uu: -self(math.exp(uu), vv), bounds=lk, method="bounded",
-                                         options={"xatol": 1e-6})  # fmt: skip
-            return -float(r.fun)
-
-        k_ci = profile_interval(prof_shape, best, u, *lk)
-        m_ci = profile_interval(prof_mean, best, v, *lm)
+        simplex = np.array([[0.0, start_log_mean], [0.4, start_log_mean], [0.0, start_log_mean + 0.4]])
+        options = {"xatol": 1e-6, "fatol": 1e-8, "maxiter": 1000, "initial_simplex": simplex}
+        r = optimize.minimize(lambda x: -ll(x[0], x[1]), simplex[0], method="Nelder-Mead", options=options)
+        u, v = float(np.clip(r.x[0], *lk)), float(np.clip(r.x[1], *lm))
+        best = ll(u, v)
+        # Observed information by central differences; its inverse is the covariance of (log shape, log mean).
+        e = 1e-3
+        f_uu = (ll(u + e, v) - 2 * best + ll(u - e, v)) / e**2
+        f_vv = (ll(u, v + e) - 2 * best + ll(u, v - e)) / e**2
+        f_uv = (ll(u + e, v + e) - ll(u + e, v - e) - ll(u - e, v + e) + ll(u - e, v - e)) / (4 * e**2)
+        info = -np.array([[f_uu, f_uv], [f_uv, f_vv]])
+        nan = (math.nan, math.nan)
+        k_ci, m_ci = nan, nan
+        if np.all(np.isfinite(info)) and info[0, 0] > 0 and np.linalg.det(info) > 0:
+            half = float(stats.norm.ppf(0.975)) * np.sqrt(np.diag(np.linalg.inv(info)))
+            # Within the search ranges: a wild interval (a handful of faults) says "anything".
+            k_ci = (math.exp(max(u - half[0], lk[0])), math.exp(min(u + half[0], lk[1])))
+            m_ci = (math.exp(max(v - half[1], lm[0])), math.exp(min(v + half[1], lm[1])))
         k = math.exp(u)
         return WeibullFit(
             shape=k,
             scale_hours=math.exp(v - float(special.gammaln(1 + 1 / k))),
             mtbf_hours=math.exp(v),
-            shape_ci95=(math.exp(k_ci[0]), math.exp(k_ci[1])),
-            mtbf_ci95=(math.exp(m_ci[0]), math.exp(m_ci[1])),
+            shape_ci95=k_ci,
+            mtbf_ci95=m_ci,
             loglik=best,
         )
 

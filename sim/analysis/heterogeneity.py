@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
+from sim.analysis.stationary import good_multiplier
+
 ALPHA = 0.05
 #: Search ranges: coefficient of variation, bad fraction, bad multiplier (the scenario's own bounds).
 CV_BOUNDS = (1e-3, 10.0)
@@ -114,7 +116,7 @@ def two_point_law(fraction: float, multiplier: float) -> tuple[np.ndarray, np.nd
     >>> [round(float(x), 3) for x in two_point_law(0.1, 10.0)[0]]
     [0.526, 5.263]
     """
-    good = 1.0 / (1.0 - fraction + fraction * multiplier)
+    good = good_multiplier(fraction, multiplier)
     return np.array([good, good * multiplier]), np.array([1.0 - fraction, fraction])
 
 
