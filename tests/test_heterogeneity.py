@@ -91,8 +91,8 @@ def test_false_alarms_and_coverage_over_seeds() -> None:
     cover = {"cv": 0, "fraction": 0, "multiplier": 0, "rate_g": 0, "rate_b": 0}
     truth = {"cv": 1.5, "fraction": 0.1, "multiplier": 10.0}
     for _ in range(60):
-        g = fit_heterogeneity(counts(rng, "gamma", e), e, np.ones(NODES)).fits["gamma"].ci95
-        b = fit_heterogeneity(counts(rng, "bad-nodes", e), e, np.ones(NODES)).fits["bad-nodes"].ci95
+        g = fit_heterogeneity(counts(rng, "gamma", e), e, np.ones(NODES), model="gamma").fits["gamma"].ci95
+        b = fit_heterogeneity(counts(rng, "bad-nodes", e), e, np.ones(NODES), model="bad-nodes").fits["bad-nodes"].ci95
         cover["cv"] += g["cv"][0] < truth["cv"] < g["cv"][1]
         cover["rate_g"] += g["rate"][0] < RATE < g["rate"][1]
         cover["rate_b"] += b["rate"][0] < RATE < b["rate"][1]

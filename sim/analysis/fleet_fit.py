@@ -16,7 +16,6 @@ has ends (``repairs``). ``FleetFit`` turns the result into scenario sections
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +63,10 @@ class FleetFit:
         if r is None or math.isnan(r.mean_hours):
             return ASSUMED_REPAIR_HOURS, 0.0
         return r.mean_hours, min(r.sigma, MAX_SIGMA)
+
+    def work(self, hours: float) -> float:
+        """What simulating the fleet for ``hours`` costs: its nodes plus its expected faults."""
+        return self.nodes + sum(self.nodes * hours / m.mtbf_hours for m in self.modes)
 
     def failure_modes(self, scope: str = "node", names: Sequence[str] | None = None) -> tuple[FailureMode, ...]:
         """The fitted causes as scenario failure modes (``names`` instead of the log's cause names)."""
@@ -162,9 +165,7 @@ def fit_fleet(
     if heterogeneity != "auto" and heterogeneity not in MODELS:
         raise FitError(f"--heterogeneity: one of auto, {', '.join(MODELS)}; got {heterogeneity!r}")
     h = histories(incidents, nodes, window)
-    het = fit_heterogeneity(h.counts, h.exposure, h.weight, alpha)
-    if heterogeneity != "auto":
-        het = dataclasses.replace(het, model=heterogeneity)
+    het = fit_heterogeneity(h.counts, h.exposure, h.weight, alpha, None if heterogeneity == "auto" else heterogeneity)
     law = het.law()
     fits = []
     for c in range(len(h.causes)):

@@ -189,7 +189,7 @@ def _maximise(f: Callable[[np.ndarray], float], starts: list[list[float]], bound
             lambda x: -f(np.clip(x, *np.array(bounds).T)),
             np.array(x0, dtype=float),
             method="Nelder-Mead",
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000, "maxfev": 8000},
+            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000, "maxfev": 3000},
         )
         r.x = np.clip(r.x, *np.array(bounds).T)
         if best is None or r.fun < best.fun:
@@ -202,6 +202,7 @@ def profile_interval(
 ) -> tuple[float, float]:
     """Where ``profile`` (a log-likelihood maximised over the other parameters) drops by the chi-square(1)
     95% cut on each side of ``at``, searched within [lo, hi]; a side that never drops ends at its bound."""
+
     def g(x: float) -> float:
         return best - profile(x) - _CUT
 
@@ -214,21 +215,44 @@ def profile_interval(
     return ends[0], ends[1]
 
 
-def fit_heterogeneity(n: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float = ALPHA) -> HeterogeneityFit:
-    """Fit the Poisson, gamma and bad-node models to counts ``n`` over exposures ``e`` (weights ``w``)."""
+def fit_heterogeneity(
+    n: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float = ALPHA, model: str | None = None
+) -> HeterogeneityFit:
+    """Fit the Poisson, gamma and bad-node models to counts ``n`` over exposures ``e`` (weights ``w``).
+
+    The model is chosen (``none`` unless the overdispersion test rejects at ``alpha``, then by AIC) or
+    imposed by ``model``. Intervals are profiled for the chosen model only (the others' are nan): an
+    unneeded model may be unidentified (bad nodes in a homogeneous fleet), and its profile costly.
+    """
     c = _Counts(np.asarray(n, float), np.asarray(e, float), np.asarray(w, float))
     lr0 = math.log(c.rate)
     log_r = (lr0 - 12.0, lr0 + 12.0)
-    fits: dict[str, ModelFit] = {}
     ll_p = c.poisson(lr0)
-    span = 2.0 * 1.96 * math.sqrt(1.0 / max((c.w * c.n).sum(), 1.0))
-    lo_p, hi_p = profile_interval(c.poisson, ll_p, lr0, lr0 - 10 * span - 1, lr0 + 10 * span + 1)
-    fits["poisson"] = ModelFit("poisson", {"rate": c.rate}, {"rate": (math.exp(lo_p), math.exp(hi_p))}, ll_p)
-
-    # Gamma frailty (negative binomial).
     lcv = (math.log(CV_BOUNDS[0]), math.log(CV_BOUNDS[1]))
     r = _maximise(lambda x: c.gamma(*x), [[lr0, math.log(v)] for v in (0.3, 1.0, 3.0)], [log_r, lcv])
-    ll_g, (g_r, g_cv) = -float(r.fun), r.x
+    ll_g, xg = -float(r.fun), r.x
+    lf = (float(special.logit(FRACTION_BOUNDS[0])), float(special.logit(FRACTION_BOUNDS[1])))
+    lm = (math.log(MULTIPLIER_BOUNDS[0] - 1.0), math.log(MULTIPLIER_BOUNDS[1] - 1.0))
+    bounds3 = [log_r, lf, lm]
+    starts = [[lr0, float(special.logit(f)), math.log(m - 1.0)] for f in (0.03, 0.15) for m in (4.0, 20.0)]
+    r = _maximise(lambda x: c.bad_nodes(*x), starts, bounds3)
+    ll_b, xb = -float(r.fun), r.x
+
+    lr = max(0.0, 2.0 * (ll_g - ll_p))
+    p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+    aic = {"gamma": 4 - 2 * ll_g, "bad-nodes": 6 - 2 * ll_b}
+    chosen = model or ("none" if p >= alpha else min(aic, key=lambda m: aic[m]))
+    nan = (math.nan, math.nan)
+
+    def interval(
+        f: Callable[[float], float], best: float, at: float, lo: float, hi: float, name: str
+    ) -> tuple[float, float]:
+        return profile_interval(f, best, at, lo, hi) if chosen == name else nan
+
+    # Poisson: the profile is the likelihood itself.
+    span = 2.0 * 1.96 * math.sqrt(1.0 / max((c.w * c.n).sum(), 1.0))
+    rate_p = interval(c.poisson, ll_p, lr0, lr0 - 10 * span - 1, lr0 + 10 * span + 1, "none")
+    fits = {"poisson": ModelFit("poisson", {"rate": c.rate}, {"rate": _exp(rate_p)}, ll_p)}
 
     def prof_cv(u: float) -> float:
         return -float(optimize.minimize_scalar(lambda v: -c.gamma(v, u), bounds=log_r, method="bounded").fun)
@@ -236,22 +260,10 @@ def fit_heterogeneity(n: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float 
     def prof_rate_g(v: float) -> float:
         return -float(optimize.minimize_scalar(lambda u: -c.gamma(v, u), bounds=lcv, method="bounded").fun)
 
-    cv_ci = profile_interval(prof_cv, ll_g, g_cv, *lcv)
-    rate_ci = profile_interval(prof_rate_g, ll_g, g_r, *log_r)
-    fits["gamma"] = ModelFit(
-        "gamma",
-        {"rate": math.exp(g_r), "cv": math.exp(g_cv)},
-        {"rate": _exp(rate_ci), "cv": _exp(cv_ci)},
-        ll_g,
-    )
-
-    # Bad nodes (two-point Poisson mixture).
-    lf = (float(special.logit(FRACTION_BOUNDS[0])), float(special.logit(FRACTION_BOUNDS[1])))
-    lm = (math.log(MULTIPLIER_BOUNDS[0] - 1.0), math.log(MULTIPLIER_BOUNDS[1] - 1.0))
-    bounds3 = [log_r, lf, lm]
-    starts = [[lr0, float(special.logit(f)), math.log(m - 1.0)] for f in (0.02, 0.1, 0.3) for m in (3.0, 10.0, 50.0)]
-    r = _maximise(lambda x: c.bad_nodes(*x), starts, bounds3)
-    ll_b, xb = -float(r.fun), r.x
+    cv_ci = interval(prof_cv, ll_g, xg[1], *lcv, "gamma")
+    rate_g = interval(prof_rate_g, ll_g, xg[0], *log_r, "gamma")
+    fits["gamma"] = ModelFit("gamma", {"rate": math.exp(xg[0]), "cv": math.exp(xg[1])},
+                             {"rate": _exp(rate_g), "cv": _exp(cv_ci)}, ll_g)  # fmt: skip
 
     def prof(i: int) -> Callable[[float], float]:
         others = [j for j in range(3) if j != i]
@@ -266,7 +278,7 @@ def fit_heterogeneity(n: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float 
 
         return at
 
-    ci3 = [profile_interval(prof(i), ll_b, float(xb[i]), *bounds3[i]) for i in range(3)]
+    ci3 = [interval(prof(i), ll_b, float(xb[i]), *bounds3[i], "bad-nodes") for i in range(3)]
     fits["bad-nodes"] = ModelFit(
         "bad-nodes",
         {"rate": math.exp(xb[0]), "fraction": float(special.expit(xb[1])), "multiplier": 1.0 + math.exp(xb[2])},
@@ -277,15 +289,9 @@ def fit_heterogeneity(n: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float 
         },
         ll_b,
     )
-
-    lr = max(0.0, 2.0 * (ll_g - ll_p))
-    p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
-    model = "none"
-    if p < alpha:
-        model = min(("gamma", "bad-nodes"), key=lambda m: fits[m].aic)
     mu = c.rate * c.e
     dispersion = float((c.w * (c.n - mu) ** 2 / mu).sum() / max(c.w.sum() - 1.0, 1.0))
-    return HeterogeneityFit(fits, lr, p, model, alpha, round(float(c.w.sum())), dispersion)
+    return HeterogeneityFit(fits, lr, p, chosen, alpha, round(float(c.w.sum())), dispersion)
 
 
 def _exp(pair: tuple[float, float]) -> tuple[float, float]:

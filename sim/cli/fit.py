@@ -61,6 +61,10 @@ class FleetAge(enum.StrEnum):
 
 #: The largest fleet ``--nodes`` takes: silent nodes cost nothing to fit, but a count must stay a count.
 MAX_NODES = 10**12
+#: Largest work (replications x (nodes + expected faults)) a check spends; fewer replications above it,
+#: and no check below MIN_CHECK_REPLICATIONS (about 10 s on one core).
+MAX_CHECK_WORK = 4e7
+MIN_CHECK_REPLICATIONS = 40
 #: What ``--out`` writes.
 OUT_FILES = ("fit.toml", "fit.json", "check_windows.csv", "check_histogram.csv", "check.png")
 
@@ -120,10 +124,6 @@ def _check(
     windows: int, replications: int, seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | str:  # fmt: skip
     """The predictive check's tables and what they are about, or why it was not run."""
-    from pydantic import ValidationError
-
-    from sim.experiment import predict
-
     if check_end is None:
         start, span, where = 0.0, hours, "the fit window (in sample)"
     else:
@@ -132,9 +132,13 @@ def _check(
         where = "after the fit window (out of sample)"
         if span <= 0:
             raise BadInput(f"--check-end {stamp(check_end)}: must be after --end")
-    n = predict.replications_within(fit, span, replications)
-    if n == 0:
+    n = min(replications, int(MAX_CHECK_WORK / fit.work(span)))
+    if n < min(MIN_CHECK_REPLICATIONS, replications):
         return f"predictive check skipped: {fit.nodes:,} nodes are too many to simulate here (--check-windows 0)"
+    from pydantic import ValidationError
+
+    from sim.experiment import predict
+
     length = span / windows
     try:
         seen = predict.observed(data.incidents, fit.nodes, start, length, windows)

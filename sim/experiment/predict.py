@@ -31,9 +31,6 @@ from sim.model.fleet import fleet_rates
 
 #: Lower edges of the per-node count histogram's bins; the last is open.
 BINS = (0, 1, 2, 3, 4, 6, 10)
-#: Largest work (replications x (nodes + expected faults)) a check spends; fewer replications above it.
-MAX_WORK = 4e7
-MIN_REPLICATIONS = 40
 #: Random streams of one replication of the check, spawned in this order (append, never reorder).
 STREAMS = ("parameters", "frailty", "bad_nodes", "nodes")
 
@@ -117,13 +114,6 @@ def simulate(
         node = np.repeat(np.arange(fit.nodes), np.diff(tl.ptr))
         rows.append(tally(node, tl.time / 3600.0, fit.nodes, length, windows))
     return Tally(*(np.concatenate([getattr(t, f) for t in rows]) for f in ("faults", "nodes", "histogram")))
-
-
-def replications_within(fit: FleetFit, span: float, wanted: int) -> int:
-    """Replications the work limit allows (``wanted`` at most); 0 when not even ``MIN_REPLICATIONS`` fit."""
-    faults = sum(fit.nodes * span / m.mtbf_hours for m in fit.modes)
-    n = min(wanted, int(MAX_WORK / max(fit.nodes + faults, 1.0)))
-    return n if n >= min(MIN_REPLICATIONS, wanted) else 0
 
 
 def _band(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
