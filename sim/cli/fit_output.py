@@ -153,7 +153,7 @@ def modes_table(fit: FleetFit, log_name: str, scope: str) -> Table:
         table.add_column(name, justify="left" if name in ("cause", "law") else "right")
     for f in fit.modes:
         w = f.weibull
-        row = [
+        row: list[Text | str] = [
             Text(visible(f.name)),  # a cause name is data: no markup, no escape codes
             str(f.events),
             str(f.nodes_with_events),
@@ -183,19 +183,19 @@ def check_tables(windows: pd.DataFrame, histogram: pd.DataFrame, title: str) -> 
             t.add_column(n, justify="right")
         return t
 
-    def band(mean: float, lo: float, hi: float) -> tuple[str, str]:
+    def band(row: dict[Any, Any], name: str) -> tuple[str, str]:
+        mean, lo, hi = (float(row[f"{name}_{k}"]) for k in ("sim", "lo", "hi"))
         return f"{mean:,.1f}", f"{lo:,.0f}-{hi:,.0f}"
 
     a = new("observed vs simulated mean and 95% prediction interval",
             ["window", "days", "faults", "simulated", "95% PI", "failing nodes", "simulated", "95% PI"])  # fmt: skip
-    for r in windows.itertuples():
-        start = float(r.start_hours) / 24.0
-        days = f"{start:,.0f}-{start + float(r.hours) / 24.0:,.0f}"
-        a.add_row(str(r.window), days, str(r.faults), *band(r.faults_sim, r.faults_lo, r.faults_hi),
-                  str(r.nodes), *band(r.nodes_sim, r.nodes_lo, r.nodes_hi))  # fmt: skip
+    for r in windows.to_dict(orient="records"):
+        start, length = float(r["start_hours"]) / 24.0, float(r["hours"]) / 24.0
+        a.add_row(str(r["window"]), f"{start:,.0f}-{start + length:,.0f}", str(r["faults"]), *band(r, "faults"),
+                  str(r["nodes"]), *band(r, "nodes"))  # fmt: skip
     b = new("nodes by their faults over the checked span", ["faults per node", "nodes", "simulated", "95% PI"])
-    for r in histogram.itertuples():
-        b.add_row(str(r.faults), str(r.nodes), *band(r.nodes_sim, r.nodes_lo, r.nodes_hi))
+    for r in histogram.to_dict(orient="records"):
+        b.add_row(str(r["faults"]), str(r["nodes"]), *band(r, "nodes"))
     return a, b
 
 
