@@ -6,7 +6,7 @@ a 95% profile-likelihood interval. Repairs of zero length count as one second (t
 
 >>> r = fit_repairs(np.array([1.0, 2.0, 4.0, 8.0]), np.zeros(4, dtype=bool))
 >>> round(r.sigma, 3), round(r.mean_hours, 2)
-(0.775, 4.06)
+(0.775, 3.82)
 """
 
 from __future__ import annotations
