@@ -66,6 +66,7 @@ class HeterogeneityFit:
     alpha: float = ALPHA
     nodes: int = 0
     dispersion: float = field(default=math.nan)  # variance / mean of the rate-adjusted counts
+    imposed: bool = False  # the model was given, not chosen
 
     @property
     def chosen(self) -> ModelFit:
@@ -97,6 +98,7 @@ class HeterogeneityFit:
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "imposed": self.imposed,
             "lr": self.lr,
             "p_value": self.p_value,
             "alpha": self.alpha,
@@ -291,7 +293,7 @@ def fit_heterogeneity(
     )
     mu = c.rate * c.e
     dispersion = float((c.w * (c.n - mu) ** 2 / mu).sum() / max(c.w.sum() - 1.0, 1.0))
-    return HeterogeneityFit(fits, lr, p, chosen, alpha, round(float(c.w.sum())), dispersion)
+    return HeterogeneityFit(fits, lr, p, chosen, alpha, round(float(c.w.sum())), dispersion, model is not None)
 
 
 def _exp(pair: tuple[float, float]) -> tuple[float, float]:

@@ -132,7 +132,7 @@ def _check(
         where = "after the fit window (out of sample)"
         if span <= 0:
             raise BadInput(f"--check-end {stamp(check_end)}: must be after --end")
-    n = min(replications, int(MAX_CHECK_WORK / fit.work(span)))
+    n = min(replications, int(MAX_CHECK_WORK / fit.work(start + span)))
     if n < min(MIN_CHECK_REPLICATIONS, replications):
         return f"predictive check skipped: {fit.nodes:,} nodes are too many to simulate here (--check-windows 0)"
     from pydantic import ValidationError
@@ -142,7 +142,7 @@ def _check(
     length = span / windows
     try:
         seen = predict.observed(data.incidents, fit.nodes, start, length, windows)
-        sim = predict.simulate(fit, length, windows, n, seed)
+        sim = predict.simulate(fit, length, windows, n, seed, start=start)
     except (ValidationError, ValueError) as e:
         return f"predictive check skipped: {str(e).splitlines()[0]}"
     starts = [start + i * length for i in range(windows)]

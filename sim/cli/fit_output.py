@@ -63,7 +63,7 @@ def heterogeneity_summary(h: HeterogeneityFit) -> str:
                 f"(95% CI {ci(c['multiplier'])}) as often as the others")  # fmt: skip
     else:
         what = "none: a homogeneous fleet"
-    return f"{what}; {test}"
+    return f"{what}{' (imposed)' if h.imposed else ''}; {test}"
 
 
 def toml_text(fit: FleetFit, log_name: str, start: dt.datetime, end: dt.datetime, scope: str) -> str:
@@ -107,7 +107,8 @@ def toml_text(fit: FleetFit, log_name: str, start: dt.datetime, end: dt.datetime
         ]
         r = f.repair
         if r is not None:
-            lines.append(f"# {f.name}: {plural(r.repairs, 'repair')} ({r.open} open at the window end); "
+            still = f" ({r.open} open at the window end)" if r.open else ""
+            lines.append(f"# {f.name}: {plural(r.repairs, 'repair')}{still}; "
                          f"mean 95% CI {ci(r.mean_ci95)} h, sigma 95% CI {ci(r.sigma_ci95)}"
                          + (f"; {r.note}" if r.note else ""))  # fmt: skip
         lines += [

@@ -9,7 +9,9 @@ intervals carry the fit's own uncertainty besides the simulation's; ``uncertaint
 fitted keys as printed. The units are those the log's ``node`` column counts (servers, or GPUs
 under ``--scope gpu``): each is simulated as a server of one GPU.
 
-A replication simulates the whole checked span (``windows`` windows of ``length`` hours) and cuts it:
+A replication simulates the fleet from the fit window's start to the end of the checked span (a
+later span is the fitted fleet continued: the fit took the fleet at its window start to be in the
+state a run starts from) and cuts the span into ``windows`` windows of ``length`` hours:
 per window the faults and the distinct failing nodes, and over the span how many nodes had 0, 1,
 2, ... faults (``BINS``).
 """
@@ -97,9 +99,17 @@ def fitted_scenario(
 
 
 def simulate(
-    fit: FleetFit, length: float, windows: int, replications: int, seed: int = 0, uncertainty: bool = True
+    fit: FleetFit,
+    length: float,
+    windows: int,
+    replications: int,
+    seed: int = 0,
+    uncertainty: bool = True,
+    start: float = 0.0,
 ) -> Tally:
-    """Tallies of ``replications`` simulated spans of ``windows`` windows of ``length`` hours."""
+    """Tallies of ``replications`` simulated spans of ``windows`` windows of ``length`` hours, from ``start``
+    hours after the fit window's start: the fleet is simulated from there (where the fit took it to be),
+    so a later window is predicted as the fitted fleet continued, not as a fleet started afresh."""
     root = np.random.SeedSequence(seed)
     rows = []
     for r in range(replications):
@@ -108,11 +118,11 @@ def simulate(
         modes, het = fitted_scenario(fit, uncertainty, rng["parameters"])
         rates = fleet_rates(het, modes, fit.nodes, rng["frailty"], rng["bad_nodes"])
         tl = node_timeline(
-            modes, fit.nodes, 1, length * windows * 3600.0, rng["nodes"], fleet_age=fit.fleet_age,  # type: ignore[arg-type]
+            modes, fit.nodes, 1, (start + length * windows) * 3600.0, rng["nodes"], fleet_age=fit.fleet_age,  # type: ignore[arg-type]
             rate=None if rates is None else rates.multiplier,
         )  # fmt: skip
         node = np.repeat(np.arange(fit.nodes), np.diff(tl.ptr))
-        rows.append(tally(node, tl.time / 3600.0, fit.nodes, length, windows))
+        rows.append(tally(node, tl.time / 3600.0 - start, fit.nodes, length, windows))
     return Tally(*(np.concatenate([getattr(t, f) for t in rows]) for f in ("faults", "nodes", "histogram")))
 
 
