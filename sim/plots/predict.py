@@ -23,7 +23,7 @@ SIMULATED = "#8fb3d9"
 OBSERVED = "#c0392b"
 
 
-def _windows(ax: Axes, table: pd.DataFrame, column: str, label: str) -> None:
+def _windows(ax: Axes, table: pd.DataFrame, column: str, label: str, legend: bool) -> None:
     x = np.arange(len(table))
     mean = table[f"{column}_sim"].to_numpy(float)
     lo, hi = table[f"{column}_lo"].to_numpy(float), table[f"{column}_hi"].to_numpy(float)
@@ -32,11 +32,13 @@ def _windows(ax: Axes, table: pd.DataFrame, column: str, label: str) -> None:
     ax.plot(x, table[column].to_numpy(float), "o", color=OBSERVED, markersize=8, label="observed", zorder=3)
     days = table["hours"].to_numpy(float) / 24.0
     starts = table["start_hours"].to_numpy(float) / 24.0
-    ticks = [f"{int(w)}\nday {s:,.0f}-{s + d:,.0f}" for w, s, d in zip(table["window"], starts, days, strict=True)]
+    ticks = [f"{int(w)}\n{s:,.0f}-{s + d:,.0f} d" for w, s, d in zip(table["window"], starts, days, strict=True)]
     ax.set_xticks(x, ticks)
     ax.set_title(label, color=TEXT, loc="left")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, fontsize=9)
+    ax.set_xlabel("window (days from the fit window's start)")
+    if legend:
+        ax.legend(frameon=False, fontsize=9, loc="lower left")
 
 
 def _histogram(ax: Axes, table: pd.DataFrame) -> None:
@@ -57,8 +59,8 @@ def check_chart(windows: pd.DataFrame, histogram: pd.DataFrame, about: dict[str,
     """The chart of one predictive check; ``about`` names the log (``scenario``), ``replications`` and ``seed``."""
     fig = new_figure()
     axes = fig.subplots(1, 3, width_ratios=[1.0, 1.0, 1.2])
-    _windows(axes[0], windows, "faults", "Faults per window")
-    _windows(axes[1], windows, "nodes", "Distinct failing nodes per window")
+    _windows(axes[0], windows, "faults", "Faults per window", legend=True)
+    _windows(axes[1], windows, "nodes", "Distinct failing nodes per window", legend=False)
     _histogram(axes[2], histogram)
     header(fig, QUESTION, about, footnote)
     return fig
