@@ -56,15 +56,15 @@ def test_few_or_equal_repairs_give_a_fixed_mean() -> None:
 
 
 def test_intervals_cover_the_truth() -> None:
-    """Over 200 samples of 60 repairs (a tenth censored), the 95% intervals of mean and sigma each cover the
+    """Over 100 samples of 60 repairs (a tenth censored), the 95% intervals of mean and sigma each cover the
     truth at least 95% - 4.5 binomial sigma of the time."""
     rng = np.random.default_rng(3)
     mean_in = sigma_in = 0
-    for _ in range(200):
+    for _ in range(100):
         x = draw(rng, 60)
         cut = np.where(rng.random(60) < 0.1, rng.uniform(0, 60, 60), np.inf)
         r = fit_repairs(np.minimum(x, cut), x > cut)
         mean_in += r.mean_ci95[0] < MEAN < r.mean_ci95[1]
         sigma_in += r.sigma_ci95[0] < SIGMA < r.sigma_ci95[1]
-    floor = 200 * (0.95 - 4.5 * math.sqrt(0.05 * 0.95 / 200))
+    floor = 100 * (0.95 - 4.5 * math.sqrt(0.05 * 0.95 / 100))
     assert mean_in >= floor and sigma_in >= floor, (mean_in, sigma_in)

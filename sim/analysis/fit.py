@@ -112,7 +112,8 @@ def _log_q(s: float, x: np.ndarray) -> np.ndarray:
     mid = ~(small | large)
     out[mid] = np.log(special.gammaincc(s, x[mid]))
     y = x[small]
-    out[small] = np.log1p(-np.exp(s * np.log(y) - float(special.gammaln(s + 1.0))) * (1.0 - s * y / (s + 1.0)))
+    with np.errstate(divide="ignore"):  # x = 0 (a tiny time to a high power): log Q = 0 all the same
+        out[small] = np.log1p(-np.exp(s * np.log(y) - float(special.gammaln(s + 1.0))) * (1.0 - s * y / (s + 1.0)))
     y = x[large]
     series = 1.0 + (s - 1.0) / y * (1.0 + (s - 2.0) / y)
     out[large] = (s - 1.0) * np.log(y) - y - float(special.gammaln(s)) + np.log(series)
