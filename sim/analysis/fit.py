@@ -43,7 +43,7 @@ from scipy import optimize, special, stats
 from sim.analysis.heterogeneity import profile_interval
 from sim.analysis.histories import Histories
 from sim.analysis.incidents import FitError
-from sim.analysis.repairs import RepairFit
+from sim.analysis.repair_fit import RepairFit
 
 ALPHA = 0.05
 #: Below this many faults the likelihood-ratio test is not trusted (it is asymptotic): exponential kept.

@@ -27,7 +27,7 @@ from sim.analysis.fit import ALPHA, ModeFit, fit_cause
 from sim.analysis.heterogeneity import MODELS, HeterogeneityFit, fit_heterogeneity
 from sim.analysis.histories import Histories, histories
 from sim.analysis.incidents import FitError, Incident
-from sim.analysis.repairs import MAX_SIGMA, fit_repairs
+from sim.analysis.repair_fit import MAX_SIGMA, fit_repairs
 from sim.config.scenario import FailureMode, Heterogeneity
 
 #: A repair time assumed when the log has no ends (hours); the output marks it as assumed.
