@@ -128,16 +128,17 @@ class CauseLikelihood:
         self.log_z, self.z, self.log_p = np.log(z)[None, :], z[None, :], np.log(p)[None, :]
         self.w = h.weight
         groups = h.weight.size
-        first = h.iv_first if stationary else np.zeros_like(h.iv_first)
-        hit = h.iv_cause == cause
+        iv = h.own(cause)
+        first = iv.first if stationary else np.zeros_like(iv.first)
+        hit = iv.hit
         fresh = ~first
-        self.d = np.bincount(h.iv_group[fresh & hit], minlength=groups).astype(float)[:, None]
-        self.log_x_sum = np.bincount(h.iv_group[fresh & hit], np.log(h.iv_length[fresh & hit]), groups)[:, None]
-        self.fresh_group, self.fresh_x = h.iv_group[fresh], h.iv_length[fresh]
+        self.d = np.bincount(iv.group[fresh & hit], minlength=groups).astype(float)[:, None]
+        self.log_x_sum = np.bincount(iv.group[fresh & hit], np.log(iv.length[fresh & hit]), groups)[:, None]
+        self.fresh_group, self.fresh_x = iv.group[fresh], iv.length[fresh]
         self.groups = groups
-        self.first_group, self.first_x, self.first_hit = h.iv_group[first], h.iv_length[first], hit[first]
+        self.first_group, self.first_x, self.first_hit = iv.group[first], iv.length[first], hit[first]
         self.events = int(hit.sum())
-        self.exposure = float((h.weight[h.iv_group] * h.iv_length).sum())
+        self.exposure = float((h.weight[iv.group] * iv.length).sum())
         self.plain = z.size == 1 and z[0] == 1.0
         if not self.plain:
             # What the node's other faults say about its multiplier: log Poisson(n_other; z rate_other exposure)

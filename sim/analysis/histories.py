@@ -39,6 +39,16 @@ class Repairs:
 
 
 @dataclass(frozen=True)
+class Intervals:
+    """At-risk intervals of one cause: node group, length (hours), a first one, ended by the cause."""
+
+    group: np.ndarray
+    length: np.ndarray
+    first: np.ndarray
+    hit: np.ndarray
+
+
+@dataclass(frozen=True)
 class Histories:
     """Every node group's at-risk intervals, counts and exposure over a window of ``window`` hours.
 
@@ -74,6 +84,26 @@ class Histories:
     @property
     def downtime_hours(self) -> float:
         return float((self.weight * (self.window - self.exposure)).sum())
+
+    def own(self, cause: int) -> Intervals:
+        """The intervals of one cause's clock: the at-risk time between its own faults.
+
+        A repair renews the part that failed, so a cause's clock runs on over the faults of other
+        causes (paused while the node is down): consecutive intervals of a node are joined up to one
+        that the cause ended. A joined interval is a first one (forward recurrence) if its first
+        piece is.
+        """
+        ends = self.iv_cause == cause
+        start = np.ones(self.iv_group.size, dtype=bool)
+        start[1:] = (self.iv_group[1:] != self.iv_group[:-1]) | ends[:-1]
+        chain = np.cumsum(start) - 1
+        heads = np.flatnonzero(start)
+        return Intervals(
+            group=self.iv_group[heads],
+            length=np.bincount(chain, self.iv_length, heads.size),
+            first=self.iv_first[heads],
+            hit=np.bincount(chain, ends, heads.size) > 0,
+        )
 
 
 def histories(incidents: Sequence[Incident], nodes: int, window: float) -> Histories:
