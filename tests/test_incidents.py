@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.analysis.incidents import FitError, read_log
+from sim.analysis.incidents import FitError, LogColumns, read_log
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 ROWS = [
@@ -88,7 +88,7 @@ def test_end_column_by_another_name_and_absent(tmp_path: Path) -> None:
     """``end_column`` names the end column; without one a log has no ends."""
     rows = [{"timestamp": r["timestamp"], "cause": r["cause"], "node": r["node"], "Resolved": r["end"]} for r in ROWS]
     path = write(tmp_path / "log.csv", rows)
-    assert read_log(path, START, end_column="resolved").incidents[0].end_hours == 8.0
+    assert read_log(path, START, LogColumns(end="resolved")).incidents[0].end_hours == 8.0
     plain = read_log(path, START)
     assert not plain.has_ends and plain.incidents[0].end_hours is None
 
