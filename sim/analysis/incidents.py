@@ -205,7 +205,7 @@ def incidents(records: Records, start: dt.datetime, columns: LogColumns, name: s
             continue
         extra = row.get(c.end) if c.event is None else c.kind(row.get(c.event))
         if c.event is not None and extra is None:
-            words = " or ".join(repr(v) for v in c.event_values)
+            words = " nor ".join(repr(v) for v in c.event_values)
             bad.append((line, f"{c.event} {_text(row.get(c.event))[:60]!r}: neither {words} (--event-values)"))
             continue
         rows.append((line, t, cause, node, extra, _text(stamp)))
