@@ -54,6 +54,8 @@ MAX_ROUNDS = 30
 #: Width ratio of the gamma law's bins while searching (about 50 multipliers instead of 100-160); the
 #: optimum moves by half a percent of cv, and the chosen model is then evaluated on the fine law.
 COARSE = 1.3
+#: The profile intervals search the common factor on the causes' means within exp(+-_SHIFT).
+_SHIFT = 3.0
 _LCV = (math.log(CV_BOUNDS[0]), math.log(CV_BOUNDS[1]))
 _LF = (float(special.logit(FRACTION_BOUNDS[0])), float(special.logit(FRACTION_BOUNDS[1])))
 _LM = (math.log(MULTIPLIER_BOUNDS[0] - 1.0), math.log(MULTIPLIER_BOUNDS[1] - 1.0))
@@ -152,20 +154,29 @@ class Joint:
         return ()
 
     def interval(self, model: str, opt: Optimum, i: int) -> tuple[float, float]:
-        """Profile 95% interval of parameter ``i`` (search scale), the other maximised, the causes held."""
+        """Profile 95% interval of parameter ``i`` (search scale), maximised over the model's other parameter and
+        a common factor on every cause's mean (the fleet's rate); the causes' shapes and shares held."""
         bounds = [_LCV] if model == "gamma" else [_LF, _LM]
+        coarse = model == "gamma"  # the search's law, at the optimum as along the profile
+
+        def ll(v: float, y: np.ndarray) -> float:
+            x = [v] if len(bounds) == 1 else [v, float(y[1])] if i == 0 else [float(y[1]), v]
+            return self.loglik(model, x, [(k, m + float(y[0])) for k, m in opt.theta], coarse)
+
+        start = np.array([0.0] + ([opt.x[1 - i]] if len(bounds) == 2 else []))
+        lo = np.array([-_SHIFT] + ([bounds[1 - i][0]] if len(bounds) == 2 else []))
+        hi = np.array([_SHIFT] + ([bounds[1 - i][1]] if len(bounds) == 2 else []))
 
         def profile(v: float) -> float:
-            if len(bounds) == 1:
-                return self.loglik(model, [v], opt.theta)
-            j = 1 - i
-            r = optimize.minimize_scalar(
-                lambda u: -self.loglik(model, [v, u] if i == 0 else [u, v], opt.theta), bounds=bounds[j],
-                method="bounded", options={"xatol": 1e-5},
-            )  # fmt: skip
+            if start.size == 1:
+                r = optimize.minimize_scalar(lambda u: -ll(v, np.array([u])), bounds=(-_SHIFT, _SHIFT),
+                                             method="bounded", options={"xatol": 1e-5})  # fmt: skip
+            else:
+                r = optimize.minimize(lambda y: -ll(v, np.clip(y, lo, hi)), start, method="Nelder-Mead",
+                                      options={"xatol": 1e-5, "fatol": 1e-7})  # fmt: skip
             return -float(r.fun)
 
-        return profile_interval(profile, opt.loglik, opt.x[i], *bounds[i])
+        return profile_interval(profile, ll(opt.x[i], start), opt.x[i], *bounds[i])
 
 
 def fit_jointly(
