@@ -158,8 +158,8 @@ def report(table: pd.DataFrame) -> str:
         n = int(table[f"{way}_faults"].notna().sum())
         within = [int((table[f"{way}_{w}_error"].abs() <= BARS[w]).sum()) for w in ("faults", "nodes")]
         inside = [int(table[f"{way}_{w}_inside"].fillna(False).astype(bool).sum()) for w in ("faults", "nodes")]
-        lines.append(f"{way}: {n} windows; within the bar: faults {within[0]}, failing servers {within[1]}; the log "
-                     f"inside the 95% prediction interval: faults {inside[0]}, failing servers {inside[1]}")  # fmt: skip
+        lines.append(f"{way}: {n} windows; within the bar: faults {within[0]}, failing servers {within[1]}; "
+                     f"the log inside the 95% prediction interval: faults {inside[0]}, failing servers {inside[1]}")
     return "\n".join(lines)
 
 
