@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import simpy
+from simpy.core import StopSimulation
 from scipy import stats
 
 from sim.analysis.analytic import job_mtbf_seconds
@@ -266,13 +267,18 @@ def play(
     else:
         job = Job(env, cluster, ledger, spec, event_rows=event_rows)
     cluster.start(job.start())
+    if spec.target_gs is not None:
+        # The run ends when the final save after reaching the target is done, or at the horizon.
+        job.stop = env.event()
+        job.stop.callbacks.append(StopSimulation.callback)
     env.run(until=scenario.horizon_seconds)
     job.close()
-    values = metrics(scenario, ledger)
+    seconds = scenario.horizon_seconds if job.finished_at is None else job.finished_at
+    values = metrics(scenario, ledger, seconds, finished=job.finished_at is not None)
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
-    usd = cost_per_gpu_second(scenario, values)
+    usd = cost_per_gpu_second(scenario, values, seconds)
     return Replication(
         index=index,
         metrics=values,
