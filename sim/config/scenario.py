@@ -39,6 +39,7 @@ from sim.config.presets import preset_modes
 from sim.config.section import Section as _Section
 from sim.config.section import Text, printable
 
+
 def _cause_name(text: str) -> str:
     # A cause names a table row and a results column: one line.
     if "\n" in text or "\t" in text:
@@ -93,7 +94,7 @@ class Run(_Section):
         None,
         gt=0,
         le=MAX_DAYS,
-        description="days of the whole job computing usefully (useful GPU-seconds / (job GPUs x 86400)), as target_flop",
+        description="days of the whole job computing usefully: useful GPU-seconds / (job GPUs x 86400); as target_flop",
     )
     start_date: IsoDate | None = Field(
         None, description="the calendar date of day 0 (ISO, e.g. 2025-03-01): reports give finish dates"
@@ -511,6 +512,11 @@ class Scenario(_Section):
         """Write-off period of ``capex_usd``: ``cost.amortization_years``, or ``energy.amortization_years``."""
         y = self.cost.amortization_years
         return self.energy.amortization_years if y is None else y
+
+    @property
+    def priced(self) -> bool:
+        """Whether the scenario puts a price on anything (energy, owned hardware, rented GPUs)."""
+        return self.energy.usd_per_kwh > 0 or self.capex_usd > 0 or self.cost.rented
 
     @property
     def it_watts_per_gpu(self) -> float:

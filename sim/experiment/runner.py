@@ -20,17 +20,19 @@ True
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
-from simpy.core import StopSimulation
 from scipy import stats
+from simpy.core import StopSimulation
 
 from sim.analysis.analytic import job_mtbf_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
@@ -44,6 +46,8 @@ from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.model.process import EVENT_ROWS
 from sim.model.replica import ReplicaJob
 from sim.model.spec import JobSpec
+from sim.results.schema import CENSORED
+from sim.results.target import finish_date, not_reached_text
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -106,7 +110,8 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """Statistics of every metric over the replications: rows are metrics."""
         runs = self.runs.drop(columns="replication")
-        return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
+        stats_of = {name: describe(runs[name].to_numpy(), name in CENSORED) for name in runs.columns}
+        return pd.DataFrame(stats_of).T[STAT_COLUMNS]
 
     def to_json(self) -> dict[str, object]:
         """The ``--format json`` document of ``trainsim run`` (its keys: docs/results.md)."""
@@ -117,13 +122,17 @@ class Result:
                 name[len(prefix) :]: stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
             }
 
-        return {
+        doc: dict[str, object] = {
             "scenario": self.scenario.name,
             "replications": len(self.replications),
             "seed": self.seed,
             "metrics": metrics_json(summary),
             **{kind: block(f"{kind}.") for kind in BY_CAUSE},
         }
+        start = self.scenario.run.start_date
+        if start is not None and "time_to_train_days" in summary.index:
+            doc["finish_date"] = finish_dates(summary, start)
+        return doc
 
 
 def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
@@ -131,13 +140,21 @@ def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
     return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
 
 
-def describe(values: np.ndarray) -> dict[str, float]:
+def describe(values: np.ndarray, censored: bool = False) -> dict[str, float]:
     """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
+
+    ``censored``: a NaN is a value above every other (a target not reached by the horizon): with
+    one, the mean, std and interval are NaN (unknown), and a percentile that needs it is NaN too.
 
     >>> d = describe(np.array([1.0, 2.0, 3.0]))
     >>> d["mean"], d["std"], round(d["ci95_high"], 3)
     (2.0, 1.0, 4.484)
+    >>> d = describe(np.array([1.0, 2.0, 3.0, np.nan]), censored=True)
+    >>> d["mean"], d["p10"], d["p90"]
+    (nan, 1.3, nan)
     """
+    if censored and np.isnan(values).any():
+        return _censored(values.astype(float))
     v = values[~np.isnan(values)].astype(float)
     n = v.size
     if n == 0:
@@ -159,9 +176,38 @@ def describe(values: np.ndarray) -> dict[str, float]:
     }
 
 
+def _censored(values: np.ndarray) -> dict[str, float]:
+    """``describe`` of values of which some (NaN) lie above every other: only the low percentiles are known."""
+    s = np.sort(np.where(np.isnan(values), np.inf, values))
+    out = dict.fromkeys(STAT_COLUMNS, math.nan)
+    for name, q in (("p10", 10), ("p50", 50), ("p90", 90)):
+        h = (s.size - 1) * q / 100.0  # numpy's default (linear) percentile
+        lo, hi = math.floor(h), math.ceil(h)
+        if math.isfinite(s[hi]):
+            out[name] = float(s[lo] + (s[hi] - s[lo]) * (h - lo))
+    return out
+
+
 def json_number(x: float | None) -> float | None:
     """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
     return None if x is None or math.isnan(x) else float(x)
+
+
+def finish_dates(summary: pd.DataFrame, start: dt.date) -> dict[str, object]:
+    """The calendar dates of the time to train's statistics (days from ``start``); ``None`` where not reached."""
+
+    def date(column: str) -> str | None:
+        value: Any = summary.loc["time_to_train_days", column]
+        days = float(value)
+        return None if math.isnan(days) else finish_date(start, days)
+
+    return {
+        "mean": date("mean"),
+        "ci95": [date("ci95_low"), date("ci95_high")],
+        "p10": date("p10"),
+        "p50": date("p50"),
+        "p90": date("p90"),
+    }
 
 
 def stat_json(row: pd.Series) -> dict[str, object]:
@@ -348,4 +394,24 @@ def warnings_for(scenario: Scenario, result: Result) -> list[str]:
     ettr = [r.metrics["ettr"] for r in result.replications]
     if ettr and max(ettr) < 0.05:
         out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
+    out.extend(_target_warnings(scenario, result))
     return out
+
+
+def _target_warnings(scenario: Scenario, result: Result) -> list[str]:
+    """A target out of reach even without failures, or not reached in some replications."""
+    target = scenario.target_gpu_seconds
+    if target is None or not result.replications:
+        return []
+    days = scenario.run.duration_days
+    # Without any failure the job computes interval / (interval + blocking) of the time.
+    seg = JobSpec.from_scenario(scenario).segment
+    needed = target / scenario.cluster.gpus * seg.cycle_s / seg.interval_s / 86400.0
+    if needed > days:
+        return [
+            f"run.{scenario.run.target_key}: needs {needed:,.1f} days even without failures, more than "
+            f"run.duration_days ({days:g}): no replication can reach it"
+        ]
+    reached = sum(r.metrics["target_reached"] for r in result.replications) / len(result.replications)
+    text = not_reached_text(reached, len(result.replications), days)
+    return [] if text is None else [f"run.{scenario.run.target_key}: {text}; raise run.duration_days"]

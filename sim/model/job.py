@@ -16,8 +16,8 @@ import math
 import simpy
 
 from sim.model.accounting import Carry, Checkpointed, End, Period, close_run, drop_unsaved, last_persisted
-from sim.model.checkpoint import Split
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
+from sim.model.checkpoint import Split
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess

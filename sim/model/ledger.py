@@ -51,7 +51,9 @@ class Ledger:
         return sum(self.gpu_seconds.values())
 
 
-def metrics(scenario: Scenario, ledger: Ledger, seconds: float | None = None, finished: bool = False) -> dict[str, float]:
+def metrics(
+    scenario: Scenario, ledger: Ledger, seconds: float | None = None, finished: bool = False
+) -> dict[str, float]:
     """The per-replication figures of ``ledger`` for ``scenario`` (see docs/results.md for each).
 
     ``seconds``: the time the ledger covers (default: the horizon); ``finished``: the run reached
@@ -67,6 +69,7 @@ def metrics(scenario: Scenario, ledger: Ledger, seconds: float | None = None, fi
     n_int = sum(ledger.interruptions.values())
     money = costs(scenario, b, horizon)
     total_usd = money["total_cost_usd"]
+    job_usd = total_usd - money["spare_cost_usd"]  # the spares' rental is not a job GPU-second's
     out: dict[str, float] = {
         "ettr": b["useful"] / capacity,
         "effective_compute_ratio": realized / theoretical,
@@ -87,7 +90,7 @@ def metrics(scenario: Scenario, ledger: Ledger, seconds: float | None = None, fi
             "capex_cost_usd": money["capex_cost_usd"],
             "total_cost_usd": total_usd,
             "usd_per_useful_exaflop": total_usd / (realized / 1e18) if realized else math.nan,
-            "usd_lost_to_failures": (total_usd - money["spare_cost_usd"]) * sum(ledger.lost_by_cause.values()) / capacity,
+            "usd_lost_to_failures": job_usd * sum(ledger.lost_by_cause.values()) / capacity,
             "rental_cost_usd": money["rental_cost_usd"],
             "spare_cost_usd": money["spare_cost_usd"],
             "unreliability_cost_usd": money["unreliability_cost_usd"],

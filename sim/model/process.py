@@ -166,7 +166,8 @@ class JobProcess:
             def slowed(e: float) -> float:
                 return self.slow_seconds(rhythm, since, rhythm.start + e)
 
-        e = reach(need, seg.interval_s, seg.cycle_s, max(x0, now - rhythm.start), self.spec.horizon_s - rhythm.start, slowed)
+        lo, hi = max(x0, now - rhythm.start), self.spec.horizon_s - rhythm.start
+        e = reach(need, seg.interval_s, seg.cycle_s, lo, hi, slowed)
         t = rhythm.start + e
         self.finish_planned = not math.isinf(t)
         return t

@@ -185,9 +185,11 @@ def cause_rows(summary: dict[str, Any]) -> list[CauseRow]:
 
 
 def costs_set(summary: dict[str, Any]) -> bool:
-    """Whether the scenario prices energy or capex, so that lost GPU-hours have a money value."""
-    energy = summary.get("scenario_resolved", {}).get("energy", {})
-    return bool((energy.get("usd_per_kwh") or 0) > 0 or (energy.get("capex_usd") or 0) > 0)
+    """Whether the scenario prices energy, owned hardware or rented GPUs, so that lost GPU-hours have a money value."""
+    resolved = summary.get("scenario_resolved", {})
+    energy, cost = resolved.get("energy", {}), resolved.get("cost", {})
+    keys = ((energy, "usd_per_kwh"), (energy, "capex_usd"), (cost, "capex_usd"), (cost, "usd_per_gpu_hour"))
+    return any((table.get(key) or 0) > 0 for table, key in keys)
 
 
 def _compact(value: float, prefix: str = "") -> str:

@@ -24,7 +24,7 @@ from sim.plots import sweep_base as sb
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
-from sim.results.schema import GPUS, INTERVAL, METRIC_LABELS
+from sim.results.schema import GPUS, INTERVAL, METRIC_LABELS, better_word
 
 # ---------------------------------------------------------------- sweep curve
 
@@ -124,9 +124,10 @@ def _mark_best(
         y = sb.stat(point, metric)[0]
         star = ax.plot([x], [y], "*", markersize=18, color=BEST_COLOR, markeredgecolor="black")
     ettr = sb.stat(point, "ettr")
-    objective = METRIC_LABELS.get(summary.get("objective", "ettr"), summary.get("objective", "ettr"))
+    metric = summary.get("objective", "ettr")
+    objective = METRIC_LABELS.get(metric, metric)
     text = (
-        f"best (highest mean {objective}):\n{sb.series_label(point['params'])}\n"
+        f"best ({better_word(metric)} mean {objective}):\n{sb.series_label(point['params'])}\n"
         f"ETTR {ettr[0]:.1%} (95% CI {ettr[1]:.1%}–{ettr[2]:.1%})"
     )
     if star:

@@ -34,9 +34,16 @@ from sim.results.schema import BUCKET_LABELS
 
 QUESTION = "One replication: when the job computed and when it stood still"
 #: Event kinds that mark entering a state, and the ledger bucket whose colour each state wears.
-STATE_BUCKET = {"run": "useful", "detect": "detect", "wait": "wait", "restart": "restart", "maintenance": "maintenance"}
-STATE_LABELS = {"run": "computing (incl. checkpoint writes)"} | {
-    k: BUCKET_LABELS[b] for k, b in STATE_BUCKET.items() if k != "run"
+STATE_BUCKET = {
+    "run": "useful",
+    "detect": "detect",
+    "wait": "wait",
+    "restart": "restart",
+    "maintenance": "maintenance",
+    "final_save": "checkpoint",  # a run with a target: the last checkpoint, then the end ("finish")
+}
+STATE_LABELS = {"run": "computing (incl. checkpoint writes)", "final_save": "final checkpoint"} | {
+    k: BUCKET_LABELS[b] for k, b in STATE_BUCKET.items() if k not in ("run", "final_save")
 }
 #: Largest gap (share of the horizon) between the rebuilt useful compute and the ledger's ETTR
 #: before the chart warns that the events do not tell the whole story.
@@ -64,7 +71,9 @@ def track(summary: dict[str, Any], events: pd.DataFrame, replication: int = 0) -
         have = sorted(int(r) for r in events["replication"].unique())
         raise ValueError(f"no events for replication {replication} (the folder has {have})")
     scenario = summary["scenario_resolved"]
-    horizon_h = float(scenario["run"]["duration_days"]) * 24.0
+    # A run with a target ends at its "finish" event; any other at the horizon.
+    finish = ev.loc[ev["kind"] == "finish", "time_hours"]
+    horizon_h = float(finish.iloc[0]) if len(finish) else float(scenario["run"]["duration_days"]) * 24.0
     gpus = float(scenario["cluster"]["gpus"])
     interval_h, blocking_h = _cycle_hours(summary)
     cycle_h = interval_h + blocking_h
@@ -219,7 +228,7 @@ def timeline(folder: RunFolder, replication: int = 0) -> Figure | None:
         ax_all,
         days,
         "time since the start of the run (days)",
-        f"Whole run: {n_fail:,} interruptions in {days:g} days (dashed box: the zoom below)",
+        f"Whole run: {n_fail:,} interruptions in {days:.3g} days (dashed box: the zoom below)",
     )
     in_zoom = int(((tr.failures["kind"] == "failure") & (tr.failures["time_hours"] <= zoom)).sum())
     _band(ax_zoom, tr, 1.0, zoom)

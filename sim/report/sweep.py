@@ -14,15 +14,15 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from sim.config.scenario import Scenario
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_value
-from sim.results.schema import FRACTIONS, METRIC_LABELS
+from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
+from sim.results.schema import FRACTIONS, METRIC_LABELS, better_word
+from sim.results.schema import best_index as best_mean_index
 
 
 class SweepTables(Protocol):
@@ -58,10 +58,14 @@ def fmt_diff(x: float, metric: str) -> str:
         return "n/a"
     if metric in FRACTIONS:
         return f"{100.0 * x:+.2f}" if x else "0"
+    if metric.endswith("_usd") or metric == "usd_per_useful_exaflop":
+        return ("-" if x < 0 else "+") + fmt_usd(abs(x))
     return fmt_sci(x) if metric == "realized_flop" else fmt_num(x)
 
 
 def _fmt(metric: str) -> Any:
+    if metric.endswith("_usd") or metric == "usd_per_useful_exaflop":
+        return fmt_usd
     return fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
 
 
@@ -87,8 +91,26 @@ def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
 
 
 def best_index(points: pd.DataFrame, objective: str) -> int:
-    """Row of the best point: the highest mean objective, as ``points_table`` chose it."""
-    return int(np.argmax(points[f"{objective}.mean"].to_numpy(float)))
+    """Row of the best point: the best mean objective, as ``points_table`` chose it."""
+    return best_mean_index(points[f"{objective}.mean"].tolist(), objective)
+
+
+#: Columns a sweep table adds when its runs have them: (metric, header); money only when a price is set.
+_EXTRA_COLUMNS = (
+    ("time_to_train_days", "time to\ntrain (d)"),
+    ("total_cost_usd", "total\ncost"),
+    ("usd_per_useful_exaflop", "cost per\nuseful EF"),
+    ("unreliability_cost_usd", "cost of\nunreliability"),
+)
+
+
+def _extra_columns(points: pd.DataFrame, objective: str) -> list[tuple[str, str]]:
+    costly = "total_cost_usd.mean" in points and bool((points["total_cost_usd.mean"] > 0).any())
+    return [
+        (m, header)
+        for m, header in _EXTRA_COLUMNS
+        if m != objective and f"{m}.mean" in points and (costly or not m.endswith(("_usd", "exaflop")))
+    ]
 
 
 def _header(key: str) -> str:
@@ -113,6 +135,8 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
     )
     # Headers broken by hand and cells never wrapped: rich would rather cut numbers than wrap a header.
     headers = ["", *map(_header, keys), "ETTR", *([label] if objective != "ettr" else [])]
+    extra = _extra_columns(points, objective)
+    headers += [header for _, header in extra]
     headers += ["eff.\ncompute", "interruptions", f"{label} - best" + unit]
     best = best_index(points, objective)
     rows = []
@@ -124,6 +148,7 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         cells.append(with_ci(row, "ettr"))
         if objective != "ettr":
             cells.append(with_ci(row, objective))
+        cells += [with_ci(row, m) for m, _ in extra]
         cells += [
             fmt_pct(float(row["effective_compute_ratio.mean"])),
             fmt_num(float(row["interruptions.mean"])),
@@ -184,7 +209,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     head = Text()
     head.append(f"{scenario_name}: ", style="bold")
     head.append(
-        f"{key} that maximises {label}; {len(optimum.points)} values in {optimum.rounds} "
+        f"{key} with the {better_word(objective)} mean {label}; {len(optimum.points)} values in {optimum.rounds} "
         f"round{'s' if optimum.rounds != 1 else ''}, {replications} paired replications each, seed {seed}"
     )
     result = Table(show_header=False, show_edge=False, title="Optimum", title_justify="left")
@@ -195,7 +220,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {fmt(lo)}-{fmt(hi)})" if lo != hi else "")
     b_lo, b_hi = optimum.bracket
     result.add_row("simulated best", f"{optimum.best:.4g}{unit}", ci)
-    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly below the best")
+    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly worse than the best")
     if key == "checkpoint.interval_minutes":
         result.add_row("Young (1974)", f"{_minutes(optimum.young_minutes)}{unit}", "sqrt(2 delta M)")
         result.add_row("Daly (2006)", f"{_minutes(optimum.daly_minutes)}{unit}", "higher-order optimum")
