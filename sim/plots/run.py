@@ -272,10 +272,13 @@ def failure_impact(folder: RunFolder) -> Figure:
             "lost_usd",
             [fmt_usd(r.lost_usd[0]) for r in rows],
             "Money lost",
-            "US dollars lost per run\n(energy + amortised capex)",
+            "US dollars lost per run\n(energy + capex or rental)",
         )
     else:
-        note += "\nMoney not shown: the scenario sets no energy price (energy.usd_per_kwh) or capex (energy.capex_usd)."
+        note += (
+            "\nMoney not shown: the scenario sets no energy price (energy.usd_per_kwh), capex (cost.capex_usd) "
+            "or rental price (cost.usd_per_gpu_hour)."
+        )
     axes[0].set_yticks(range(len(rows)), [r.name for r in rows], fontsize=10.5)
     # Rows keep their height when there are few causes: pad the axis to at least six rows, centred.
     pad = max(6 - len(rows), 0) / 2

@@ -34,7 +34,8 @@ from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
-from sim.results.schema import METRIC_LABELS
+from sim.results.schema import CENSORED, METRIC_LABELS, better_word
+from sim.results.target import fmt_days
 
 if TYPE_CHECKING:
     import jinja2
@@ -54,6 +55,8 @@ UNPRICED_CAPTIONS = {
 Fmt = Callable[[float | None], str]
 #: Run headline: (metric, name, unit, format).
 HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
+    ("time_to_train_days", "Time to train the target (work done and saved)", "days", fmt_days),
+    ("cost_to_train_usd", "Cost to train the target", "USD", fmt_usd),
     ("ettr", "ETTR (useful share of job GPU-time)", "%", fmt_pct),
     ("effective_compute_ratio", "Effective compute (realized / theoretical FLOPs)", "%", fmt_pct),
     ("realized_flop", "Realized model FLOPs", "FLOP", fmt_sci),
@@ -61,13 +64,18 @@ HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
     ("tokens", "Tokens trained", "tokens", fmt_sci),
     ("interruptions", "Interruptions", "count", fmt_num),
     ("job_mtbf_hours", "Job MTBF (observed)", "hours", fmt_num),
+    ("run_days", "Days simulated (to the finish, or the horizon)", "days", fmt_days),
     ("energy_mwh", "Energy", "MWh", fmt_num),
     ("energy_cost_usd", "Energy cost", "USD", fmt_usd),
     ("capex_cost_usd", "Amortised capex", "USD", fmt_usd),
+    ("rental_cost_usd", "GPU rental (job and spares)", "USD", fmt_usd),
     ("total_cost_usd", "Total cost", "USD", fmt_usd),
     ("usd_per_useful_exaflop", "Cost per useful exaFLOP", "USD", fmt_usd),
     ("usd_lost_to_failures", "Money lost to failures", "USD", fmt_usd),
+    ("unreliability_cost_usd", "Cost of unreliability (every GPU-hour not useful, and spares)", "USD", fmt_usd),
 )
+#: Costs shown only when nonzero: a run pays for owned hardware or for rented GPUs, not both.
+OPTIONAL_COSTS = ("capex_cost_usd", "rental_cost_usd", "energy_cost_usd")
 
 
 # ---------------------------------------------------------------- plain data for the templates
@@ -155,9 +163,21 @@ def headline_table(summary: dict[str, Any]) -> Table:
         if name not in summary["metrics"] or (unit == "USD" and not money):
             continue
         mean, lo, hi = stat(summary["metrics"], name)
+        if name in OPTIONAL_COSTS and mean == 0:
+            continue
         p = summary["metrics"][name]
-        spread = "" if lo == hi else f"{fmt(p.get('p10'))} – {fmt(p.get('p90'))}"
-        rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
+        if name in CENSORED and math.isnan(mean):  # some replications did not reach the target
+            ends = [fmt(p.get(q)) if p.get(q) is not None else "not reached" for q in ("p10", "p90")]
+            rows.append((label, unit, "not reached", "", " – ".join(ends)))
+        else:
+            spread = "" if lo == hi else f"{fmt(p.get('p10'))} – {fmt(p.get('p90'))}"
+            rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
+        dates = summary.get("finish_date")
+        if name == "time_to_train_days" and dates:
+            lo_d, hi_d = (d or "not reached" for d in dates["ci95"])
+            ci = "" if math.isnan(mean) or lo_d == hi_d else f"{lo_d} – {hi_d}"
+            spread = " – ".join(dict.fromkeys(d or "not reached" for d in (dates["p10"], dates["p90"])))
+            rows.append(("Finish date", "date", dates["mean"] or "not reached", ci, spread))
     head = ("metric", "unit", "mean", "95% CI of the mean", "p10 – p90 over replications")
     return table(head, rows, (False, False, True, True, True))
 
@@ -215,7 +235,8 @@ def points_table(folder: SweepFolder) -> Table:
     """
     s = folder.summary
     keys = folder.keys
-    money = costs_set(s) or any(k.startswith("energy.") for k in keys)
+    money = costs_set(s) or any(k.startswith(("energy.", "cost.")) for k in keys)
+    extra = _sweep_extras(s, money)
     best = s.get("best") or {}
     rows, best_row = [], -1
     for i, p in enumerate(s["points"]):
@@ -237,6 +258,7 @@ def points_table(folder: SweepFolder) -> Table:
                 ci_text(*ecr, fmt_pct),
                 fmt_num(stat(m, "interruptions")[0]),
                 *([fmt_usd(stat(m, "usd_lost_to_failures")[0])] if money else []),
+                *(_extra_cells(m, name, fmt) for name, _, fmt in extra),
             )
         )
     head = (
@@ -249,8 +271,33 @@ def points_table(folder: SweepFolder) -> Table:
         "95% CI",
         "interruptions",
         *(["lost to failures (USD)"] if money else []),
+        *(head for _, head, _ in extra),
     )
     return table(head, rows, [True] * len(head), best_row)
+
+
+#: Sweep columns that only some sweeps have: a time to train (a target), costs (prices): (metric, head, format).
+SWEEP_EXTRAS: tuple[tuple[str, str, Fmt], ...] = (
+    ("time_to_train_days", "time to train (days)", fmt_days),
+    ("total_cost_usd", "total cost (USD)", fmt_usd),
+    ("usd_per_useful_exaflop", "cost per useful exaFLOP (USD)", fmt_usd),
+    ("unreliability_cost_usd", "cost of unreliability (USD)", fmt_usd),
+)
+
+
+def _sweep_extras(summary: dict[str, Any], money: bool) -> list[tuple[str, str, Fmt]]:
+    points = summary["points"]
+    have = [c for c in SWEEP_EXTRAS if all(c[0] in p["metrics"] for p in points)]
+    return [c for c in have if money or c[2] is not fmt_usd]
+
+
+def _extra_cells(metrics: dict[str, Any], name: str, fmt: Fmt) -> str:
+    """A mean with its CI; ``not reached`` for a time or cost to train some replications never got to."""
+    mean, lo, hi = stat(metrics, name)
+    if name in CENSORED and math.isnan(mean):
+        return "not reached"
+    ci = ci_text(mean, lo, hi, fmt)
+    return fmt(mean) + (f" ({ci})" if ci else "")
 
 
 def grid_text(params: dict[str, list[Any]]) -> str:
@@ -342,6 +389,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "grid": grid_text(s["params"]),
             "replications": s.get("replications"),
             "objective": METRIC_LABELS.get(objective, objective),
+            "better": better_word(objective),
             "points": points_table(folder),
         }
     else:

@@ -21,8 +21,9 @@ from rich.text import Text
 
 from sim.config.scenario import Scenario
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
-from sim.results.schema import FRACTIONS, METRIC_LABELS, better_word
+from sim.results.schema import CENSORED, FRACTIONS, METRIC_LABELS, better_word
 from sim.results.schema import best_index as best_mean_index
+from sim.results.target import fmt_days
 
 
 class SweepTables(Protocol):
@@ -66,6 +67,8 @@ def fmt_diff(x: float, metric: str) -> str:
 def _fmt(metric: str) -> Any:
     if metric.endswith("_usd") or metric == "usd_per_useful_exaflop":
         return fmt_usd
+    if metric.endswith("_days"):
+        return fmt_days
     return fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
 
 
@@ -83,6 +86,8 @@ def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
     """
     prefix = "diff_" if diff else ""
     mean, half = float(row[f"{metric}.{prefix}mean"]), _half(row, metric, prefix)
+    if metric in CENSORED and math.isnan(mean):
+        return "not reached"  # in some replications: the mean is unknown
     if metric in FRACTIONS:
         text = fmt_diff(mean, metric) if diff else fmt_pct(mean)
         return text + (f" ± {100.0 * half:.{2 if diff else 1}f}" if half > 0 else "")
@@ -99,9 +104,10 @@ def best_index(points: pd.DataFrame, objective: str) -> int:
 _EXTRA_COLUMNS = (
     ("time_to_train_days", "time to\ntrain (d)"),
     ("total_cost_usd", "total\ncost"),
-    ("usd_per_useful_exaflop", "cost per\nuseful EF"),
     ("unreliability_cost_usd", "cost of\nunreliability"),
 )
+#: Column heads of the other objectives, short enough for a table of many columns.
+_HEADS = dict(_EXTRA_COLUMNS) | {"cost_to_train_usd": "cost to\ntrain", "usd_per_useful_exaflop": "cost per\nuseful EF"}
 
 
 def _extra_columns(points: pd.DataFrame, objective: str) -> list[tuple[str, str]]:
@@ -119,7 +125,8 @@ def _header(key: str) -> str:
 
 
 def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "ettr", title: str = "") -> Table:
-    """One row per point: swept values, ETTR, effective compute, interruptions, paired difference from the best."""
+    """One row per point: swept values, ETTR, the objective, the time and cost to train (if any), effective
+    compute (else), interruptions, paired difference from the best."""
     label = METRIC_LABELS.get(objective, objective)
     unit = "\n(pp)" if objective in FRACTIONS else ""
     table = Table(
@@ -134,10 +141,12 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         pad_edge=False,
     )
     # Headers broken by hand and cells never wrapped: rich would rather cut numbers than wrap a header.
-    headers = ["", *map(_header, keys), "ETTR", *([label] if objective != "ettr" else [])]
+    headers = ["", *map(_header, keys), "ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
     extra = _extra_columns(points, objective)
     headers += [header for _, header in extra]
-    headers += ["eff.\ncompute", "interruptions", f"{label} - best" + unit]
+    # Effective compute is MFU x ETTR: room for the time and money columns instead, when there are some.
+    short = _HEADS.get(objective, label)
+    headers += [*([] if extra else ["eff.\ncompute"]), "interruptions", f"{short}\n- best" + unit]
     best = best_index(points, objective)
     rows = []
     for i, (_, row) in enumerate(points.iterrows()):
@@ -150,7 +159,7 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
             cells.append(with_ci(row, objective))
         cells += [with_ci(row, m) for m, _ in extra]
         cells += [
-            fmt_pct(float(row["effective_compute_ratio.mean"])),
+            *([] if extra else [fmt_pct(float(row["effective_compute_ratio.mean"]))]),
             fmt_num(float(row["interruptions.mean"])),
             "best" if i == best else with_ci(row, objective, diff=True),
         ]

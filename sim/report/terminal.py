@@ -312,6 +312,7 @@ def check_renderable(data: dict[str, Any]) -> Group:
         ("first-order ETTR at that interval", fmt_pct(d["first_order_ettr"], 2)),
         ("Daly ETTR at that interval", fmt_pct(d["daly_ettr"], 2)),
         ("effective compute estimate (MFU x Daly ETTR)", fmt_pct(d["effective_compute_ratio_estimate"], 2)),
+        *_time_to_train_rows(d),
         *memory_rows(d.get("memory")),
     ]
     for row in rows:
@@ -346,6 +347,15 @@ def check_renderable(data: dict[str, Any]) -> Group:
         )
     )
     return Group(*parts)
+
+
+def _time_to_train_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The closed-form time to train a target (mean and standard deviation), if the scenario has one."""
+    mean = d.get("time_to_train_days_estimate")
+    if mean is None:
+        return []
+    sd = d.get("time_to_train_days_sd") or 0.0
+    return [("time to train (Daly's model)", f"{fmt_days(mean)} ± {fmt_days(sd)} days (sd)")]
 
 
 def print_check(data: dict[str, Any], console: Console | None = None) -> None:
