@@ -22,6 +22,7 @@ from sim.analysis.fit import renewal_gaps
 from sim.cli import main
 from sim.config.errors import ScenarioError
 from sim.config.loading import load_scenario_text, parse_value
+from sim.results.schema import INTERVAL
 
 SCENARIO = """\
 name = "small"
@@ -395,3 +396,22 @@ def test_fit_refusal_is_one_line_even_with_skip_bad(tmp_path: Path, capsys: pyte
     log.write_text("timestamp,cause,node\n2030-01-01T00:00:00Z,psu,n1\n")
     result = run_cli(["fit", str(log), "--nodes", "10", *WINDOW, "--skip-bad"], capsys)
     refused(result, "no usable incidents", "1 bad row")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--set", "run.target_flop=1e22", "--set", "run.target_tokens=1e9"], ["run.target_tokens", "one target"]),
+        (["--set", "run.target_tokens=1e9"], ["run.target_tokens", "workload.parameters"]),
+        (["--set", "run.start_date=20250301"], ["run.start_date"]),
+        (["--set", "cost.usd_per_gpu_hour=-1"], ["cost.usd_per_gpu_hour"]),
+        (["--objective", "time_to_train"], ["objective", "needs a target"]),
+    ],
+)
+def test_targets_prices_and_objectives_are_refused_in_one_line(
+    small: Path, tmp_path: Path, extra: list[str], needles: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two targets, tokens without a model size, a date that is not one, a negative price, a time objective
+    without a target: exit 2, one line naming the key."""
+    args = ["sweep", str(small), "-q", "--no-plots", "-o", str(tmp_path / "s"), "-p", f"{INTERVAL}=10,20"]
+    refused(run_cli([*args, *extra], capsys), *needles)

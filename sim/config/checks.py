@@ -13,6 +13,7 @@ from sim.config.actions import ACTIONS
 from sim.config.errors import ScenarioError, shown
 from sim.config.hardware import get_gpu
 from sim.config.limits import MAX_CLOCKS, MAX_MAINTENANCE_WINDOWS, MAX_MODES, MAX_NODES, MAX_SECONDS
+from sim.config.money import Energy
 from sim.config.presets import preset_modes
 from sim.config.scenario import TARGET_KEYS, Scenario
 
@@ -183,7 +184,8 @@ def _check_cost(s: Scenario) -> None:
     """Owned or rented, not both; the owned-hardware keys in one place."""
     e, c = s.energy, s.cost
     for key in ("capex_usd", "amortization_years"):
-        if key in e.model_fields_set and key in c.model_fields_set:
+        # A resolved scenario writes every key: the older place counts only away from its default.
+        if getattr(c, key) is not None and getattr(e, key) != Energy.model_fields[key].default:
             raise ScenarioError(f"cost.{key}: also given as energy.{key} (its older place); keep one")
     if c.rented and s.capex_usd > 0:
         where = "cost.capex_usd" if c.capex_usd is not None else "energy.capex_usd"

@@ -8,7 +8,6 @@ fill in the rest.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from typing import Any
 
@@ -74,11 +73,10 @@ class JobProcess:
         self.log = EventLog(event_rows)
         self.process: simpy.Process | None = None
         # A run with a target (run.target_*): ``stop`` fires when the final save is done (the runner
-        # stops the simulation on it); ``finish_planned``: a timer for the target is pending.
+        # stops the simulation on it).
         self.target = spec.target_gs
         self.stop: simpy.Event | None = None
         self.finished_at: float | None = None
-        self.finish_planned = False
 
     def start(self) -> simpy.Process:
         """Start the job's process, and the maintenance windows that will interrupt it."""
@@ -124,9 +122,10 @@ class JobProcess:
             self.speed_changes()
             self.stragglers.end_of(handle, t)
             self.log.add((t, "swap", mode.name, failure.node, 0.0))
-            if self.finish_planned:
+            if self.target is not None:
+                # Faster now: the target comes sooner (or within the horizon at all), so plan again.
                 assert self.process is not None
-                self.process.interrupt(Retime())  # faster now: the target comes sooner
+                self.process.interrupt(Retime())
 
         self.env.process(straggler_swap(self.env, self.cluster, failure.node, mode.detect_s, swapped))
         self.log.add((failure.time, "straggler", mode.name, failure.node, 0.0))
@@ -155,7 +154,7 @@ class JobProcess:
     def reach_time(self, useful: float, gpus: int, rhythm: Rhythm, since: float, now: float) -> float:
         """When the work reaches the target if nothing interrupts: ``useful`` GPU-seconds are done or
         held, and ``gpus`` GPUs compute on the checkpoint rhythm ``rhythm`` from ``since`` (``<= now``)
-        on. ``inf``: not before the horizon. Sets ``finish_planned``."""
+        on. ``inf``: not before the horizon."""
         assert self.target is not None
         seg = self.segment
         x0 = since - rhythm.start  # the rhythm's elapsed time at `since`
@@ -168,15 +167,12 @@ class JobProcess:
 
         lo, hi = max(x0, now - rhythm.start), self.spec.horizon_s - rhythm.start
         e = reach(need, seg.interval_s, seg.cycle_s, lo, hi, slowed)
-        t = rhythm.start + e
-        self.finish_planned = not math.isinf(t)
-        return t
+        return rhythm.start + e
 
     def finished(self) -> None:
         """The final save is done: the run ends now."""
         now = self.env.now
         self.finished_at = now
-        self.finish_planned = False
         self.log.add((now, "finish", "", -1, 0.0))
         if self.stop is not None:
             self.stop.succeed()

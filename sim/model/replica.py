@@ -113,7 +113,6 @@ class ReplicaJob(JobProcess):
             if self.final_left is None:
                 # The work reaches the target: the online replicas stop computing and write the final checkpoint.
                 self.final_left = self.spec.final_write_s
-                self.finish_planned = False
                 self.log.add((self.env.now, "final_save", "", -1, 0.0))
             else:
                 self.final_left, self.pending = None, 0.0
@@ -126,7 +125,6 @@ class ReplicaJob(JobProcess):
         the horizon, or no replica online."""
         now = self.env.now
         if self.online == 0:
-            self.finish_planned = False
             return math.inf
         since = max(now, self.detect_until, self.stall_until)  # the whole job is paused until then
         if self.final_left is not None:
