@@ -73,7 +73,7 @@ def subtitle(summary: dict[str, Any]) -> str:
         parts.append(f"{cluster['gpus']:,} × {cluster.get('gpu', 'GPU')}")
     target = target_label(run)
     if target is not None:
-        parts.append(f"to {target} (at most {run.get('duration_days', 0):g} days)")
+        parts.append(f"to {target} (max {run.get('duration_days', 0):g} days)")
     elif "duration_days" in run:
         parts.append(f"{run['duration_days']:g} days")
     n = summary.get("replications")

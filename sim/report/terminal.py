@@ -158,8 +158,6 @@ def _headline(result: RunTables) -> Table:
         if _stat(summary, name) == 0 and name in ("capex_cost_usd", "rental_cost_usd", "energy_cost_usd"):
             continue  # owned or rented: the other's line is zero
         table.add_row(label, *_ci(summary, name, fmt))
-        if name == "time_to_train_days" and s.run.start_date is not None:
-            table.add_row("finish date", *_dates(summary, s.run.start_date))
     return table
 
 
@@ -173,11 +171,19 @@ def _dates(summary: pd.DataFrame, start: dt.date) -> tuple[str, str, str]:
 
 
 def _target_note(result: RunTables) -> Text | None:
-    """What the run trained to; ``None`` without a target (replications short of it are a warning)."""
-    label = target_label(result.scenario.run.model_dump())
+    """What the run trained to, and its finish dates; ``None`` without a target (replications short
+    of it are a warning). Dates on a line of their own: in the table they would widen every row."""
+    run = result.scenario.run
+    label = target_label(run.model_dump())
     if label is None:
         return None
-    return Text(f"target {label}: each replication ends once the work is done and saved by a final checkpoint")
+    text = Text(f"target {label}: each replication ends once the work is done and saved by a final checkpoint")
+    if run.start_date is not None and "time_to_train_days" in result.summary.index:
+        mean, ci, spread = _dates(result.summary, run.start_date)
+        text.append(f"\nfinish date (day 0 = {run.start_date.isoformat()}): ")
+        text.append(mean, style="bold")
+        text.append(f"{f', 95% CI {ci}' if ci else ''}, p10-p90 {spread}")
+    return text
 
 
 def _waterfall_table(result: RunTables) -> Table:
