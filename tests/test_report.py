@@ -300,3 +300,15 @@ def test_rental_prices_show_rental_not_capex() -> None:
     rented = TEXT.replace("capex_usd = 1e7", "").replace("usd_per_kwh = 0.1", "") + "[cost]\nusd_per_gpu_hour = 2.5\n"
     text = render(report.text_report(sim.run(load_scenario_text(rented), replications=2, seed=5)))
     assert "GPU rental" in text and "amortised capex" not in text and "cost of unreliability" in text
+
+
+def test_a_sweep_names_the_points_short_of_their_target() -> None:
+    """A sweep with a target: each point where replications missed it gets a line saying how many."""
+    from sim.experiment.sweeps import run_sweep
+    from sim.report.sweep import sweep_renderable
+
+    s = load_scenario_text(TARGET)
+    result = run_sweep(s, {"run.duration_days": [2.1, 4]}, replications=3, seed=5, jobs=1)
+    text = render(sweep_renderable(result))
+    assert "run.duration_days=2.1: not reached in 3 of 3 replications within 2.1 days" in text
+    assert "run.duration_days=4:" not in text

@@ -23,7 +23,7 @@ from sim.config.scenario import Scenario
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
 from sim.results.schema import CENSORED, FRACTIONS, METRIC_LABELS, better_word
 from sim.results.schema import best_index as best_mean_index
-from sim.results.target import fmt_days
+from sim.results.target import fmt_days, not_reached_text
 
 
 class SweepTables(Protocol):
@@ -186,8 +186,24 @@ def sweep_renderable(result: SweepTables) -> Group:
     best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
     foot = Text()
     foot.append(f"best: {best}\n", style="bold")
+    for line in _short_of_target(result.points, keys, result.replications, s.run.duration_days):
+        foot.append(line + "\n", style="yellow")
     foot.append(f"computed {result.computed}, reused {result.reused} replications")
     return Group(head, Text(""), points_renderable(result.points, keys, result.objective), Text(""), foot)
+
+
+def _short_of_target(points: pd.DataFrame, keys: list[str], replications: int, days: float) -> list[str]:
+    """A line for each point where some replication did not reach the target (``run.target_*``)."""
+    if "target_reached.mean" not in points:
+        return []
+    out = []
+    for i, share in enumerate(points["target_reached.mean"].to_numpy(float)):
+        horizon = float(points["run.duration_days"].iloc[i]) if "run.duration_days" in points else days
+        text = not_reached_text(share, replications, horizon)
+        if text is not None:
+            where = ", ".join(f"{k}={fmt_value(points[k].iloc[i])}" for k in keys)
+            out.append(f"{where}: {text}")
+    return out
 
 
 def wide_console() -> Console:
