@@ -105,7 +105,7 @@ def test_young_and_daly_marked_at_checks_values(interval_sweep: Path) -> None:
     texts = " ".join(legend_texts(fig))
     assert f"Young (1974) √(2δM): {check['young_interval_minutes']:.3g} min" in texts
     assert f"Daly (2006) optimum: {check['daly_interval_minutes']:.3g} min" in texts
-    assert "best (highest mean ETTR)" in texts
+    assert "best by ETTR (highest mean)" in texts
 
 
 def test_interval_off_the_swept_range_is_said(grid_sweep: Path) -> None:
