@@ -110,7 +110,7 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
     if row["std"] == 0:  # a constant (theoretical FLOP, capex) needs no interval
         return fmt(row["mean"]), "", ""
     # More digits where the ends of an interval would read the same (ETTR 66.12%-66.14%, not 66.1%-66.1%).
-    lo, hi, p10, p90 = (float(row[k]) for k in ("ci95_low", "ci95_high", "p10", "p90"))
+    lo, hi, p10, p90 = (float(x) for x in summary.loc[name, ["ci95_low", "ci95_high", "p10", "p90"]].to_numpy())
     ci, spread = fmt_range(lo, hi, fmt, "-"), fmt_range(p10, p90, fmt, "-")
     return fmt(row["mean"]), ci, spread
 
