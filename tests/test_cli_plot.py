@@ -127,3 +127,18 @@ def test_chart_failure_keeps_results_and_exit_0(
     assert "no room on the canvas" in stderr and f"trainsim plot {out}" in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert json.loads((out / "summary.json").read_text())["status"] == "ok"
+
+
+def test_plot_causes_option(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--causes N sets the causes a run's charts name before 'other'; out of 1..9 it exits 2 with one line."""
+    from sim.plots.causes import MAX_TOP, TOP
+
+    assert (sim.cli.plot.CAUSES, sim.cli.plot.MAX_CAUSES) == (TOP, MAX_TOP)  # the copy kept for a light --help
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    capsys.readouterr()  # the run's report
+    code, stdout, stderr = run_cli(["plot", str(out), "--causes", "1"], capsys)
+    assert code == 0, stderr
+    assert {Path(line).name for line in stdout.split()} == RUN_CHARTS | {"report.html"}
+    code, stdout, stderr = run_cli(["plot", str(out), "--causes", "10"], capsys)
+    one_line_error(code, stdout, stderr, "--causes")

@@ -18,7 +18,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -139,8 +139,7 @@ def cut_texts(fig: Figure) -> list[str]:
     renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     ticks = {
         id(label)
-        for ax in fig.findobj(Axes)
-        for axis in (ax.xaxis, ax.yaxis)
+        for axis in fig.findobj(Axis)
         for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]
         for label in (tick.label1, tick.label2)
     }
