@@ -50,3 +50,12 @@ def test_metric_formats() -> None:
     assert metric_fmt("ettr") is fmt_pct and metric_fmt("fraction_wait") is fmt_pct
     assert metric_fmt("realized_flop") is fmt_sci and metric_fmt("cost_per_exaflop") is fmt_usd
     assert metric_fmt("interruptions") is fmt_num
+
+
+@given(st.lists(amounts, min_size=1, max_size=12), st.floats(min_value=0.0, max_value=1e12))
+def test_ticks_wear_the_scale_of_their_labels(values: list[float], tick: float) -> None:
+    """A tick reads like the labels: the same suffix, separators, no exponent unless the scale is scientific."""
+    scale = scale_for(values)
+    if scale.scientific or tick == 0:
+        return
+    assert re.fullmatch(rf"[\d,]+(\.\d+)?{scale.suffix}", scale.tick(tick)), scale.tick(tick)

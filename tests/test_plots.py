@@ -244,6 +244,21 @@ def test_timeline_says_so_when_events_cannot_rebuild_progress(folder: RunFolder)
     assert any(t.startswith("Not rebuilt") for t in texts)
 
 
+def test_timeline_draws_progress_before_slowdowns_when_they_explain_the_gap(folder: RunFolder) -> None:
+    """Stragglers slow the job without an event: when the slowed share closes the gap, the line is drawn
+    "before slowdowns" and the ledger's end beside it; no "Not rebuilt" box."""
+    assert folder.events is not None
+    rebuilt = track(folder.summary, folder.events, 0).progress_h[-1] / (10 * 24.0)
+    runs = folder.runs.assign(ettr=rebuilt - 0.02, fraction_slow=0.02)
+    fig = timeline(replace(folder, runs=runs))
+    assert fig is not None
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert not any(t.startswith("Not rebuilt") for t in texts)
+    (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    labels = " ".join(t.get_text() for t in legend.get_texts())
+    assert "before slowdowns" in labels and "after slowdowns (−2.0%, ledger)" in labels
+
+
 def test_failure_impact_keeps_a_cause_that_cost_without_stopping_the_job(folder: RunFolder) -> None:
     """A straggler slows the job without an interruption: its lost GPU-hours and money still get a row.
 
@@ -294,7 +309,7 @@ def test_failure_impact_one_number_format_per_axis(many: RunFolder) -> None:
         assert len(formats) == 1, formats
         ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text() not in ("", "0")]
         prefix, _, suffix = formats.pop()
-        assert all(t.startswith(prefix) and t.endswith(suffix) and t[len(prefix) :][0].isdigit() for t in ticks)
+        assert all(re.fullmatch(rf"{re.escape(prefix)}[\d,]+(\.\d+)?{suffix}", t) for t in ticks), ticks
 
 
 def test_failure_impact_top_is_a_choice(many: RunFolder) -> None:

@@ -471,7 +471,7 @@ def _progress(ax: Axes, tr: Track, ettr: float | None, untrusted: str | None, sl
             color=BUCKET_COLORS["useful"],
             markeredgecolor=TEXT,
             clip_on=False,
-            label=f"less {slow:.1%} slowed (ledger): {done:.1f} ({ettr:.1%})"
+            label=f"after slowdowns (−{slow:.1%}, ledger): {done:.1f} ({ettr:.1%})"
             if slow
             else f"this replication (ledger): {done:.1f} ({ettr:.1%})",
         )

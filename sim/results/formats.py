@@ -119,8 +119,8 @@ class Scale:
 
     >>> s = scale_for([28.61e6, 3.38e6]); s.label(28.61e6), s.label(3.38e6), s.tick(1e7), s.tick(0.0)
     ('28.6M', '3.4M', '10M', '0')
-    >>> s = scale_for([1627.0, 84.0]); s.label(1627.0), s.label(84.0), s.tick(1500.0)
-    ('1,627', '84', '1,500')
+    >>> s = scale_for([1627.0, 84.0]); s.label(1627.0), s.label(84.0), s.tick(1500.0), s.tick(1.2e6)
+    ('1,627', '84', '1,500', '1,200,000')
     >>> s = scale_for([4.1e26, 9e25]); s.label(4.1e26), s.tick(2e26)
     ('4.10e26', '2e26')
     """
@@ -148,25 +148,32 @@ class Scale:
         if self.scientific:
             mantissa, _, exponent = f"{abs(x):.3g}".partition("e")  # '2e+26', '1.75e+23', '500'
             return f"{sign}{self.prefix}{mantissa}" + (f"e{int(exponent)}" if exponent else "")
-        return f"{sign}{self.prefix}{abs(x) / self.divisor:,.6g}{self.suffix}"
+        digits = f"{abs(x) / self.divisor:,.6f}".rstrip("0").rstrip(".")  # 1,200,000 (not 1.2e+06), 2.5
+        return f"{sign}{self.prefix}{digits}{self.suffix}"
 
 
 def scale_for(values: Iterable[float], prefix: str = "", significant: int = 2) -> Scale:
     """The scale of an axis that shows ``values``: a suffix from the largest, decimals from the smallest.
 
     Decimals are as few as keep ``significant`` digits of the smallest non-zero value (none when all
-    are whole numbers), at most three.
+    are whole numbers). A suffix that would need more than two decimals gives way to the next smaller
+    one, or to thousands separators: ``1,459,882`` and ``98,800`` rather than ``1.460M`` and ``0.099M``.
+
+    >>> scale_for([1_459_882.0, 98_800.0]).label(98_800.0), scale_for([1.4e6, 0.2e6]).label(0.2e6)
+    ('98,800', '0.20M')
     """
     finite = [abs(float(v)) for v in values if v is not None and math.isfinite(v)]
     top = max(finite, default=0.0)
     if top >= SCIENTIFIC:
         return Scale(prefix=prefix, scientific=True)
-    divisor, suffix = next(((d, s) for d, s in SUFFIXES if top >= d), (1.0, ""))
-    scaled = [v / divisor for v in finite if v > 0]
-    if not scaled or all(float(v).is_integer() for v in scaled):
-        return Scale(divisor, suffix, 0, prefix)
-    digits = significant - 1 - math.floor(math.log10(min(scaled)))
-    return Scale(divisor, suffix, min(max(digits, 0), 3), prefix)
+    smallest = min((v for v in finite if v > 0), default=0.0)
+    for divisor, suffix in [*((d, s) for d, s in SUFFIXES if top >= d), (1.0, "")]:
+        if smallest == 0.0 or all(float(v / divisor).is_integer() for v in finite):
+            return Scale(divisor, suffix, 0, prefix)
+        digits = max(significant - 1 - math.floor(math.log10(smallest / divisor)), 0)
+        if digits <= 2 or divisor == 1.0:
+            return Scale(divisor, suffix, min(digits, 3), prefix)
+    raise AssertionError("unreachable: the last scale has no suffix")
 
 
 def fmt_value(value: Any, thousands: bool = False) -> str:
