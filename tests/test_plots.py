@@ -21,7 +21,7 @@ from sim.plots.base import cut_texts, stat
 from sim.plots.causes import MAX_TOP, TOP, top_causes
 from sim.plots.palette import OTHER_COLOR
 from sim.plots.run import cause_rows, failure_impact, timeline, waterfall, waterfall_steps, write_run_charts
-from sim.plots.timeline import bin_edges, bin_hours, interruptions_per_bin, state_shares, track
+from sim.plots.track import bin_edges, bin_hours, interruptions_per_bin, state_shares, track
 from sim.results.folder import NotResults, RunFolder, load
 
 # 256 GPUs for 10 days: frequent crashes, GPU faults that need spares (two of them) and repairs,

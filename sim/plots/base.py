@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
 from matplotlib.text import Text
 from numpy.typing import ArrayLike
 
@@ -126,6 +128,21 @@ def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str = 
         bottom = 0.14 + len(foot) * FOOTNOTE_PT * line
         fig.text(x, 0.06 / h, "\n".join(foot), fontsize=FOOTNOTE_PT, color=FAINT, **(style | {"va": "bottom"}))
     _reserve(fig, top, bottom)
+
+
+def side_legend(ax: Axes, handles: Sequence[Any], labels: Sequence[str], x: float = 1.01, **style: Any) -> Legend:
+    """A frameless 9 pt legend hung from the top of ``ax`` at ``x`` axes widths: 1.01 beside the panel
+    (constrained layout makes room for it), 0 at the left of an axes kept for legends."""
+    return ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(x, 1.0),
+        fontsize=9,
+        frameon=False,
+        alignment="left",
+        **style,
+    )
 
 
 def cut_texts(fig: Figure) -> list[str]:
