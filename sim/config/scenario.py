@@ -200,8 +200,10 @@ class Repair(_Section):
     Without ``auto_hours`` every repair takes its mode's ``repair_hours``, done by a technician. With
     it, a repair first goes through an automated stage; with ``escalate_probability`` the automated
     stage cannot fix the fault and a technician's manual repair (the mode's ``repair_hours``) follows.
-    Either stage can report success and leave the fault (``*_fail_probability``): the server comes
-    back and fails ``unfixed_multiplier`` times as often until its next failure.
+    The stage that ends the repair can report success and leave the fault (``*_fail_probability``):
+    the server comes back and the clock that failed runs ``unfixed_multiplier`` times as fast until
+    the server's next failure. A misdiagnosis pulls a healthy server instead and leaves the faulty
+    one in service, likewise. Details: docs/failure-model.md, "Repairs and retirement".
     """
 
     technicians: int | None = Field(
@@ -226,7 +228,7 @@ class Repair(_Section):
         6.0,
         ge=1,
         le=1e6,
-        description="failure rate of a server a repair left faulty, x its own, until its next failure",
+        description="rate of the failed clock of a server left faulty, x its own, until the server's next failure",
     )
     misdiagnosis_probability: float = Field(
         0.0,
@@ -238,14 +240,27 @@ class Repair(_Section):
         False, description="a repair that works makes a bad server good (AIReSim); false: bad until retired"
     )
 
+    @property
+    def leaves_faults(self) -> bool:
+        """Whether a server can come back, or stay in service, with its fault (its failure rate raised)."""
+        auto_fails = self.auto_hours is not None and self.auto_fail_probability > 0
+        return self.manual_fail_probability > 0 or auto_fails or self.misdiagnosis_probability > 0
+
+    @property
+    def pipeline(self) -> bool:
+        """Whether a repair can be anything but its mode's repair time, done right (else nothing is drawn)."""
+        return self.auto_hours is not None or self.leaves_faults or self.cures_bad_nodes
+
 
 class Heterogeneity(_Section):
     """Servers differ: some fail again and again. The fleet's mean rate stays each mode's 1 / mtbf_hours.
 
-    A server's failure rate of a mode is the mode's rate times its multiplier (proportional hazards):
-    a bad server's multiplier is ``bad_node_multiplier`` times a good one's, and a gamma frailty of
-    mean 1 and coefficient of variation ``frailty_cv`` spreads them further. Multipliers are scaled
-    so that their fleet mean is 1. Rack, switch and job scopes are not affected.
+    A server's failure rate of a mode is the mode's rate times its multiplier (its clocks run that
+    much faster; for a Weibull mode of shape k, the hazard times multiplier^k): a bad server's
+    multiplier is ``bad_node_multiplier`` times a good one's, and a gamma frailty of mean 1 and
+    coefficient of variation ``frailty_cv`` spreads them further. Multipliers are scaled so that
+    their fleet mean is 1. They apply to GPU- and node-scope modes (a GPU-scope multiplier covers
+    every GPU of the server); rack, switch and job scopes are not affected.
     """
 
     bad_node_fraction: float = Field(0.0, ge=0, lt=1, description="share of servers that are bad")

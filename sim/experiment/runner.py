@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -36,16 +36,32 @@ from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
-from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
+from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
+from sim.model.fleet import fleet_rates
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.model.misdiagnosis import misdiagnose
 from sim.model.process import EVENT_ROWS
+from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
+from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches")
+STREAMS = (
+    "job_nodes",
+    "spare_nodes",
+    "job_failures",
+    "job_targets",
+    "racks",
+    "switches",
+    "frailty",
+    "bad_nodes",
+    "job_repairs",
+    "spare_repairs",
+    "misdiagnoses",
+)
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -201,24 +217,52 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
+    age = scenario.cluster.fleet_age
+    # Servers that differ: multipliers of every server (job's, then spares), from streams of their own.
+    fleet = fleet_rates(scenario.heterogeneity, modes, scenario.fleet_nodes, rngs["frailty"], rngs["bad_nodes"])
+    rate = None if fleet is None else fleet.multiplier
+    # What a repair that works makes of a bad server (repair.cures_bad_nodes): good, its frailty kept.
+    cured = None if fleet is None else replace(fleet, bad=np.zeros_like(fleet.bad)).multiplier
+    rep = scenario.repair
+    parts = (("job", 0, scenario.job_nodes), ("spare", scenario.job_nodes, scenario.fleet_nodes))
     timeline = NodeTimeline.concat(
         [
-            node_timeline(modes, scenario.job_nodes, gpn, horizon, rngs["job_nodes"]),
-            node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
+            server_timeline(
+                modes,
+                stop - start,
+                gpn,
+                horizon,
+                rngs[f"{part}_nodes"],
+                rep,
+                rngs[f"{part}_repairs"],
+                rate=_rows(rate, start, stop),
+                cured=_rows(cured, start, stop),
+                fleet_age=age,
+            )
+            for part, start, stop in parts
         ]
     )
+    # Retirement first: a retired server needs no repair (it never holds a technician), and it is
+    # never pulled for another's fault.
+    timeline = retire(timeline, scenario.retirement)
+    timeline = misdiagnose(timeline, modes, rep, rngs["misdiagnoses"])
     if scenario.repair.technicians is not None:
         # Server repairs share the technicians; rack and switch repairs are crews of their own.
         timeline = with_technicians(timeline, scenario.repair.technicians, horizon)
     for scope, stream in (("rack", "racks"), ("switch", "switches")):
         per = scenario.domain_nodes(scope)
         if per is not None and any(m.scope == scope for m in modes):
-            domains = node_timeline(modes, -(-timeline.nodes // per), 1, horizon, rngs[stream], scopes=(scope,))
+            n = -(-timeline.nodes // per)
+            domains = node_timeline(modes, n, 1, horizon, rngs[stream], scopes=(scope,), fleet_age=age)
             timeline = with_domains(timeline, domains, per)
-    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"], age)
     # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
     targets = rngs["job_targets"].random(job_times.size)
     return play(scenario, timeline, job_times, job_modes, index, targets)
+
+
+def _rows(rate: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    return None if rate is None else rate[start:stop]
 
 
 def play(
@@ -253,6 +297,8 @@ def play(
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
+    values.update(fleet_metrics(timeline, modes, scenario.horizon_seconds))
+    values["spares_consumed"] = float(cluster.filled)
     usd = cost_per_gpu_second(scenario, values)
     return Replication(
         index=index,

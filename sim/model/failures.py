@@ -5,11 +5,10 @@ the whole hardware history of a replication is drawn up front, in vectors, from 
 streams. The job never draws from them: changing a checkpoint setting cannot move a failure time
 (common random numbers), and 100,000 GPUs cost a few numpy calls rather than a process each.
 
-Each node owns one clock per component instance and mode (a GPU-scope mode has ``gpus_per_node``
-instances). A ``restart`` failure renews only the clock that fired; a ``replace`` failure takes the
-node away for ``repair_hours``, after which it is as good as new: every clock starts again.
-Exponential instances of one mode are merged into one clock of the summed rate (memoryless, so the
-law of the failure times is unchanged); Weibull instances keep a clock each.
+Each node owns one clock per component instance and mode (``sim.model.clocks``: which clocks, how
+they are drawn, where they start). A ``restart`` failure renews only the clock that fired; a
+``replace`` failure takes the node away for ``repair_hours``, after which it is as good as new: every
+clock starts again. Servers may differ in their failure rates (``sim.model.fleet``).
 
 >>> import numpy as np
 >>> from sim.config.scenario import FailureMode
@@ -22,20 +21,16 @@ True
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
+from sim.analysis.stationary import FleetAge
 from sim.config.actions import ACTIONS
 from sim.config.scenario import FailureMode
-
-
-def weibull_scale_hours(mode: FailureMode) -> float:
-    """Scale of the Weibull law whose mean is ``mtbf_hours``: mean = scale x Gamma(1 + 1/shape)."""
-    return mode.mtbf_hours / math.gamma(1.0 + 1.0 / mode.shape)
+from sim.model.clocks import clock_columns, job_clock, scaled
 
 
 @dataclass(frozen=True)
@@ -43,17 +38,51 @@ class NodeTimeline:
     """Every hardware failure of every node over the horizon, grouped by node (CSR layout).
 
     Failures of node ``n`` are ``time[ptr[n]:ptr[n+1]]`` (seconds, increasing), with the index of
-    their mode in ``mode`` and the time the node is back in ``back`` (``nan`` for a restart).
+    their mode in ``mode`` and the time the node is back in ``back``: ``nan`` when the node stays
+    in service (a restart, or a fault the repair pipeline missed), ``inf`` when it is retired.
+    ``stage`` holds the repair pipeline's flags of each row and ``auto`` the seconds its repair
+    spends in the automated stage (``sim.model.repairs``); both are zero without a pipeline.
     """
 
     ptr: np.ndarray
     time: np.ndarray
     mode: np.ndarray
     back: np.ndarray
+    stage: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    auto: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        # Timelines built without the pipeline's columns (drawn without one, or scripted) get zeros.
+        if len(self.stage) != len(self.time):
+            object.__setattr__(self, "stage", np.zeros(len(self.time), np.uint8))
+        if len(self.auto) != len(self.time):
+            object.__setattr__(self, "auto", np.zeros(len(self.time)))
 
     @property
     def nodes(self) -> int:
         return len(self.ptr) - 1
+
+    @property
+    def node(self) -> np.ndarray:
+        """The node of every row."""
+        return np.repeat(np.arange(self.nodes), np.diff(self.ptr))
+
+    def select(self, keep: np.ndarray, time: np.ndarray | None = None, back: np.ndarray | None = None) -> NodeTimeline:
+        """The rows where ``keep`` (a mask) holds, with ``time`` and ``back`` replaced if given.
+
+        >>> tl = NodeTimeline(np.array([0, 2, 3]), np.array([1.0, 2.0, 3.0]), np.zeros(3, np.int64), np.full(3, np.nan))
+        >>> tl.select(np.array([True, False, True])).ptr.tolist()
+        [0, 1, 2]
+        """
+        counts = np.bincount(self.node[keep], minlength=self.nodes)
+        return NodeTimeline(
+            ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            time=(self.time if time is None else time)[keep],
+            mode=self.mode[keep],
+            back=(self.back if back is None else back)[keep],
+            stage=self.stage[keep],
+            auto=self.auto[keep],
+        )
 
     @staticmethod
     def concat(parts: Sequence[NodeTimeline]) -> NodeTimeline:
@@ -68,7 +97,66 @@ class NodeTimeline:
             time=np.concatenate([p.time for p in parts]),
             mode=np.concatenate([p.mode for p in parts]),
             back=np.concatenate([p.back for p in parts]),
+            stage=np.concatenate([p.stage for p in parts]),
+            auto=np.concatenate([p.auto for p in parts]),
         )
+
+
+@dataclass(frozen=True)
+class Round:
+    """The failures of one round of draws: the next failure of each server that fails before the horizon."""
+
+    node: np.ndarray
+    time: np.ndarray
+    column: np.ndarray
+    mode: np.ndarray
+    pulls: np.ndarray  # the server leaves for repair (actions replace, slow)
+
+
+class Repairs(Protocol):
+    """How long each failure of a round keeps its server in repair.
+
+    Called once per round, before the clocks that fired are drawn again: it may change the failing
+    servers' rows of ``rate`` (servers x clocks, mutable), which those draws then use (a repair that
+    leaves the fault raises the rate; one that cures a bad server lowers it). ``rate`` is None for a
+    fleet of like servers (give ``node_timeline`` a ``rate`` of ones to have one to change).
+    """
+
+    def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
+        """Repair time (s) of each failure; ignored where the server is not pulled; nan: it stays after all."""
+        ...
+
+
+class ModeRepairs:
+    """Each mode's ``repair_hours`` (plus its detection for a straggler), lognormal when ``repair_sigma > 0``."""
+
+    def __init__(self, modes: Sequence[FailureMode], rng: np.random.Generator) -> None:
+        actions = [ACTIONS[m.action] for m in modes]
+        # A straggler is pulled once it is found, so it is out from detection until repaired.
+        self.mean_s = np.array(
+            [
+                (m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if a.repair_after_detect else 0.0)
+                for m, a in zip(modes, actions, strict=True)
+            ]
+        )
+        self.sigma = np.array([m.repair_sigma for m in modes])
+        self.rng = rng
+
+    def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
+        m = failures.mode
+        duration: np.ndarray = self.mean_s[m]
+        spread = failures.pulls & (self.sigma[m] > 0)
+        if spread.any():
+            # Drawn only where asked, so fixed repairs draw nothing and keep their streams.
+            duration[spread] = lognormal(duration[spread], self.sigma[m][spread], self.rng)
+        return duration
+
+
+def lognormal(mean: np.ndarray, sigma: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    """Lognormal times of the given means: mu = log(mean) - sigma^2 / 2, one normal draw each."""
+    sg = np.broadcast_to(sigma, np.shape(mean))
+    out: np.ndarray = mean * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+    return out
 
 
 def node_timeline(
@@ -78,51 +166,30 @@ def node_timeline(
     horizon_s: float,
     rng: np.random.Generator,
     scopes: tuple[str, ...] = ("gpu", "node"),
+    fleet_age: FleetAge = "new",
+    rate: np.ndarray | None = None,
+    repairs: Repairs | None = None,
 ) -> NodeTimeline:
     """Draw the failures of ``nodes`` nodes over ``horizon_s`` for the ``modes`` of ``scopes``.
 
     ``modes`` indexes the returned ``mode`` column; modes of other scopes are skipped here. With
-    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``).
+    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``). ``fleet_age``: where the
+    clocks start (``sim.model.clocks``). ``rate``: each server's failure-rate multiplier per mode
+    (nodes x modes; ``sim.model.fleet``), None for like servers. ``repairs``: how long a pulled
+    server stays out (default ``ModeRepairs``, which draws from ``rng``).
     Draws happen in rounds (one failure per node per round), so the order of draws depends only
     on the modes, the node count and the stream.
     """
-    cols: list[int] = []  # column -> mode index
-    scale: list[float] = []
-    shape: list[float] = []
-    for i, m in enumerate(modes):
-        if m.scope not in scopes:
-            continue
-        k = gpus_per_node if m.scope == "gpu" else 1
-        if m.distribution == "exponential":
-            cols.append(i)
-            scale.append(m.mtbf_hours * 3600.0 / k)
-            shape.append(1.0)
-        else:
-            cols.extend([i] * k)
-            scale.extend([weibull_scale_hours(m) * 3600.0] * k)
-            shape.extend([m.shape] * k)
+    cols = clock_columns(modes, gpus_per_node, scopes)
     empty = NodeTimeline(np.zeros(nodes + 1, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0))
-    if not cols or nodes == 0:
+    if not len(cols) or nodes == 0:
         return empty
-    col_mode = np.array(cols, dtype=np.int64)
-    col_scale = np.array(scale)
-    col_inv_shape = 1.0 / np.array(shape)
-    # A straggler is pulled once it is found, so it is out from detection until repaired.
-    actions = [ACTIONS[m.action] for m in modes]
-    replace = np.array([a.pulls_node for a in actions])
-    repair_s = np.array(
-        [
-            (m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if a.repair_after_detect else 0.0)
-            for m, a in zip(modes, actions, strict=True)
-        ]
-    )
-    sigma = np.array([m.repair_sigma for m in modes])
+    pulls = np.array([ACTIONS[m.action].pulls_node for m in modes])
+    repair = ModeRepairs(modes, rng) if repairs is None else repairs
+    # The multiplier of every clock of every server, read at every draw (a repair may change it).
+    col_rate = None if rate is None else np.ascontiguousarray(rate[:, cols.mode], dtype=float)
 
-    def draw(n: int) -> np.ndarray:
-        # Weibull by inversion of a standard exponential: scale * E^(1/shape).
-        return col_scale * rng.standard_exponential((n, len(cols))) ** col_inv_shape
-
-    clock = draw(nodes)
+    clock = cols.first(rng, nodes, fleet_age, col_rate)
     active = np.arange(nodes)
     out_node, out_time, out_mode, out_back = [], [], [], []
     while active.size:
@@ -133,27 +200,24 @@ def node_timeline(
         active, j, t = active[live], j[live], t[live]
         if not active.size:
             break
-        m = col_mode[j]
-        rep = replace[m]
-        duration = repair_s[m]
-        spread = rep & (sigma[m] > 0)
-        if spread.any():
-            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
-            # so fixed repairs draw nothing and keep their streams.
-            sg = sigma[m][spread]
-            duration = duration.copy()
-            duration[spread] = repair_s[m][spread] * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+        m = cols.mode[j]
+        rep = pulls[m]
+        duration = repair(Round(active, t, j, m, rep), col_rate)
         back = np.where(rep, t + duration, np.nan)
+        rep = rep & ~np.isnan(back)  # a fault the repair pipeline missed leaves its server in service
         out_node.append(active)
         out_time.append(t)
         out_mode.append(m)
         out_back.append(back)
         if rep.any():
-            clock[active[rep]] = back[rep][:, None] + draw(int(rep.sum()))
+            # Back from repair as good as new: every clock of the server starts again.
+            gone = active[rep]
+            clock[gone] = back[rep][:, None] + cols.draw(rng, gone.size, None if col_rate is None else col_rate[gone])
         if (~rep).any():
-            jj = j[~rep]
-            fresh = col_scale[jj] * rng.standard_exponential(jj.size) ** col_inv_shape[jj]
-            clock[active[~rep], jj] = t[~rep] + fresh
+            # A transient failure renews only the clock that fired.
+            still, jj = active[~rep], j[~rep]
+            fresh = cols.scale[jj] * rng.standard_exponential(jj.size) ** cols.inv_shape[jj]
+            clock[still, jj] = t[~rep] + scaled(fresh, None if col_rate is None else col_rate[still, jj])
     if not out_node:
         return empty
     node = np.concatenate(out_node)
@@ -170,25 +234,14 @@ def node_timeline(
 
 
 def job_timeline(
-    modes: Sequence[FailureMode], horizon_s: float, rng: np.random.Generator
+    modes: Sequence[FailureMode], horizon_s: float, rng: np.random.Generator, fleet_age: FleetAge = "new"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Failure times (s, sorted) and mode indices of the job-scope ``modes``, each a renewal process."""
     times, idx = [], []
     for i, m in enumerate(modes):
         if m.scope != "job":
             continue
-        scale = (m.mtbf_hours if m.distribution == "exponential" else weibull_scale_hours(m)) * 3600.0
-        inv_shape = 1.0 if m.distribution == "exponential" else 1.0 / m.shape
-        # Draw in blocks until the renewal process passes the horizon; block size from its mean.
-        block = int(horizon_s / (m.mtbf_hours * 3600.0) * 1.2) + 16
-        t = np.zeros(0)
-        last = 0.0
-        while last < horizon_s:
-            gaps = scale * rng.standard_exponential(block) ** inv_shape
-            new = last + np.cumsum(gaps)
-            t = np.concatenate([t, new])
-            last = float(new[-1])
-        t = t[t < horizon_s]
+        t = job_clock(m, horizon_s, rng, fleet_age)
         times.append(t)
         idx.append(np.full(t.size, i, dtype=np.int64))
     if not times:
@@ -201,93 +254,74 @@ def job_timeline(
 def with_domains(timeline: NodeTimeline, domains: NodeTimeline, nodes_per_domain: int) -> NodeTimeline:
     """Add the failures of correlated domains (racks, switches) to every node under each.
 
-    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain. A failure that starts
-    while its node is already down does not happen again; if it is a ``replace`` failure, the node
-    stays down until the later of the two repairs.
+    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain (see ``with_outages``
+    for failures that strike a node already down).
     """
     if not len(domains.time):
         return timeline
-    counts = np.diff(domains.ptr)
-    dom = np.repeat(np.arange(domains.nodes), counts)
-    node_lists, time_l, mode_l, back_l = [], [], [], []
+    dom = domains.node
+    parts = []
     for offset in range(nodes_per_domain):
         n = dom * nodes_per_domain + offset
         keep = n < timeline.nodes
-        node_lists.append(n[keep])
-        time_l.append(domains.time[keep])
-        mode_l.append(domains.mode[keep])
-        back_l.append(domains.back[keep])
-    own = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
-    node = np.concatenate([own, *node_lists])
-    time = np.concatenate([timeline.time, *time_l])
-    mode = np.concatenate([timeline.mode, *mode_l])
-    back = np.concatenate([timeline.back, *back_l])
-    order = np.lexsort((time, node))
-    node, time, mode, back = node[order], time[order], mode[order], back[order]
-    # Walk the nodes in one pass: a failure while down merges into the repair in progress.
-    keep_rows: list[int] = []
-    last_node, down_until, last_row = -1, -np.inf, -1
-    for i in range(len(time)):
-        if node[i] != last_node:
-            last_node, down_until, last_row = int(node[i]), -np.inf, -1
-        if time[i] < down_until:
-            if not np.isnan(back[i]) and back[i] > down_until:
-                back[last_row] = back[i]
-                down_until = back[i]
-            continue
-        keep_rows.append(i)
-        if not np.isnan(back[i]):
-            down_until, last_row = back[i], i
-    rows = np.array(keep_rows, dtype=np.int64)
-    counts_out = np.bincount(node[rows], minlength=timeline.nodes)
-    return NodeTimeline(
-        ptr=np.concatenate([[0], np.cumsum(counts_out)]).astype(np.int64),
-        time=time[rows],
-        mode=mode[rows],
-        back=back[rows],
-    )
+        parts.append((n[keep], domains.time[keep], domains.mode[keep], domains.back[keep]))
+    node, time, mode, back = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return with_outages(timeline, node, time, mode, back)
 
 
-def with_technicians(timeline: NodeTimeline, technicians: int, horizon_s: float) -> NodeTimeline:
-    """Queue the repairs of ``timeline`` for ``technicians`` working first come, first served.
+def with_outages(
+    timeline: NodeTimeline,
+    node: np.ndarray,
+    time: np.ndarray,
+    mode: np.ndarray,
+    back: np.ndarray,
+    stage: np.ndarray | None = None,
+    auto: np.ndarray | None = None,
+) -> NodeTimeline:
+    """Add failure rows that reach nodes from outside their own clocks (a rack, a misdiagnosis).
 
-    A repair starts when a technician is free; the node is back that much later, and because it is
-    as good as new only from then on, all its later failures move by the same delay (failures
-    pushed past the horizon are dropped).
+    A failure that starts while its node is already down does not happen again; if it would keep
+    the node down longer (a later return, or retirement), the node stays down until then. The
+    node's own clocks run on: nothing of it was replaced.
 
-    >>> tl = NodeTimeline(np.array([0, 1, 2]), np.array([10.0, 20.0]), np.array([0, 0]), np.array([50.0, 60.0]))
-    >>> with_technicians(tl, 1, 1e9).back.tolist()   # node 1 waits for node 0's repair (10-50 s)
-    [50.0, 90.0]
+    >>> tl = NodeTimeline(np.array([0, 1]), np.array([50.0]), np.array([0]), np.array([80.0]))
+    >>> out = with_outages(tl, np.array([0]), np.array([40.0]), np.array([1]), np.array([60.0]))
+    >>> out.time.tolist(), out.back.tolist()   # down 40-60 s, so the own failure at 50 s does not happen
+    ([40.0], [80.0])
     """
-    shift = np.zeros(timeline.nodes)
-    time, back = timeline.time.copy(), timeline.back.copy()
-    heap = [
-        (float(time[timeline.ptr[n]]), n, int(timeline.ptr[n]))
-        for n in range(timeline.nodes)
-        if timeline.ptr[n] < timeline.ptr[n + 1]
-    ]
-    heapq.heapify(heap)
-    free = [0.0] * technicians
-    keep = np.zeros(len(time), dtype=bool)
-    while heap:
-        t, n, i = heapq.heappop(heap)
-        if t >= horizon_s:
+    extra = NodeTimeline(
+        ptr=np.zeros(1, np.int64),
+        time=time,
+        mode=mode,
+        back=back,
+        stage=np.zeros(len(time), np.uint8) if stage is None else stage,
+        auto=np.zeros(len(time)) if auto is None else auto,
+    )
+    own_node = timeline.node
+    hit = np.isin(own_node, node)  # only the nodes that receive rows need the walk
+    columns = ("time", "mode", "back", "stage", "auto")
+    rows = {c: np.concatenate([getattr(timeline, c)[hit], getattr(extra, c)]) for c in columns}
+    n = np.concatenate([own_node[hit], node])
+    order = np.lexsort((rows["time"], n))
+    n = n[order]
+    rows = {c: v[order] for c, v in rows.items()}
+    t, b = rows["time"], rows["back"]
+    keep = np.zeros(len(t), dtype=bool)
+    last_node, down_until, last_row = -1, -np.inf, -1
+    for i in range(len(t)):
+        if n[i] != last_node:
+            last_node, down_until, last_row = int(n[i]), -np.inf, -1
+        if t[i] < down_until:
+            if not np.isnan(b[i]) and b[i] > down_until:
+                b[last_row] = b[i]
+                down_until = b[i]
             continue
         keep[i] = True
-        time[i] = t
-        if not np.isnan(back[i]):
-            start = max(t, heapq.heappop(free))
-            end = start + (timeline.back[i] - timeline.time[i])
-            heapq.heappush(free, end)
-            back[i] = end
-            shift[n] += start - t
-        if i + 1 < timeline.ptr[n + 1]:
-            heapq.heappush(heap, (float(timeline.time[i + 1] + shift[n]), n, i + 1))
-    node_of = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
-    counts = np.bincount(node_of[keep], minlength=timeline.nodes)
-    return NodeTimeline(
-        ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        time=time[keep],
-        mode=timeline.mode[keep],
-        back=back[keep],
-    )
+        if not np.isnan(b[i]):
+            down_until, last_row = b[i], i
+    node_all = np.concatenate([own_node[~hit], n[keep]])
+    merged = {c: np.concatenate([getattr(timeline, c)[~hit], v[keep]]) for c, v in rows.items()}
+    order = np.lexsort((merged["time"], node_all))
+    counts = np.bincount(node_all, minlength=timeline.nodes)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return NodeTimeline(ptr=ptr, **{c: v[order] for c, v in merged.items()})
