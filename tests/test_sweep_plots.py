@@ -123,6 +123,7 @@ def test_young_and_daly_marked_at_checks_values(interval_sweep: Path) -> None:
     for minutes in (check["young_interval_minutes"], check["daly_interval_minutes"]):
         assert round(minutes, 6) in vertical
     texts = " ".join(legend_texts(fig))
+    assert cut_texts(fig) == []  # the names of the intervals above the panel, the legend beside it
     assert f"Young (1974) √(2δM): {check['young_interval_minutes']:.3g} min" in texts
     assert f"Daly (2006) optimum: {check['daly_interval_minutes']:.3g} min" in texts
     assert "best by ETTR (highest mean)" in texts
@@ -260,10 +261,10 @@ def test_gpu_sweep_shows_useful_flop_and_stars_by_the_objective(flop_sweep: Path
     assert "favours the smallest cluster" in fig_texts(ratio)
 
 
-def test_sweep_titles_are_not_cut(method_sweep: Path, gpu_sweep: Path, interval_sweep: Path) -> None:
+def test_sweep_titles_are_not_cut(method_sweep: Path, gpu_sweep: Path) -> None:
     """A long scenario title wraps in full (no '...'), and every text of every sweep chart lies inside the page."""
     title = "A scenario title far longer than one line of the page: " + "SemiAnalysis 2024, Llama 3 failure mix, " * 4
-    for path in (method_sweep, gpu_sweep, interval_sweep):
+    for path in (method_sweep, gpu_sweep):
         folder = sweep_folder(path)
         summary = {**folder.summary, "scenario_resolved": {**folder.summary["scenario_resolved"], "title": title}}
         long = replace(folder, summary=summary)
