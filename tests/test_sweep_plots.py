@@ -261,6 +261,19 @@ def test_gpu_sweep_shows_useful_flop_and_stars_by_the_objective(flop_sweep: Path
     assert "favours the smallest cluster" in fig_texts(ratio)
 
 
+def test_gpu_sweep_with_a_target_shows_the_time_to_train(gpu_sweep: Path) -> None:
+    """When the points have a time to train (a run with a target), the absolute panel shows it instead of FLOPs."""
+    folder = sweep_folder(gpu_sweep)
+    summary = json.loads(json.dumps(folder.summary))
+    for days, point in zip((30.0, 20.0, 12.0), summary["points"], strict=True):
+        point["metrics"]["time_to_train_days"] = {"mean": days, "ci95": [days - 1, days + 1]}
+    fig = sweep_curve(replace(folder, summary=summary))
+    absolute = next(ax for ax in fig.axes if ax.get_ylabel() == "time to train (days)")
+    simulated = next(ln for ln in absolute.get_lines() if ln.get_label() == "simulated")
+    assert list(simulated.get_ydata()) == [30.0, 20.0, 12.0]
+    assert cut_texts(fig) == []
+
+
 def test_sweep_titles_are_not_cut(method_sweep: Path, gpu_sweep: Path) -> None:
     """A long scenario title wraps in full (no '...'), and every text of every sweep chart lies inside the page."""
     title = "A scenario title far longer than one line of the page: " + "SemiAnalysis 2024, Llama 3 failure mix, " * 4

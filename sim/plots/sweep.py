@@ -304,7 +304,11 @@ def sweep_curve(folder: SweepFolder) -> Figure:
     title = key_label(folder.keys[1]) if len(folder.keys) > 1 else None
     # On the axes, not the figure: constrained layout makes room for an axes legend beside the panels.
     handles, labels = zip(*legend, strict=True)
-    plot_base.side_legend(top, handles, labels, title=title, title_fontsize=9)
+    if len(panels) == 3 and panels[2][1] == "realized_flop":
+        # Inside the FLOP panel's upper left, empty since more GPUs deliver more: the shares keep their width.
+        plot_base.side_legend(panels[2][0], handles, labels, x=0.02, title=title, title_fontsize=9)
+    else:
+        plot_base.side_legend(top, handles, labels, title=title, title_fontsize=9)
     sb.header(fig, sb.question(x_key), summary, ".  ".join(n for n in notes if n))
     return fig
 

@@ -29,7 +29,7 @@ from sim.results.schema import GPUS, INTERVAL
 
 #: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
 MAX_LINES = 8
-#: Values that span at least this ratio (max / min) get a log x-axis.
+#: Values that span at least this ratio (max / min) get a log x-axis (cluster sizes: twice).
 LOG_SPAN = 10.0
 #: Known keys: (axis name, unit, short name for a legend, unit symbol).
 KNOWN: dict[str, tuple[str, str, str, str]] = {
@@ -159,7 +159,9 @@ def series_label(rest: dict[str, Any]) -> str:
 
 def x_axis(ax: Axes, key: str, values: Sequence[Any]) -> bool:
     """Scale, ticks and label of a swept key; True when the axis is logarithmic."""
-    log = numeric(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
+    # Cluster sizes grow by factors (doubling): a log axis keeps 16,384 and 32,768 apart.
+    span = LOG_SPAN if key != GPUS else 2.0
+    log = numeric(values) and min(values) > 0 and max(values) / min(values) >= span
     if numeric(values):
         if log:  # before the locators: setting a scale resets them (on every axes sharing x)
             ax.set_xscale("log")
