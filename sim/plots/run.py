@@ -160,9 +160,16 @@ NAMES_IN, LABEL_GAP_IN = 2.4, 0.08
 
 
 def _cause_panel(
-    ax: Axes, rows: list[CauseRow], field: str, labels: list[str], title: str, xlabel: str, width_in: float
-) -> Scale:
-    """One panel of bars with CI whiskers, a value label after each; ``width_in``: the panel's width, about."""
+    ax: Axes,
+    rows: list[CauseRow],
+    field: str,
+    scale: Scale,
+    labels: list[str],
+    titles: tuple[str, str],
+    width_in: float,
+) -> None:
+    """One panel of bars with CI whiskers and a value label after each, ticks and labels in one ``scale``;
+    ``titles``: the panel's and its axis'; ``width_in``: the panel's width, about."""
     stats = [getattr(r, field) for r in rows]
     means = [m for m, _, _ in stats]
     err = [[max(m - lo, 0.0) for m, lo, _ in stats], [max(hi - m, 0.0) for m, _, hi in stats]]
@@ -197,15 +204,13 @@ def _cause_panel(
             color=TEXT,
         )
     ax.set_xlim(0.0, limit)
-    scale = scale_for(means, "$" if field == "lost_usd" else "")
     ax.xaxis.set_major_formatter(FuncFormatter(scale.tick))
     ax.xaxis.set_major_locator(MaxNLocator(4))
-    ax.set_title(title, fontsize=12, loc="left")
-    ax.set_xlabel(xlabel, fontsize=10.5)
+    ax.set_title(titles[0], fontsize=12, loc="left")
+    ax.set_xlabel(titles[1], fontsize=10.5)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
-    return scale
 
 
 def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
@@ -246,18 +251,18 @@ def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
         axes[0],
         rows,
         "interruptions",
+        counts,
         [counts.label(r.interruptions[0]) for r in rows],
-        "Interruptions",
-        "interruptions per run (count)",
+        ("Interruptions", "interruptions per run (count)"),
         panel_in[0],
     )
     _cause_panel(
         axes[1],
         rows,
         "lost_gpu_hours",
+        hours,
         [f"{hours.label(r.lost_gpu_hours[0])} ({r.lost_gpu_hours[0] / total:.1%})" for r in rows],
-        "Lost GPU-hours (share of all lost)",
-        "GPU-hours lost per run",
+        ("Lost GPU-hours (share of all lost)", "GPU-hours lost per run"),
         panel_in[1],
     )
     if money:
@@ -266,9 +271,9 @@ def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
             axes[2],
             rows,
             "lost_usd",
+            usd,
             [usd.label(r.lost_usd[0]) for r in rows],
-            "Money lost",
-            "US dollars lost per run\n(energy + amortised capex)",
+            ("Money lost", "US dollars lost per run\n(energy + amortised capex)"),
             panel_in[2],
         )
     else:
