@@ -25,9 +25,9 @@ from rich.text import Text
 from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.schema import BUCKET_LABELS, BUCKETS, CENSORED, FLEET_METRICS, METRIC_LABELS
-from sim.results.target import date_range, finish_date, fmt_days, target_label
+from sim.results.target import date_range, finish_date, target_label
 
 
 class RunTables(Protocol):
@@ -115,10 +115,11 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
         return fmt(row["mean"]), "", ""
     if math.isnan(_stat(summary, name)) and name in CENSORED:  # some replications did not reach the target
         ends = (_stat(summary, name, p) for p in ("p10", "p90"))
-        p10, p90 = (fmt(x) if math.isfinite(x) else "not reached" for x in ends)
-        return "not reached", "", p10 if p10 == p90 else f"{p10} – {p90}"
-    ci = f"{fmt(row['ci95_low'])}-{fmt(row['ci95_high'])}"
-    spread = f"{fmt(row['p10'])}-{fmt(row['p90'])}"
+        p10_text, p90_text = (fmt(x) if math.isfinite(x) else "not reached" for x in ends)
+        return "not reached", "", p10_text if p10_text == p90_text else f"{p10_text} – {p90_text}"
+    # More digits where the ends of an interval would read the same (ETTR 66.12%-66.14%, not 66.1%-66.1%).
+    lo, hi, p10, p90 = (float(x) for x in summary.loc[name, ["ci95_low", "ci95_high", "p10", "p90"]].to_numpy())
+    ci, spread = fmt_range(lo, hi, fmt, "-"), fmt_range(p10, p90, fmt, "-")
     return fmt(row["mean"]), ci, spread
 
 

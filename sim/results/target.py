@@ -39,17 +39,6 @@ def finish_date(start: dt.date | str, days: float | None) -> str:
     return (day0 + dt.timedelta(days=math.floor(days))).isoformat()
 
 
-def fmt_days(x: float | None) -> str:
-    """A time in days, to about a quarter of an hour: ``'6.61'``, ``'103.2'``; ``n/a`` for none.
-
-    >>> fmt_days(6.6123), fmt_days(103.24), fmt_days(None)
-    ('6.61', '103.2', 'n/a')
-    """
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x:,.2f}" if abs(x) < 100 else f"{x:,.1f}"
-
-
 def date_range(start: dt.date | str, lo: float | None, hi: float | None) -> str:
     """Two finish dates as ``'2025-03-07 – 2025-03-09'``, or one when both are the same day.
 
