@@ -49,7 +49,7 @@ LABELS = {
     "usd_lost_to_failures": "lost to failures (USD)",
     "usd_per_useful_exaflop": "USD per useful exaFLOP",
     "total_cost_usd": "total cost (USD)",
-    "unreliability_cost_usd": "cost of unreliability (USD)",
+    "unreliability_cost_usd": "cost of unreliability",
     "time_to_train_days": "time to train (days)",
     "cost_to_train_usd": "cost to train (USD)",
 }
@@ -141,11 +141,14 @@ def _name(summary: dict[str, Any], i: int) -> Text:
 
 
 def scenarios_table(summary: dict[str, Any]) -> Table:
-    """One row per scenario: ETTR, effective compute, useful FLOPs, interruptions and, when priced, money."""
+    """One row per scenario: the time to train (with a target), ETTR, effective compute (without prices),
+    useful FLOPs (without a target: with one, they are the target), interruptions, job MTBF and, when
+    priced, the total cost, the cost of unreliability and the cost per useful exaFLOP."""
     docs = summary["scenarios"]
     money = costs_set(docs[0])
     timed = "time_to_train_days" in docs[0]["metrics"]
-    heads = ["scenario", *(["time to\ntrain (d)"] if timed else []), "ETTR", "effective\ncompute", "useful\nFLOP"]
+    heads = ["scenario", *(["time to\ntrain (d)"] if timed else []), "ETTR"]
+    heads += [*([] if money else ["effective\ncompute"]), *([] if timed else ["useful\nFLOP"])]
     heads += ["interruptions", "job MTBF\n(hours)"]
     heads += ["total\ncost", "cost of\nunreliability", "USD per useful\nexaFLOP"] if money else []
     table = _table("Scenarios (mean ± 95% CI half-width)", heads)
@@ -157,7 +160,8 @@ def scenarios_table(summary: dict[str, Any]) -> Table:
             t = mean.get("time_to_train_days", math.nan)
             cells.append(fmt_days(t) if math.isfinite(t) else "not reached")
         cells.append(_with_ci(m, "ettr"))
-        cells += [fmt_pct(mean["effective_compute_ratio"]), fmt_sci(mean["realized_flop"])]
+        cells += [] if money else [fmt_pct(mean["effective_compute_ratio"])]
+        cells += [] if timed else [fmt_sci(mean["realized_flop"])]
         cells += [fmt_num(mean["interruptions"]), fmt_num(mean.get("job_mtbf_hours", math.nan))]
         if money:
             cells += [fmt_usd(mean.get(k, math.nan)) for k in ("total_cost_usd", "unreliability_cost_usd")]
