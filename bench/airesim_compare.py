@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 import time
@@ -90,7 +91,8 @@ def run_trainsim(scenario: Scenario, replications: int, seed: int) -> Side:
         rep = simulate(scenario, seq, i)
         wall = time.perf_counter() - start
         m = rep.metrics
-        side.add(m["interruptions"], wall, ettr=m["ettr"], wait=m["fraction_wait"])
+        fleet = {k: m.get(k, math.nan) for k in ("repairs_auto", "repairs_manual", "failed_repairs")}
+        side.add(m["interruptions"], wall, ettr=m["ettr"], wait=m["fraction_wait"], **fleet)
     return side
 
 
@@ -242,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             print(row(f"AIReSim {key.replace('_', ' ')}", x[key]))
         print(row("AIReSim total training time, days", x["training_days"], fmt="{:,.1f}"))
         print(row("AIReSim effective training ratio", x["etr"], fmt="{:.4f}"))
+    for key in ("repairs_auto", "repairs_manual", "failed_repairs"):
+        print(row(f"trainsim {key.replace('_', ' ')} (whole fleet)", trainsim.extra[key]))
     print(row("trainsim ETTR", trainsim.extra["ettr"], fmt="{:.4f}"))
     print(row("trainsim fraction waiting for spares", trainsim.extra["wait"], fmt="{:.5f}"))
     return 0
