@@ -236,8 +236,6 @@ def main(argv: list[str] | None = None) -> int:
     if airesim is not None:
         print(row("AIReSim", airesim.failures))
     print(row("trainsim", trainsim.failures))
-
-    print()
     for label, attr in (("wall time", "wall_s"), ("CPU time", "cpu_s")):
         print()
         print(f"{label + ' per replication, s':<44}{'reps':>5}  {'mean':>10}  95% CI")
