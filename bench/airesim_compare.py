@@ -1,9 +1,9 @@
 """trainsim and AIReSim side by side on AIReSim's Table 1 fleet: failure counts, and the time each takes.
 
 AIReSim (Kumar et al. 2026, arXiv 2603.07041; github karthikp-ubc/airesim, MIT) is not a dependency of
-trainsim: give its source folder (the one holding ``airesim/``) with ``--airesim`` or the environment
-variable ``AIRESIM_SRC``, and run this script with an interpreter that has simpy (trainsim's ``.venv``
-does). Without it, only trainsim's side and the closed forms are printed.
+trainsim: give its source folder (the one holding ``airesim/``), or a virtual environment it is
+installed in, with ``--airesim`` or the environment variable ``AIRESIM_SRC``, and run this script with
+trainsim's interpreter (``.venv``, which has simpy). Without it, only trainsim's side and the closed forms are printed.
 
     .venv/bin/python bench/airesim_compare.py --airesim /path/to/airesim [--replications 5]
         [--trainsim-replications 20] [--servers 4096] [--days 256] [--variant table1|no-cures|all-good]
@@ -27,6 +27,7 @@ import argparse
 import importlib
 import math
 import os
+import site
 import sys
 import time
 from dataclasses import dataclass, field
@@ -111,9 +112,13 @@ def run_trainsim(scenario: Scenario, replications: int, seed: int) -> Side:
 
 
 def import_airesim(path: str | None) -> Any | None:
-    """AIReSim's modules from its source folder, or None when it is not there."""
+    """AIReSim's modules from its source folder or a virtual environment it is installed in; None if absent."""
     if path:
-        sys.path.insert(0, str(Path(path).resolve()))
+        root = Path(path).resolve()
+        # A venv: its site-packages, .pth files included (an editable install points at the source).
+        for packages in sorted(root.glob("lib/python3*/site-packages")):
+            site.addsitedir(str(packages))
+        sys.path.insert(0, str(root))
     try:
         return {m: importlib.import_module(f"airesim.{m}") for m in ("params", "simulator", "coordinator")}
     except ImportError:
@@ -197,7 +202,9 @@ def row(label: str, values: list[float] | float, reps: str = "", fmt: str = "{:,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--airesim", default=os.environ.get("AIRESIM_SRC"), help="AIReSim's source folder")
+    ap.add_argument(
+        "--airesim", default=os.environ.get("AIRESIM_SRC"), help="AIReSim's source folder, or a venv it is installed in"
+    )
     ap.add_argument("--replications", type=int, default=5, help="AIReSim replications")
     ap.add_argument("--trainsim-replications", type=int, default=20)
     ap.add_argument("--servers", type=int, default=JOB, help="servers in the job (Table 1: 4,096)")
