@@ -30,7 +30,7 @@ import os
 import site
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,11 +180,13 @@ def run_airesim(mods: dict[str, Any], servers: int, days: float, variant: str, r
 
 
 def airesim_fleet(trainsim: CuredFleet, servers: int, preemptions: float) -> CuredFleet:
-    """The closed form under AIReSim's model: only running servers fail, so every failure of a bad server
-    is in the job; its bad servers are those of the working pool and of the spares it preempts."""
+    """The closed forms under AIReSim's model: only running servers fail, so no server fails waiting and
+    every failure of a bad server is in the job; its servers are those of the working pool and the spares
+    it preempts (the rest never run)."""
     working, _ = pools(servers)
-    bad = trainsim.bad_nodes / trainsim.fleet_nodes * (working + preemptions)
-    return CuredFleet(servers, servers, trainsim.rate, bad, trainsim.multiplier, trainsim.cure)
+    ever = working + preemptions
+    bad = trainsim.bad_nodes / trainsim.fleet_nodes * ever
+    return replace(trainsim, job_nodes=servers, fleet_nodes=round(ever), bad_nodes=bad, wait_hours=0.0)
 
 
 def stat(values: list[float]) -> tuple[float, float, float]:
@@ -235,11 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'failures of the job servers per replication':<44}{'reps':>5}  {'mean':>10}  95% CI")
     print(row("closed form: every server good", fleet.all_good(hours)))
     print(row("closed form: mean rate, never cured", fleet.never_cured(hours)))
+    aire = None if airesim is None else airesim_fleet(fleet, args.servers, float(np.mean(airesim.extra["preemptions"])))
     if args.variant == "table1":
-        if airesim is not None:
-            aire = airesim_fleet(fleet, args.servers, float(np.mean(airesim.extra["preemptions"])))
+        if aire is not None:
             print(row("closed form with cures, AIReSim's model", aire.expected(hours)))
         print(row("closed form with cures, trainsim's model", fleet.expected(hours)))
+    elif args.variant == "no-cures":
+        if aire is not None:
+            print(row("steady state in service, AIReSim's model", aire.in_service(hours)))
+        print(row("steady state in service, trainsim's model", fleet.in_service(hours)))
     if airesim is not None:
         print(row("AIReSim", airesim.failures))
     print(row("trainsim", trainsim.failures))
@@ -257,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'other figures per replication':<44}{'reps':>5}  {'mean':>10}  95% CI")
     if airesim is not None:
         x = airesim.extra
-        if args.variant == "table1":
-            aire = airesim_fleet(fleet, args.servers, float(np.mean(x["preemptions"])))
+        if args.variant == "table1" and aire is not None:
             print(row("closed form: failures of bad servers, AIReSim", aire.bad_failures(hours)))
         for key in ("bad_server_failures", "systematic", "auto_repairs", "manual_repairs", "failed_repairs",
                     "preemptions", "host_selections"):  # fmt: skip

@@ -35,13 +35,23 @@ def test_limits_of_the_closed_form() -> None:
 
 def test_share_in_job() -> None:
     """Bad servers reach the job for sure: all their failures are in it; never: only those that start there."""
-    assert fleet(reach=1.0).share_in_job == pytest.approx(1.0)
-    assert fleet(reach=0.0).share_in_job == pytest.approx(4096 / 4360 * 0.76)
+    assert fleet(wait_hours=0.0).share_in_job == pytest.approx(1.0)
+    assert fleet(wait_hours=1e9).share_in_job == pytest.approx(4096 / 4360 * 0.76)
+
+
+def test_in_service() -> None:
+    """Without repairs or waits the job runs at the fleet's mean rate; repairs keep bad servers out longer."""
+    assert fleet().in_service(100.0) == pytest.approx(fleet().never_cured(100.0))
+    # Out 1.68 days per failure: a bad server 9.2% of its time, a good one 1.7%; 14.0% of those in service are bad.
+    f = fleet(repair_hours=40.4)
+    bad = 654 / 1.101 / (654 / 1.101 + 3706 / 1.016833)
+    assert f.in_service(256 * DAY) == pytest.approx(4096 * (bad * 0.06 + (1 - bad) * 0.01) * 256, rel=1e-3)
+    assert fleet(repair_hours=40.4, wait_hours=48.0).in_service(DAY) < f.in_service(DAY)  # the pool filters
 
 
 def test_short_horizon_cures_few() -> None:
     """Over a horizon much shorter than a bad server's life, bad servers fail at their rate, hardly cured."""
-    f = fleet(reach=1.0)
+    f = fleet()
     hours = 0.01 * DAY
     assert f.bad_failures(hours) == pytest.approx(654 * 0.06 * 0.01, rel=1e-3)
 
@@ -54,6 +64,7 @@ def test_table1_scenario_reads_as_airesim() -> None:
     assert f.rate * DAY == pytest.approx(0.01, rel=1e-8)
     assert (f.job_nodes, f.fleet_nodes, f.bad_nodes, f.multiplier) == (4096, 4360, pytest.approx(654), 6.0)
     assert 0.8 < f.reach < 0.95  # a bad server waits about two days in the spare pool, failing at 0.06 a day
+    assert f.repair_hours == pytest.approx(2.0 + 0.8 * 48.0)
     plain = sim.load_scenario(TABLE1, overrides={"repair.cures_bad_nodes": False})
     assert cure_probability(plain) == 0.0
     manual_only = s.model_copy(update={"repair": Repair(manual_fail_probability=0.2, cures_bad_nodes=True)})

@@ -50,7 +50,13 @@ class CuredFleet:
     bad_nodes: float
     multiplier: float  # a bad server's rate / a good server's
     cure: float  # chance that a repair of a bad server makes it good
-    reach: float = 1.0  # chance that a bad server back from a repair that failed reaches the job before failing
+    repair_hours: float = 0.0  # mean time out of service per failure
+    wait_hours: float = 0.0  # time a repaired server waits in the spare pool, failing, before the job takes it
+
+    @property
+    def reach(self) -> float:
+        """Chance that a bad server back from a repair reaches the job before it fails again."""
+        return math.exp(-self.multiplier * self.rate * self.wait_hours)
 
     @property
     def mean_rate(self) -> float:
@@ -71,6 +77,20 @@ class CuredFleet:
     def never_cured(self, hours: float) -> float:
         """Failures at the fleet's mean rate: bad servers never cured, never out of service."""
         return self.job_nodes * self.mean_rate * hours
+
+    def in_service(self, hours: float) -> float:
+        """Failures without cures, in steady state: each server alternates up time and repairs, and the job
+        takes its servers from those in service, less those that fail while they wait in the spare pool.
+
+        A server of rate r is in service 1 / (1 + r repair_hours) of the time and reaches the job with
+        probability exp(-r wait_hours); the job's rate is the mean over those weights.
+        """
+        weights = []
+        for count, r in ((self.fleet_nodes - self.bad_nodes, self.rate), (self.bad_nodes, self.multiplier * self.rate)):
+            w = count * math.exp(-r * self.wait_hours) / (1.0 + r * self.repair_hours)
+            weights.append((w, r))
+        rate = sum(w * r for w, r in weights) / sum(w for w, _ in weights)
+        return self.job_nodes * rate * hours
 
     def bad_failures(self, hours: float) -> float:
         """Failures of bad servers in the job over ``hours``, before a repair cures them."""
@@ -102,9 +122,9 @@ def cure_probability(scenario: Scenario) -> float:
 def cured_fleet(scenario: Scenario) -> CuredFleet:
     """The fleet of a scenario whose failures are exponential server (or GPU) modes that replace.
 
-    ``reach`` comes from the spare pool's first-in first-out wait W: the spares not in repair over the
-    job's failure rate, both at the fleet's mean rate (servers in repair: Little's law), and a bad
-    server reaches the job unless it fails first: exp(-multiplier lam W).
+    ``wait_hours`` is the spare pool's first-in first-out wait W: the spares not in repair over the job's
+    failure rate, both at the fleet's mean rate (servers in repair: Little's law); a bad server reaches
+    the job unless it fails first, with probability exp(-multiplier lam W).
     """
     modes = [m for m in scenario.modes if m.scope in ("gpu", "node")]
     if not modes or any(m.distribution != "exponential" or m.action != "replace" for m in modes):
@@ -128,5 +148,6 @@ def cured_fleet(scenario: Scenario) -> CuredFleet:
         bad_nodes=bad * n,
         multiplier=mult,
         cure=cure_probability(scenario),
-        reach=math.exp(-mult * rate * wait),
+        repair_hours=repair_hours,
+        wait_hours=wait,
     )
