@@ -1,4 +1,5 @@
-"""Failure clocks: drawn rates and laws against their parameters, renewal after repair, reproducibility."""
+"""Failure clocks: drawn rates and laws against their parameters and closed forms, renewal after repair,
+steady state and fresh start, reproducibility."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.analysis.stationary import first_failure_cdf, renewal_function, weibull_scale_hours
 from sim.config.scenario import FailureMode
-from sim.model.failures import job_timeline, node_timeline, weibull_scale_hours
+from sim.model.failures import NodeTimeline, job_timeline, node_timeline
 
 HOUR = 3600.0
 
@@ -151,3 +153,76 @@ def test_technicians_shift_a_nodes_later_failures() -> None:
     # Node 1 waits 20 -> 50 s, back at 60 s; its next failure (80 s, 50 s after its return) moves to 110 s.
     assert q.time.tolist() == [10.0, 20.0, 110.0] and q.back.tolist() == [50.0, 60.0, 120.0]
     assert len(with_technicians(tl, 1, horizon_s=100.0).time) == 2
+
+
+def counts_before(tl: NodeTimeline, window_s: float) -> np.ndarray:
+    """Failures of each node (row) before ``window_s``."""
+    node = np.repeat(np.arange(tl.nodes), np.diff(tl.ptr))
+    return np.bincount(node[tl.time < window_s], minlength=tl.nodes)
+
+
+def assert_mean(counts: np.ndarray, expected: float, sigmas: float = 4.5) -> None:
+    """The mean of ``counts`` is within ``sigmas`` standard errors of ``expected``."""
+    se = counts.std() / math.sqrt(counts.size)
+    assert abs(counts.mean() - expected) < sigmas * max(se, 1e-12), (counts.mean(), expected, se)
+
+
+WINDOWS_H = (5.0, 50.0, 300.0)  # short and long against the 100-hour mean
+
+
+@pytest.mark.parametrize("shape", [0.5, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("action", ["restart", "replace"])
+def test_a_stationary_fleet_expects_window_over_mtbf(shape: float, action: str) -> None:
+    """Steady state: mean failures per clock in [0, w] is w / MTBF for every shape and window (restart, or repair 0)."""
+    extra = {"repair_hours": 0.0} if action == "replace" else {}
+    m = mode(distribution="weibull", shape=shape, mtbf_hours=100.0, action=action, **extra)
+    tl = node_timeline([m], 20_000, 8, max(WINDOWS_H) * HOUR, np.random.default_rng(31), fleet_age="stationary")
+    for w in WINDOWS_H:
+        assert_mean(counts_before(tl, w * HOUR), w / 100.0)
+
+
+def test_stationary_gpu_clocks_of_one_server_each_expect_window_over_mtbf() -> None:
+    """Eight Weibull GPU clocks (shape 0.5, restart) of a server: 8 w / MTBF per server in every window."""
+    m = mode(scope="gpu", distribution="weibull", shape=0.5, mtbf_hours=800.0)
+    tl = node_timeline([m], 5_000, 8, 300 * HOUR, np.random.default_rng(32), fleet_age="stationary")
+    for w in WINDOWS_H:
+        assert_mean(counts_before(tl, w * HOUR), 8 * w / 800.0)
+
+
+@pytest.mark.parametrize("shape", [0.5, 2.0])
+def test_a_new_fleet_follows_the_renewal_function(shape: float) -> None:
+    """Fresh start: mean failures per clock is the renewal function M(w) (burn-in above w / MTBF for shape < 1)."""
+    m = mode(distribution="weibull", shape=shape, mtbf_hours=100.0)
+    tl = node_timeline([m], 20_000, 8, 300 * HOUR, np.random.default_rng(33), fleet_age="new")
+    for w in WINDOWS_H:
+        assert_mean(counts_before(tl, w * HOUR), renewal_function(w, weibull_scale_hours(m), shape, steps=4000))
+
+
+@pytest.mark.parametrize("age", ["stationary", "new"])
+def test_first_failures_of_a_timeline_follow_their_law(age: str) -> None:
+    """KS: each node's first failure (given one before the horizon) follows the forward-recurrence law, or the law."""
+    m = mode(distribution="weibull", shape=0.6, mtbf_hours=100.0)
+    horizon = 150.0
+    tl = node_timeline([m], 10_000, 8, horizon * HOUR, np.random.default_rng(34), fleet_age=age)  # type: ignore[arg-type]
+    first = tl.time[tl.ptr[:-1][np.diff(tl.ptr) > 0]] / HOUR
+    scale = weibull_scale_hours(m)
+    within = float(first_failure_cdf(horizon, scale, 0.6, age))  # type: ignore[arg-type]
+    assert first.size == pytest.approx(10_000 * within, abs=4.5 * math.sqrt(10_000 * within * (1 - within)))
+    assert stats.kstest(first, lambda x: first_failure_cdf(x, scale, 0.6, age) / within).pvalue > 1e-3  # type: ignore[arg-type]
+
+
+def test_stationary_rack_clocks_expect_window_over_mtbf() -> None:
+    """Rack-scope Weibull clocks (shape 0.5) drawn in steady state: w / MTBF per rack."""
+    m = mode(scope="rack", distribution="weibull", shape=0.5, mtbf_hours=100.0, action="replace", repair_hours=0.0)
+    tl = node_timeline([m], 20_000, 1, 300 * HOUR, np.random.default_rng(35), scopes=("rack",), fleet_age="stationary")
+    for w in WINDOWS_H:
+        assert_mean(counts_before(tl, w * HOUR), w / 100.0)
+
+
+def test_stationary_job_clocks_expect_window_over_mtbf() -> None:
+    """Job-scope Weibull (shape 3) in steady state: w / MTBF per run of job_timeline, short window and long."""
+    m = mode(scope="job", distribution="weibull", shape=3.0, mtbf_hours=10.0)
+    rng = np.random.default_rng(36)
+    runs = [job_timeline([m], 40 * HOUR, rng, fleet_age="stationary")[0] for _ in range(5000)]
+    for w in (1.0, 10.0, 40.0):
+        assert_mean(np.array([np.sum(r < w * HOUR) for r in runs]), w / 10.0)

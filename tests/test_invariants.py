@@ -1,9 +1,10 @@
 """Invariants under random feature mixes: every replication of every mix keeps the ledger sound.
 
 Over methods x strategies x maintenance x time of day x stragglers x silent corruption x ``keep`` x
-spares x repair times x detection, each replication has every ledger bucket >= 0, buckets summing to
-job GPUs x horizon, ETTR at most the failure-free run's, interruptions equal to the failures logged
-as hitting the job, and either a result or a ``ScenarioError``: never another exception.
+spares x repair times x detection x fleet age x bad servers and frailty, each replication has every
+ledger bucket >= 0, buckets summing to job GPUs x horizon, ETTR at most the failure-free run's,
+interruptions equal to the failures logged as hitting the job, and either a result or a
+``ScenarioError``: never another exception.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "gpus_per_node": 8,
             "spare_nodes": draw(st.sampled_from([0, 1, 4])),
             "nodes_per_rack": 2,
+            "fleet_age": draw(st.sampled_from(["stationary", "new"])),
         },
         "workload": {
             "tensor_parallel": 8,
@@ -100,6 +102,13 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         raw["maintenance"] = {"every_days": every, "hours": hours}
     if draw(st.booleans()):
         raw["repair"] = {"technicians": draw(st.sampled_from([1, 3]))}
+    if draw(st.booleans()):
+        raw["heterogeneity"] = {
+            "bad_node_fraction": draw(st.sampled_from([0.0, 0.25])),
+            "bad_node_multiplier": draw(st.sampled_from([1.0, 6.0])),
+            "frailty_cv": draw(st.sampled_from([0.0, 1.0])),
+            "per_mode": draw(st.booleans()),
+        }
     return raw
 
 

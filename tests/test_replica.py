@@ -85,6 +85,26 @@ def test_losing_every_replica_rolls_back() -> None:
     assert sum(rep.gpu_seconds.values()) == pytest.approx(16 * 86400, rel=1e-12)
 
 
+def test_losing_every_replica_rolls_back_past_checkpoints_held_in_memory_only() -> None:
+    """Regression (found by the invariant mixes): with method memory, a total outage loses the work since
+    the last persisted checkpoint, including what only peers' memory held (was: a negative lost)."""
+    s = tiny(
+        {
+            "recovery.strategy": "replica",
+            "checkpoint.interval_minutes": 10.0,
+            "checkpoint.write_seconds": 0.0,
+            "checkpoint.method": "memory",
+            "checkpoint.snapshot_seconds": 0.0,
+            "checkpoint.persist_every": 3,
+            "restart.memory_load_seconds": 0.0,
+        }
+    )
+    rep = play(s, scripted(3, [(0, 2700.0, 1, 9000.0), (1, 2700.0, 1, 9000.0)]), np.zeros(0), np.zeros(0, np.int64))
+    # Checkpoint 3 (at 30 min) is persisted, checkpoint 4 (40 min) only in memory: 15 minutes of both are lost.
+    assert rep.gpu_seconds["lost"] == pytest.approx(16 * 900)
+    assert sum(rep.gpu_seconds.values()) == pytest.approx(16 * 86400, rel=1e-12)
+
+
 def test_recovers_most_of_what_sync_loses() -> None:
     """At 16k GPUs with the Llama 3 mix, replica recovery with a 3-minute stall beats sync restarts."""
     base = tiny(

@@ -348,3 +348,18 @@ def test_a_truncated_event_log_is_a_warning() -> None:
     cut = Replication(index=1, events=[], events_dropped=7, **empty)
     assert not any("event log" in w for w in warnings_for(s, Result(s, 0, [full])))
     assert any("dropped 7 more" in w for w in warnings_for(s, Result(s, 0, [full, cut])))
+
+
+def test_fleet_age_and_like_servers_keep_exponential_runs_to_the_bit() -> None:
+    """Exponential clocks draw the same in a new and a stationary fleet, and an explicit fleet of like servers
+    draws nothing; Weibull clocks and bad servers change the run (the runner passes both on)."""
+    seed = replication_seeds(4, 1)[0]
+    base = {"failure_preset": "llama3", "cluster.gpus": 4096, "run.duration_days": 5}
+    plain = simulate(tiny(base), seed)
+    assert simulate(tiny({**base, "cluster.fleet_age": "new"}), seed) == plain
+    like = {"heterogeneity.bad_node_multiplier": 5.0, "heterogeneity.per_mode": True}
+    assert simulate(tiny({**base, **like}), seed) == plain
+    assert simulate(tiny({**base, **like, "heterogeneity.bad_node_fraction": 0.2}), seed) != plain
+    weibull = {"failure.1.distribution": "weibull", "failure.1.shape": 0.5, "failure.1.mtbf_hours": 50.0}
+    aged = [simulate(tiny({**weibull, "cluster.fleet_age": age}), seed) for age in ("new", "stationary")]
+    assert aged[0] != aged[1]

@@ -2,9 +2,13 @@
 
 A replication draws every failure of every server (spares included) over the horizon, then plays
 those that hit the job, each an interruption of a few SimPy events. Time and memory grow with these
-counts, and their expectations are closed forms (renewal theorem): instances x horizon / MTBF per
-failure mode (an upper bound for a Weibull shape below 1, close to exact above), one row per server
-for a rack or switch failure, and horizon / period maintenance windows. Checkpoints cost no event:
+counts, and their expectations are closed forms (``sim.analysis.stationary``): instances x the
+expected count of one instance per failure mode (horizon / MTBF in a fleet in steady state, whatever
+the law and however the servers differ; the renewal function of a fresh Weibull clock for
+``cluster.fleet_age = "new"``, above horizon / MTBF for a shape below 1), one row per server for a
+rack or switch failure, and horizon / period maintenance windows. They are exact for clocks that
+only renew themselves; a repair restarts every clock of its server as new, which adds failures for a
+shape below 1 and removes some above 1, and its downtime removes some. Checkpoints cost no event:
 the job books them in closed form within each run segment.
 
 A run whose expected count is above a limit (``DEFAULT_MAX_EVENTS``, ``max_events`` to raise it) is
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.analysis.stationary import mode_count
 from sim.config.errors import WorkLimitError
 from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.config.scenario import FailureMode, Scenario
@@ -73,7 +78,7 @@ def expected_events(scenario: Scenario) -> list[Source]:
     for i, m in enumerate(s.modes):
         key = f"failure[{i - n_preset}].mtbf_hours" if i >= n_preset else f"failure_preset {s.failure_preset!r}"
         label = f"failure mode {m.name!r} ({m.scope} scope, MTBF {m.mtbf_hours:.3g} h)"
-        out.append(Source(label, key, drawn_instances(s, m) * hours / m.mtbf_hours))
+        out.append(Source(label, key, drawn_instances(s, m) * mode_count(m, hours, s.cluster.fleet_age)))
     if s.maintenance.every_days is not None:
         windows = s.run.duration_days / s.maintenance.every_days
         out.append(Source(f"maintenance every {s.maintenance.every_days:g} days", "maintenance.every_days", windows))

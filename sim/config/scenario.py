@@ -242,10 +242,12 @@ class Repair(_Section):
 class Heterogeneity(_Section):
     """Servers differ: some fail again and again. The fleet's mean rate stays each mode's 1 / mtbf_hours.
 
-    A server's failure rate of a mode is the mode's rate times its multiplier (proportional hazards):
-    a bad server's multiplier is ``bad_node_multiplier`` times a good one's, and a gamma frailty of
-    mean 1 and coefficient of variation ``frailty_cv`` spreads them further. Multipliers are scaled
-    so that their fleet mean is 1. Rack, switch and job scopes are not affected.
+    A server's failure rate of a mode is the mode's rate times its multiplier (its clocks run that
+    much faster; for a Weibull mode of shape k, the hazard times multiplier^k): a bad server's
+    multiplier is ``bad_node_multiplier`` times a good one's, and a gamma frailty of mean 1 and
+    coefficient of variation ``frailty_cv`` spreads them further. Multipliers are scaled so that
+    their fleet mean is 1. They apply to GPU- and node-scope modes (a GPU-scope multiplier covers
+    every GPU of the server); rack, switch and job scopes are not affected.
     """
 
     bad_node_fraction: float = Field(0.0, ge=0, lt=1, description="share of servers that are bad")

@@ -37,6 +37,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
+from sim.model.fleet import fleet_rates
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
 from sim.model.process import EVENT_ROWS
@@ -45,7 +46,7 @@ from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches")
+STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches", "frailty", "bad_nodes")
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -201,10 +202,23 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
+    age = scenario.cluster.fleet_age
+    # Servers that differ: multipliers of every server (job's, then spares), from streams of their own.
+    fleet = fleet_rates(scenario.heterogeneity, modes, scenario.fleet_nodes, rngs["frailty"], rngs["bad_nodes"])
+    rate = None if fleet is None else fleet.multiplier
+    jn = scenario.job_nodes
     timeline = NodeTimeline.concat(
         [
-            node_timeline(modes, scenario.job_nodes, gpn, horizon, rngs["job_nodes"]),
-            node_timeline(modes, scenario.cluster.spare_nodes, gpn, horizon, rngs["spare_nodes"]),
+            node_timeline(modes, jn, gpn, horizon, rngs["job_nodes"], fleet_age=age, rate=_rows(rate, 0, jn)),
+            node_timeline(
+                modes,
+                scenario.cluster.spare_nodes,
+                gpn,
+                horizon,
+                rngs["spare_nodes"],
+                fleet_age=age,
+                rate=_rows(rate, jn, scenario.fleet_nodes),
+            ),
         ]
     )
     if scenario.repair.technicians is not None:
@@ -213,12 +227,17 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     for scope, stream in (("rack", "racks"), ("switch", "switches")):
         per = scenario.domain_nodes(scope)
         if per is not None and any(m.scope == scope for m in modes):
-            domains = node_timeline(modes, -(-timeline.nodes // per), 1, horizon, rngs[stream], scopes=(scope,))
+            n = -(-timeline.nodes // per)
+            domains = node_timeline(modes, n, 1, horizon, rngs[stream], scopes=(scope,), fleet_age=age)
             timeline = with_domains(timeline, domains, per)
-    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"])
+    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"], age)
     # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
     targets = rngs["job_targets"].random(job_times.size)
     return play(scenario, timeline, job_times, job_modes, index, targets)
+
+
+def _rows(rate: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:
+    return None if rate is None else rate[start:stop]
 
 
 def play(

@@ -5,11 +5,10 @@ the whole hardware history of a replication is drawn up front, in vectors, from 
 streams. The job never draws from them: changing a checkpoint setting cannot move a failure time
 (common random numbers), and 100,000 GPUs cost a few numpy calls rather than a process each.
 
-Each node owns one clock per component instance and mode (a GPU-scope mode has ``gpus_per_node``
-instances). A ``restart`` failure renews only the clock that fired; a ``replace`` failure takes the
-node away for ``repair_hours``, after which it is as good as new: every clock starts again.
-Exponential instances of one mode are merged into one clock of the summed rate (memoryless, so the
-law of the failure times is unchanged); Weibull instances keep a clock each.
+Each node owns one clock per component instance and mode (``sim.model.clocks``: which clocks, how
+they are drawn, where they start). A ``restart`` failure renews only the clock that fired; a
+``replace`` failure takes the node away for ``repair_hours``, after which it is as good as new: every
+clock starts again. Servers may differ in their failure rates (``sim.model.fleet``).
 
 >>> import numpy as np
 >>> from sim.config.scenario import FailureMode
@@ -23,19 +22,16 @@ True
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from sim.analysis.stationary import FleetAge
 from sim.config.actions import ACTIONS
 from sim.config.scenario import FailureMode
-
-
-def weibull_scale_hours(mode: FailureMode) -> float:
-    """Scale of the Weibull law whose mean is ``mtbf_hours``: mean = scale x Gamma(1 + 1/shape)."""
-    return mode.mtbf_hours / math.gamma(1.0 + 1.0 / mode.shape)
+from sim.model.clocks import clock_columns, job_clock, scaled
 
 
 @dataclass(frozen=True)
@@ -71,6 +67,58 @@ class NodeTimeline:
         )
 
 
+@dataclass(frozen=True)
+class Round:
+    """The failures of one round of draws: the next failure of each server that fails before the horizon."""
+
+    node: np.ndarray
+    time: np.ndarray
+    column: np.ndarray
+    mode: np.ndarray
+    pulls: np.ndarray  # the server leaves for repair (actions replace, slow)
+
+
+class Repairs(Protocol):
+    """How long each failure of a round keeps its server in repair.
+
+    Called once per round, before the clocks that fired are drawn again: it may change the failing
+    servers' rows of ``rate`` (servers x clocks, mutable), which those draws then use (a repair that
+    leaves the fault raises the rate; one that cures a bad server lowers it). ``rate`` is None for a
+    fleet of like servers (give ``node_timeline`` a ``rate`` of ones to have one to change).
+    """
+
+    def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
+        """Repair time (s) of each failure; ignored where the server is not pulled."""
+        ...
+
+
+class ModeRepairs:
+    """Each mode's ``repair_hours`` (plus its detection for a straggler), lognormal when ``repair_sigma > 0``."""
+
+    def __init__(self, modes: Sequence[FailureMode], rng: np.random.Generator) -> None:
+        actions = [ACTIONS[m.action] for m in modes]
+        # A straggler is pulled once it is found, so it is out from detection until repaired.
+        self.mean_s = np.array(
+            [
+                (m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if a.repair_after_detect else 0.0)
+                for m, a in zip(modes, actions, strict=True)
+            ]
+        )
+        self.sigma = np.array([m.repair_sigma for m in modes])
+        self.rng = rng
+
+    def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
+        m = failures.mode
+        duration: np.ndarray = self.mean_s[m]
+        spread = failures.pulls & (self.sigma[m] > 0)
+        if spread.any():
+            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
+            # so fixed repairs draw nothing and keep their streams.
+            sg = self.sigma[m][spread]  # (duration is already a copy: fancy indexing)
+            duration[spread] = duration[spread] * np.exp(sg * self.rng.standard_normal(sg.size) - sg**2 / 2)
+        return duration
+
+
 def node_timeline(
     modes: Sequence[FailureMode],
     nodes: int,
@@ -78,51 +126,30 @@ def node_timeline(
     horizon_s: float,
     rng: np.random.Generator,
     scopes: tuple[str, ...] = ("gpu", "node"),
+    fleet_age: FleetAge = "new",
+    rate: np.ndarray | None = None,
+    repairs: Repairs | None = None,
 ) -> NodeTimeline:
     """Draw the failures of ``nodes`` nodes over ``horizon_s`` for the ``modes`` of ``scopes``.
 
     ``modes`` indexes the returned ``mode`` column; modes of other scopes are skipped here. With
-    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``).
+    ``scopes=("rack",)`` the "nodes" are racks (see ``with_domains``). ``fleet_age``: where the
+    clocks start (``sim.model.clocks``). ``rate``: each server's failure-rate multiplier per mode
+    (nodes x modes; ``sim.model.fleet``), None for like servers. ``repairs``: how long a pulled
+    server stays out (default ``ModeRepairs``, which draws from ``rng``).
     Draws happen in rounds (one failure per node per round), so the order of draws depends only
     on the modes, the node count and the stream.
     """
-    cols: list[int] = []  # column -> mode index
-    scale: list[float] = []
-    shape: list[float] = []
-    for i, m in enumerate(modes):
-        if m.scope not in scopes:
-            continue
-        k = gpus_per_node if m.scope == "gpu" else 1
-        if m.distribution == "exponential":
-            cols.append(i)
-            scale.append(m.mtbf_hours * 3600.0 / k)
-            shape.append(1.0)
-        else:
-            cols.extend([i] * k)
-            scale.extend([weibull_scale_hours(m) * 3600.0] * k)
-            shape.extend([m.shape] * k)
+    cols = clock_columns(modes, gpus_per_node, scopes)
     empty = NodeTimeline(np.zeros(nodes + 1, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0))
-    if not cols or nodes == 0:
+    if not len(cols) or nodes == 0:
         return empty
-    col_mode = np.array(cols, dtype=np.int64)
-    col_scale = np.array(scale)
-    col_inv_shape = 1.0 / np.array(shape)
-    # A straggler is pulled once it is found, so it is out from detection until repaired.
-    actions = [ACTIONS[m.action] for m in modes]
-    replace = np.array([a.pulls_node for a in actions])
-    repair_s = np.array(
-        [
-            (m.repair_hours or 0.0) * 3600.0 + (m.detect_minutes * 60.0 if a.repair_after_detect else 0.0)
-            for m, a in zip(modes, actions, strict=True)
-        ]
-    )
-    sigma = np.array([m.repair_sigma for m in modes])
+    pulls = np.array([ACTIONS[m.action].pulls_node for m in modes])
+    repair = ModeRepairs(modes, rng) if repairs is None else repairs
+    # The multiplier of every clock of every server, read at every draw (a repair may change it).
+    col_rate = None if rate is None else np.ascontiguousarray(rate[:, cols.mode], dtype=float)
 
-    def draw(n: int) -> np.ndarray:
-        # Weibull by inversion of a standard exponential: scale * E^(1/shape).
-        return col_scale * rng.standard_exponential((n, len(cols))) ** col_inv_shape
-
-    clock = draw(nodes)
+    clock = cols.first(rng, nodes, fleet_age, col_rate)
     active = np.arange(nodes)
     out_node, out_time, out_mode, out_back = [], [], [], []
     while active.size:
@@ -133,27 +160,23 @@ def node_timeline(
         active, j, t = active[live], j[live], t[live]
         if not active.size:
             break
-        m = col_mode[j]
-        rep = replace[m]
-        duration = repair_s[m]
-        spread = rep & (sigma[m] > 0)
-        if spread.any():
-            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
-            # so fixed repairs draw nothing and keep their streams.
-            sg = sigma[m][spread]
-            duration = duration.copy()
-            duration[spread] = repair_s[m][spread] * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+        m = cols.mode[j]
+        rep = pulls[m]
+        duration = repair(Round(active, t, j, m, rep), col_rate)
         back = np.where(rep, t + duration, np.nan)
         out_node.append(active)
         out_time.append(t)
         out_mode.append(m)
         out_back.append(back)
         if rep.any():
-            clock[active[rep]] = back[rep][:, None] + draw(int(rep.sum()))
+            # Back from repair as good as new: every clock of the server starts again.
+            gone = active[rep]
+            clock[gone] = back[rep][:, None] + cols.draw(rng, gone.size, None if col_rate is None else col_rate[gone])
         if (~rep).any():
-            jj = j[~rep]
-            fresh = col_scale[jj] * rng.standard_exponential(jj.size) ** col_inv_shape[jj]
-            clock[active[~rep], jj] = t[~rep] + fresh
+            # A transient failure renews only the clock that fired.
+            still, jj = active[~rep], j[~rep]
+            fresh = cols.scale[jj] * rng.standard_exponential(jj.size) ** cols.inv_shape[jj]
+            clock[still, jj] = t[~rep] + scaled(fresh, None if col_rate is None else col_rate[still, jj])
     if not out_node:
         return empty
     node = np.concatenate(out_node)
@@ -170,25 +193,14 @@ def node_timeline(
 
 
 def job_timeline(
-    modes: Sequence[FailureMode], horizon_s: float, rng: np.random.Generator
+    modes: Sequence[FailureMode], horizon_s: float, rng: np.random.Generator, fleet_age: FleetAge = "new"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Failure times (s, sorted) and mode indices of the job-scope ``modes``, each a renewal process."""
     times, idx = [], []
     for i, m in enumerate(modes):
         if m.scope != "job":
             continue
-        scale = (m.mtbf_hours if m.distribution == "exponential" else weibull_scale_hours(m)) * 3600.0
-        inv_shape = 1.0 if m.distribution == "exponential" else 1.0 / m.shape
-        # Draw in blocks until the renewal process passes the horizon; block size from its mean.
-        block = int(horizon_s / (m.mtbf_hours * 3600.0) * 1.2) + 16
-        t = np.zeros(0)
-        last = 0.0
-        while last < horizon_s:
-            gaps = scale * rng.standard_exponential(block) ** inv_shape
-            new = last + np.cumsum(gaps)
-            t = np.concatenate([t, new])
-            last = float(new[-1])
-        t = t[t < horizon_s]
+        t = job_clock(m, horizon_s, rng, fleet_age)
         times.append(t)
         idx.append(np.full(t.size, i, dtype=np.int64))
     if not times:

@@ -165,7 +165,7 @@ class ReplicaJob(JobProcess):
         # What a total outage would roll back: useful work since the last persisted checkpoint.
         if s1.persisted > s0.persisted:
             since = rhythm.start + s1.persisted * rhythm.cycle
-            self.pending = g * s1.uncommitted - g * self.slow_seconds(rhythm, since, t1)
+            self.pending = g * (s1.memory + s1.uncommitted) - g * self.slow_seconds(rhythm, since, t1)
         else:
             self.pending += compute - slowed
         self.run_clock += running
