@@ -36,6 +36,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sim.analysis.stationary import good_multiplier
+
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
 
@@ -61,8 +63,7 @@ class CuredFleet:
     @property
     def mean_rate(self) -> float:
         """The fleet's mean rate per server at the start."""
-        bad = self.bad_nodes / self.fleet_nodes
-        return self.rate * (1.0 - bad + bad * self.multiplier)
+        return self.rate / good_multiplier(self.bad_nodes / self.fleet_nodes, self.multiplier)
 
     @property
     def share_in_job(self) -> float:
@@ -133,7 +134,7 @@ def cured_fleet(scenario: Scenario) -> CuredFleet:
     mean_rate = sum(per_node[m.scope] / m.mtbf_hours for m in modes)
     h = scenario.heterogeneity
     bad, mult = h.bad_node_fraction, h.bad_node_multiplier
-    rate = mean_rate / (1.0 - bad + bad * mult)  # the mode's mtbf_hours is the fleet mean
+    rate = mean_rate * good_multiplier(bad, mult)  # the mode's mtbf_hours is the fleet mean
     repair_hours = sum(per_node[m.scope] / m.mtbf_hours * (m.repair_hours or 0.0) for m in modes) / mean_rate
     r = scenario.repair
     if r.auto_hours is not None:
