@@ -1,9 +1,10 @@
 """trainsim and AIReSim side by side on AIReSim's Table 1 fleet: failure counts, and the time each takes.
 
-AIReSim (Kumar et al. 2026, arXiv 2603.07041; github karthikp-ubc/airesim, MIT) is not a dependency of
-trainsim: give its source folder (the one holding ``airesim/``), or a virtual environment it is
-installed in, with ``--airesim`` or the environment variable ``AIRESIM_SRC``, and run this script with
-trainsim's interpreter (``.venv``, which has simpy). Without it, only trainsim's side and the closed forms are printed.
+AIReSim (Pattabiraman et al. 2026, arXiv 2603.07041; github karthikp-ubc/airesim, MIT) is not a
+dependency of trainsim: give its source folder (the one holding ``airesim/``), or a virtual environment
+it is installed in, with ``--airesim`` or the environment variable ``AIRESIM_SRC``, and run this script
+with trainsim's interpreter (``.venv``, which has simpy). Without it, only trainsim's side and the
+closed forms are printed.
 
     .venv/bin/python bench/airesim_compare.py --airesim /path/to/airesim [--replications 5]
         [--trainsim-replications 20] [--servers 4096] [--days 256] [--variant table1|no-cures|all-good]
