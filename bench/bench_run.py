@@ -1,4 +1,4 @@
-"""Benchmark of trainsim's speed, in four parts, and a summary table of every figure against its target.
+"""Benchmark of trainsim's speed, in five parts, and a summary table of every figure against its target.
 
 Scale. One replication of the 100k-GPU scenario against the plain-SimPy yardstick
 ``bench/yardstick.py``, which spends one SimPy process per GPU on nothing but failures and repairs.
@@ -18,6 +18,10 @@ each in a fresh process, median of 5; targets 0.3 s, 0.3 s and 0.5 s.
 
 Failure storm. One replication of ``bench/storm.toml``: 64 GPUs, a job-scope failure every 5
 minutes for 100 days, about 28,800 interruptions; the time per interruption must be under 20 us.
+
+Fleet. One replication of ``scenarios/h100_100k_fleet.toml`` (the 100k case with 15% bad servers,
+a repair pipeline that leaves faults and a retirement policy) against one of the plain 100k scenario,
+alternated, median of ``--repeat`` each: the fleet version must take less than twice as long.
 
     .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
 
@@ -66,6 +70,8 @@ STARTUP = [
 ]
 STORM = ROOT / "bench" / "storm.toml"
 MAX_STORM_US = 20.0
+FLEET = ROOT / "scenarios" / "h100_100k_fleet.toml"
+MAX_FLEET_RATIO = 2.0
 
 
 @dataclass
@@ -291,6 +297,26 @@ def storm(runs: int, seed: int) -> list[Check]:
     return [check]
 
 
+def fleet(runs: int, seed: int) -> list[Check]:
+    """One replication of the fleet scenario against one of the plain 100k one, alternated, median of ``runs``."""
+    print()
+    print(f"Fleet: {FLEET.relative_to(ROOT)} against {SCENARIO.relative_to(ROOT)}, one replication, median of {runs}")
+    plain, fleet_s, extra = [], [], {}
+    for r in range(runs):
+        # Alternate the two so that load on a shared machine hits both alike.
+        plain.append(trainsim(SCENARIO, None, seed + r)["seconds"])
+        extra = trainsim(FLEET, None, seed + r)
+        fleet_s.append(extra["seconds"])
+    p, f = statistics.median(plain), statistics.median(fleet_s)
+    ratio = f / p
+    check = Check("fleet / plain, 100k", f"{ratio:.2f}x", f"< {MAX_FLEET_RATIO:g}x", ratio < MAX_FLEET_RATIO, True)
+    print(
+        f"  plain {p:.3f} s, fleet {f:.3f} s ({extra['interruptions']:,.0f} interruptions, ETTR {extra['ettr']:.3f}): "
+        f"{ratio:.2f}x  {check.verdict}"
+    )
+    return [check]
+
+
 def summary(checks: list[Check]) -> bool:
     """Print the table of every figure against its target; True if every check that counts passed."""
     print()
@@ -310,6 +336,7 @@ def main() -> int:
     ap.add_argument("--sweep-replications", type=int, default=4, help="replications per sweep point")
     ap.add_argument("--startup-runs", type=int, default=5, help="runs of each start-up command (0: skip)")
     ap.add_argument("--no-storm", action="store_true", help="skip the failure storm")
+    ap.add_argument("--no-fleet", action="store_true", help="skip the fleet scenario against the plain 100k one")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--gpus", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1)
@@ -327,6 +354,8 @@ def main() -> int:
         checks += startup(a.startup_runs)
     if not a.no_storm:
         checks += storm(a.repeat, a.seed)
+    if not a.no_fleet:
+        checks += fleet(a.repeat, a.seed)
     if not checks:
         return 0
     return 0 if summary(checks) else 1

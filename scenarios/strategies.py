@@ -37,11 +37,8 @@ Run: .venv/bin/python scenarios/strategies.py [--replications N] [--seed S] [--j
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +46,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import study
 from matplotlib.figure import Figure
+from study import ci_text, paired, versus
 
 import sim
 from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
@@ -119,17 +118,6 @@ def set_flags(overrides: dict[str, Any]) -> str:
     '--set checkpoint.method=async --set checkpoint.snapshot_seconds=3'
     """
     return " ".join(f"--set {k}={v:g}" if isinstance(v, float) else f"--set {k}={v}" for k, v in overrides.items())
-
-
-def paired(a: pd.Series, b: pd.Series) -> dict[str, float]:
-    """Mean and 95% CI of ``a - b``, replication by replication (both indexed by replication).
-
-    >>> d = paired(pd.Series([0.70, 0.72, 0.71]), pd.Series([0.60, 0.61, 0.62]))
-    >>> round(d["mean"], 4), d["ci95_low"] < d["mean"] < d["ci95_high"]
-    (0.1, True)
-    """
-    diff = (a - b).dropna().to_numpy(dtype=float)
-    return describe(diff)
 
 
 def _chunk(args: tuple[int, int, int, list[int]]) -> pd.DataFrame:
@@ -228,13 +216,6 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ci(mean: float, low: float, high: float, scale: float = 100.0, digits: int = 2, sign: bool = False) -> str:
-    s = "+" if sign else ""
-    if not np.isfinite(low):  # identical values in every replication: no interval
-        return f"{mean * scale:{s}.{digits}f}"
-    return f"{mean * scale:{s}.{digits}f} [{low * scale:{s}.{digits}f}, {high * scale:{s}.{digits}f}]"
-
-
 def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) -> str:
     """The study's text: one table, the paired contrasts, and the overrides of each configuration."""
     base = sim.load_scenario(SCENARIO)
@@ -258,12 +239,8 @@ def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) ->
         "-" * len(head),
     ]
     for _, r in table.iterrows():
-        ettr = _ci(r["ettr.mean"], r["ettr.ci95_low"], r["ettr.ci95_high"])
-        diff = (
-            "(baseline)"
-            if r["configuration"] == BASELINE
-            else _ci(r["diff_baseline.mean"], r["diff_baseline.ci95_low"], r["diff_baseline.ci95_high"], sign=True)
-        )
+        ettr = ci_text(r["ettr.mean"], r["ettr.ci95_low"], r["ettr.ci95_high"])
+        diff = versus(r, "diff_baseline", BASELINE)
         lines.append(
             f"{r['configuration']:<27} {ettr:<22} {r['effective_compute_ratio'] * 100:>14.2f} "
             f"{r['fraction_lost'] * 100:>7.2f} {r['fraction_checkpoint'] * 100:>7.2f} "
@@ -273,7 +250,7 @@ def report(table: pd.DataFrame, replications: int, seed: int, seconds: float) ->
     lines += ["", "Paired contrasts (ETTR, percentage points, 95% CI of the replication-by-replication difference):"]
     for _, r in table.iterrows():
         if isinstance(r.get("against"), str):
-            d = _ci(r["diff_against.mean"], r["diff_against.ci95_low"], r["diff_against.ci95_high"], sign=True)
+            d = ci_text(r["diff_against.mean"], r["diff_against.ci95_low"], r["diff_against.ci95_high"], sign=True)
             lines.append(f"  {r['configuration']} - {r['against']}: {d}")
     lines += ["", "Closed forms (exponential failures, instant spares):", *closed_forms()]
     lines += ["", "Overrides of scenarios/h100_100k.toml (trainsim run scenarios/h100_100k.toml ...):"]
@@ -341,32 +318,7 @@ def chart(table: pd.DataFrame, replications: int, seed: int, path: Path) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--replications", type=int, default=100, help="replications per configuration (default 100)")
-    ap.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT}/)")
-    a = ap.parse_args(argv)
-    if a.replications < 2:
-        ap.error("--replications must be at least 2 (confidence intervals)")
-    if a.jobs is not None and a.jobs < 1:
-        ap.error("--jobs must be at least 1")
-    if a.seed < 0:
-        ap.error("--seed must be at least 0")
-    jobs = a.jobs if a.jobs is not None else os.cpu_count() or 1
-    start = time.perf_counter()
-    runs = run_all(a.replications, a.seed, jobs)
-    table = summarise(runs)
-    text = report(table, a.replications, a.seed, time.perf_counter() - start)
-    print(text)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "report.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(a.out / "strategies.csv", index=False)
-    runs.to_parquet(a.out / "runs.parquet", index=False)
-    chart(table, a.replications, a.seed, a.out / "strategies.png")
-    files = ", ".join(str(a.out / f) for f in ("report.txt", "strategies.csv", "runs.parquet", "strategies.png"))
-    print(f"\nwrote {files}")
-    return 0
+    return study.main(__doc__, "strategies", 100, DEFAULT_OUT, run_all, summarise, report, chart, argv)
 
 
 if __name__ == "__main__":

@@ -395,3 +395,32 @@ def test_fit_refusal_is_one_line_even_with_skip_bad(tmp_path: Path, capsys: pyte
     log.write_text("timestamp,cause,node\n2030-01-01T00:00:00Z,psu,n1\n")
     result = run_cli(["fit", str(log), "--nodes", "10", *WINDOW, "--skip-bad"], capsys)
     refused(result, "no usable incidents", "1 bad row")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["retirement.policy=window", "retirement.failures=0"], ("retirement.failures", "greater than or equal to 1")),
+        (["retirement.policy=sometimes"], ("retirement.policy",)),
+        (["retirement.policy=score", "retirement.credit_days=0"], ("retirement.credit_days",)),
+        (["repair.auto_hours=2", "repair.escalate_probability=1.5"], ("repair.escalate_probability",)),
+        (["repair.misdiagnosis_probability=-0.1"], ("repair.misdiagnosis_probability",)),
+        (["repair.unfixed_multiplier=0.5"], ("repair.unfixed_multiplier",)),
+        (["repair.manual_fail_probability=0.2", "repair.auto_fail_probability=0.4"], ("repair.auto_fail_probability",)),
+    ],
+)
+def test_bad_repair_and_retirement_keys(
+    small: Path, tmp_path: Path, extra: list[str], needles: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Out-of-range or ignored repair-pipeline and retirement keys end in one line naming the key, exit 2."""
+    flags = [a for kv in extra for a in ("--set", kv)]
+    refused(run_cli(run_args(small, tmp_path, *flags), capsys), *needles)
+
+
+def test_failed_repairs_that_storm_are_refused_up_front(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Repairs that always leave the fault with a huge multiplier make a failure storm: refused before any work."""
+    extra = ["repair.manual_fail_probability=1", "repair.unfixed_multiplier=1e6", "failure.1.mtbf_hours=100"]
+    flags = [a for kv in extra for a in ("--set", kv)]
+    refused(run_cli(run_args(small, tmp_path, *flags), capsys), "failure[1].mtbf_hours", "events per replication")

@@ -44,3 +44,23 @@ def test_next_return() -> None:
     env.run(until=30.0)
     assert c.next_return() == 40.0
     assert c.pool == {}
+
+
+def test_a_missed_fault_stays_and_a_retired_server_never_returns() -> None:
+    """Whether a failure pulls its server is the row's: back nan stays in the job, back inf never comes back."""
+    env, c = cluster([(0, 10.0, GPU, np.nan), (1, 20.0, GPU, np.inf)], spares=1)
+    env.run(until=15.0)
+    missed = c._pop()
+    assert not missed.replace and c.in_job[0] and c.members == 2
+    env.run(until=25.0)
+    retired = c._pop()
+    assert retired.replace and not c.in_job[1] and c.vacant == [1]
+    assert c.acquire() and c.filled == 1
+    assert c.next_return() == float("inf")
+
+
+def test_spares_consumed_counts_every_filled_position() -> None:
+    """filled counts the job positions filled from the pool, swaps included."""
+    _env, c = cluster([], spares=2)
+    assert c.swap(0) and c.swap(1)
+    assert c.filled == 2 and c.in_job[2] and c.in_job[3]

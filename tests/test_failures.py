@@ -115,46 +115,6 @@ def test_lognormal_repairs_have_the_mean() -> None:
     assert np.std(np.log(d)) == pytest.approx(0.8, rel=0.05)
 
 
-def test_technicians_queue_repairs() -> None:
-    """One technician repairs one node at a time; later failures of a delayed node move with it."""
-    from sim.model.failures import NodeTimeline, with_technicians
-
-    tl = NodeTimeline(
-        ptr=np.array([0, 2, 3]),
-        time=np.array([10.0, 100.0, 20.0]),
-        mode=np.array([0, 0, 0]),
-        back=np.array([50.0, 140.0, 60.0]),
-    )
-    q = with_technicians(tl, 1, horizon_s=1e9)
-    # Node 1 fails at 20 s, waits until 50 s, back at 90 s; node 0's second failure starts at 100 s.
-    assert q.time.tolist() == [10.0, 100.0, 20.0] and q.back.tolist() == [50.0, 140.0, 90.0]
-    assert with_technicians(tl, 2, horizon_s=1e9).back.tolist() == [50.0, 140.0, 60.0]
-    late = NodeTimeline(
-        ptr=np.array([0, 2, 3]),
-        time=np.array([10.0, 60.0, 20.0]),
-        mode=np.array([0, 0, 0]),
-        back=np.array([50.0, 100.0, 30.0]),
-    )
-    # Node 1 (fails 20 s) waits for node 0's repair to 50 s; node 0's next failure stays at 60 s.
-    assert with_technicians(late, 1, horizon_s=1e9).back.tolist() == [50.0, 100.0, 60.0]
-
-
-def test_technicians_shift_a_nodes_later_failures() -> None:
-    """A node that waited for a technician fails again that much later (as good as new from its return)."""
-    from sim.model.failures import NodeTimeline, with_technicians
-
-    tl = NodeTimeline(
-        ptr=np.array([0, 1, 3]),
-        time=np.array([10.0, 20.0, 80.0]),
-        mode=np.array([0, 0, 0]),
-        back=np.array([50.0, 30.0, 90.0]),
-    )
-    q = with_technicians(tl, 1, horizon_s=1e9)
-    # Node 1 waits 20 -> 50 s, back at 60 s; its next failure (80 s, 50 s after its return) moves to 110 s.
-    assert q.time.tolist() == [10.0, 20.0, 110.0] and q.back.tolist() == [50.0, 60.0, 120.0]
-    assert len(with_technicians(tl, 1, horizon_s=100.0).time) == 2
-
-
 def counts_before(tl: NodeTimeline, window_s: float) -> np.ndarray:
     """Failures of each node (row) before ``window_s``."""
     node = np.repeat(np.arange(tl.nodes), np.diff(tl.ptr))

@@ -1,10 +1,11 @@
 """Invariants under random feature mixes: every replication of every mix keeps the ledger sound.
 
 Over methods x strategies x maintenance x time of day x stragglers x silent corruption x ``keep`` x
-spares x repair times x detection x fleet age x bad servers and frailty, each replication has every
+spares x repair times x detection x fleet age x bad servers and frailty x the repair pipeline (automated
+stage, failed repairs, misdiagnosis, cures) x retirement policies, each replication has every
 ledger bucket >= 0, buckets summing to job GPUs x horizon, ETTR at most the failure-free run's,
 interruptions equal to the failures logged as hitting the job, and either a result or a
-``ScenarioError``: never another exception.
+``ScenarioError``: never another exception; the fleet's figures are >= 0 and retire at most the fleet.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sim
 from sim.config.errors import ScenarioError
 from sim.config.loading import scenario_from_dict
 from sim.config.scenario import Scenario
-from sim.results.schema import BUCKETS
+from sim.results.schema import BUCKETS, FLEET_METRICS
 
 #: Relative tolerance of the ledger checks: float sums over thousands of postings.
 REL = 1e-9
@@ -100,8 +101,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         every, hours = draw(st.sampled_from([0.25, 1.0])), draw(st.sampled_from([0.5, 2.0]))
         raw["maintenance"] = {"every_days": every, "hours": hours}
+    raw["repair"] = repairs(draw)
     if draw(st.booleans()):
-        raw["repair"] = {"technicians": draw(st.sampled_from([1, 3]))}
+        raw["retirement"] = retirement(draw)
     if draw(st.booleans()):
         raw["heterogeneity"] = {
             "bad_node_fraction": draw(st.sampled_from([0.0, 0.25])),
@@ -110,6 +112,44 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "per_mode": draw(st.booleans()),
         }
     return raw
+
+
+def repairs(draw: st.DrawFn) -> dict[str, Any]:
+    """The [repair] section: technicians, an automated stage, repairs that leave the fault, misdiagnosis, cures."""
+    repair: dict[str, Any] = {}
+    if draw(st.booleans()):
+        repair["technicians"] = draw(st.sampled_from([1, 3]))
+    if draw(st.booleans()):
+        repair |= {
+            "auto_hours": draw(st.sampled_from([0.0, 2.0])),
+            "auto_sigma": draw(st.sampled_from([0.0, 0.8])),
+            "escalate_probability": draw(st.sampled_from([0.0, 0.5, 1.0])),
+            "auto_fail_probability": draw(st.sampled_from([0.0, 0.4])),
+        }
+    if draw(st.booleans()):
+        repair |= {
+            "manual_fail_probability": draw(st.sampled_from([0.0, 0.2, 1.0])),
+            "unfixed_multiplier": draw(st.sampled_from([1.0, 6.0])),
+            "misdiagnosis_probability": draw(st.sampled_from([0.0, 0.3, 1.0])),
+            "cures_bad_nodes": draw(st.booleans()),
+        }
+    return repair
+
+
+def retirement(draw: st.DrawFn) -> dict[str, Any]:
+    """A [retirement] policy: k failures in a window, or a score."""
+    if draw(st.booleans()):
+        return {
+            "policy": "window",
+            "failures": draw(st.sampled_from([1, 2, 3])),
+            "window_days": draw(st.sampled_from([0.1, 1.0])),
+        }
+    return {
+        "policy": "score",
+        "failure_penalty": draw(st.sampled_from([30.0, 60.0])),
+        "uptime_credit": draw(st.sampled_from([0.0, 10.0])),
+        "credit_days": draw(st.sampled_from([0.1, 1.0])),
+    }
 
 
 def _ignore(note: str) -> None:
@@ -153,6 +193,9 @@ def check_mix(raw: dict[str, Any], seed: int, note: Callable[[str], None] = _ign
         assert math.isclose(sum(led.values()), capacity, rel_tol=REL), f"ledger sums to {sum(led.values())}"
         bound = ceiling + phase_allowance(scenario, rep.metrics)
         assert rep.metrics["ettr"] <= bound * (1 + REL) + REL, f"ETTR {rep.metrics['ettr']} above {bound}"
+        m = rep.metrics
+        assert all(m[name] >= 0 for name in FLEET_METRICS), "a fleet figure below 0"
+        assert m["nodes_retired"] <= scenario.fleet_nodes, "more servers retired than the fleet holds"
         mine = events[events["replication"] == rep.index]
         logged = int((mine["kind"] == "failure").sum())
         assert rep.metrics["interruptions"] == logged, "interruptions differ from failures logged"

@@ -118,6 +118,22 @@ def test_text_report_sections(result: Result) -> None:
     assert "never" not in text.split("Interruptions by cause")[1]
 
 
+def test_fleet_table_only_when_a_fleet_feature_is_on(result: Result) -> None:
+    """The fleet table is left out of a plain run and shown, every figure, when retirement or a pipeline is on."""
+    assert "Fleet: retirement and repairs" not in render(report.text_report(result))
+    extra = '[repair]\nauto_hours = 2\nescalate_probability = 0.5\n[retirement]\npolicy = "window"\nfailures = 2\n'
+    fleet = sim.run(load_scenario_text(TEXT.replace("[[failure]]", extra + "[[failure]]", 1)), replications=2, seed=5)
+    text = render(report.text_report(fleet))
+    for label in (
+        "servers retired",
+        "spares consumed",
+        "automated repairs",
+        "manual repairs",
+        "server-hours in repair",
+    ):
+        assert label in text.split("Fleet: retirement and repairs")[1]
+
+
 def test_report_fits_80_columns(result: Result) -> None:
     """The report's tables fit a standard terminal without wrapping their labels."""
     text = render(report.text_report(result), width=80)

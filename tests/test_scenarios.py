@@ -210,3 +210,51 @@ action = "restart"
     count = float(result.runs["interruptions"].sum())
     expected = 4 * s.horizon_seconds / 3600.0 / mtbf_h
     assert abs(count - expected) < 3 * math.sqrt(expected)
+
+
+def test_retirement_study_tables_pair_every_configuration_with_none() -> None:
+    """The study's summary takes the ETTR gained replication by replication, and its report names the best policy."""
+    sys.path.insert(0, str(SCENARIOS))
+    import retirement_study as study
+
+    rows = []
+    for r, base in enumerate((0.60, 0.62, 0.64)):
+        for name, gain, retired in (
+            ("none", 0.0, 0),
+            ("window: 2 failures in 7 days", 0.01, 100),
+            ("score: +10 per 1 day up", 0.002, 5),
+            ("no bad servers", 0.02, 0),
+        ):
+            rows.append(
+                {
+                    "configuration": name,
+                    "replication": r,
+                    "ettr": base + gain + 0.001 * r * (name != "none"),
+                    "nodes_retired": retired,
+                    "spares_consumed": 4000,
+                    "interruptions": 4200,
+                    "failed_repairs": 1000,
+                    "fraction_wait": 0.0,
+                }
+            )
+    table = study.summarise(pd.DataFrame(rows))
+    gained = dict(zip(table["configuration"], table["gained.mean"], strict=True))
+    assert gained["none"] == 0.0 and gained["window: 2 failures in 7 days"] == pytest.approx(0.011)
+    text = study.report(table, replications=3, seed=0, seconds=1.0)
+    assert "Best policy here: window: 2 failures in 7 days, +1.10" in text
+    assert "no bad servers - none): +2.10" in text
+
+
+@pytest.mark.slow
+def test_retirement_study_script_runs(tmp_path: Path) -> None:
+    """retirement_study.py runs every configuration paired with none and writes its table, runs and chart."""
+    out = tmp_path / "retirement"
+    proc = _study("retirement_study.py", "--replications", "2", "--seed", "1", "--jobs", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("window: 2 failures in 7 days", "window: 5 failures in 30 days", "score: +10 per 1 day up"):
+        assert f"\n{name} " in proc.stdout
+    table = pd.read_csv(out / "retirement.csv")
+    assert len(table) == 13 and table.loc[0, "gained.mean"] == 0.0
+    assert len(pd.read_parquet(out / "runs.parquet")) == 13 * 2
+    with Image.open(out / "retirement.png") as png:
+        assert png.size[0] >= 1200

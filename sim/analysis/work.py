@@ -41,9 +41,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.analysis.stationary import mode_count
+from sim.config.actions import ACTIONS
 from sim.config.errors import WorkLimitError
 from sim.config.limits import DEFAULT_MAX_EVENTS
-from sim.config.scenario import FailureMode, Scenario
+from sim.config.scenario import FailureMode, Repair, Scenario
 
 __all__ = ["DEFAULT_MAX_EVENTS", "Source", "check_work", "drawn_instances", "expected_events"]
 
@@ -69,6 +70,27 @@ def drawn_instances(scenario: Scenario, mode: FailureMode) -> int:
     return scenario.fleet_nodes
 
 
+def left_fault_factor(repair: Repair) -> float:
+    """How many times as many rows a server's own pulled failures make when repairs can leave the fault.
+
+    A failure leaves the fault with probability q (a failed repair, or a misdiagnosis) and the next
+    gap is then u times shorter: a renewal of mean gap (1 - q + q / u) / rate, an upper bound when the
+    raised clock is one of several. A misdiagnosis adds the healthy server's row.
+
+    >>> left_fault_factor(Repair(manual_fail_probability=0.5, unfixed_multiplier=3.0))
+    1.5
+    """
+    r = repair
+    if r.auto_hours is None:
+        fail = r.manual_fail_probability
+    else:
+        e = r.escalate_probability
+        fail = (1 - e) * r.auto_fail_probability + e * r.manual_fail_probability
+    p = r.misdiagnosis_probability
+    q = p + (1 - p) * fail
+    return (1 + p) / (1 - q + q / r.unfixed_multiplier)
+
+
 def expected_events(scenario: Scenario) -> list[Source]:
     """Expected events of one replication, by source: each failure mode, then maintenance windows."""
     s = scenario
@@ -78,7 +100,10 @@ def expected_events(scenario: Scenario) -> list[Source]:
     for i, m in enumerate(s.modes):
         key = f"failure[{i - n_preset}].mtbf_hours" if i >= n_preset else f"failure_preset {s.failure_preset!r}"
         label = f"failure mode {m.name!r} ({m.scope} scope, MTBF {m.mtbf_hours:.3g} h)"
-        out.append(Source(label, key, drawn_instances(s, m) * mode_count(m, hours, s.cluster.fleet_age)))
+        events = drawn_instances(s, m) * mode_count(m, hours, s.cluster.fleet_age)
+        if m.scope in ("gpu", "node") and ACTIONS[m.action].pulls_node:
+            events *= left_fault_factor(s.repair)
+        out.append(Source(label, key, events))
     if s.maintenance.every_days is not None:
         windows = s.run.duration_days / s.maintenance.every_days
         out.append(Source(f"maintenance every {s.maintenance.every_days:g} days", "maintenance.every_days", windows))

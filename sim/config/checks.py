@@ -113,6 +113,7 @@ def check_consistency(s: Scenario) -> None:
             )
     _check_derived_times(s)
     _check_maintenance(s)
+    _check_repair(s)
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
     if s.restart.load_checkpoint and (s.checkpoint_bytes is None or s.storage.read_gb_per_s is None):
@@ -166,3 +167,18 @@ def _check_maintenance(s: Scenario) -> None:
             f"maintenance.every_days: {m.every_days:g} days makes {windows:,.0f} maintenance windows in "
             f"{s.run.duration_days:g} days, above the limit of {MAX_MAINTENANCE_WINDOWS:,}"
         )
+
+
+
+def _check_repair(s: Scenario) -> None:
+    """Keys of an automated repair stage that would be ignored: there is none without ``auto_hours``.
+
+    (The keys of a retirement policy other than the one chosen are ignored, not refused: a sweep over
+    ``retirement.policy``, ``none`` included, needs no other change.)
+    """
+    r = s.repair
+    if r.auto_hours is None:
+        for key in ("auto_sigma", "escalate_probability", "auto_fail_probability"):
+            # A value, not a key written: a resolved scenario (summary.json) writes every key at its default.
+            if getattr(r, key) != type(r).model_fields[key].default:
+                raise ScenarioError(f"repair.{key}: ignored without an automated repair stage; set repair.auto_hours")

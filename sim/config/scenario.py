@@ -200,8 +200,10 @@ class Repair(_Section):
     Without ``auto_hours`` every repair takes its mode's ``repair_hours``, done by a technician. With
     it, a repair first goes through an automated stage; with ``escalate_probability`` the automated
     stage cannot fix the fault and a technician's manual repair (the mode's ``repair_hours``) follows.
-    Either stage can report success and leave the fault (``*_fail_probability``): the server comes
-    back and fails ``unfixed_multiplier`` times as often until its next failure.
+    The stage that ends the repair can report success and leave the fault (``*_fail_probability``):
+    the server comes back and the clock that failed runs ``unfixed_multiplier`` times as fast until
+    the server's next failure. A misdiagnosis pulls a healthy server instead and leaves the faulty
+    one in service, likewise. Details: docs/failure-model.md, "Repairs and retirement".
     """
 
     technicians: int | None = Field(
@@ -226,7 +228,7 @@ class Repair(_Section):
         6.0,
         ge=1,
         le=1e6,
-        description="failure rate of a server a repair left faulty, x its own, until its next failure",
+        description="rate of the failed clock of a server left faulty, x its own, until the server's next failure",
     )
     misdiagnosis_probability: float = Field(
         0.0,
@@ -237,6 +239,17 @@ class Repair(_Section):
     cures_bad_nodes: bool = Field(
         False, description="a repair that works makes a bad server good (AIReSim); false: bad until retired"
     )
+
+    @property
+    def leaves_faults(self) -> bool:
+        """Whether a server can come back, or stay in service, with its fault (its failure rate raised)."""
+        auto_fails = self.auto_hours is not None and self.auto_fail_probability > 0
+        return self.manual_fail_probability > 0 or auto_fails or self.misdiagnosis_probability > 0
+
+    @property
+    def pipeline(self) -> bool:
+        """Whether a repair can be anything but its mode's repair time, done right (else nothing is drawn)."""
+        return self.auto_hours is not None or self.leaves_faults or self.cures_bad_nodes
 
 
 class Heterogeneity(_Section):

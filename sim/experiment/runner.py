@@ -24,7 +24,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -36,17 +36,32 @@ from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
-from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains, with_technicians
+from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
 from sim.model.fleet import fleet_rates
 from sim.model.job import Job
 from sim.model.ledger import Ledger, cost_per_gpu_second, metrics
+from sim.model.misdiagnosis import misdiagnose
 from sim.model.process import EVENT_ROWS
+from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
+from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
-STREAMS = ("job_nodes", "spare_nodes", "job_failures", "job_targets", "racks", "switches", "frailty", "bad_nodes")
+STREAMS = (
+    "job_nodes",
+    "spare_nodes",
+    "job_failures",
+    "job_targets",
+    "racks",
+    "switches",
+    "frailty",
+    "bad_nodes",
+    "job_repairs",
+    "spare_repairs",
+    "misdiagnoses",
+)
 
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
@@ -206,21 +221,31 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
     # Servers that differ: multipliers of every server (job's, then spares), from streams of their own.
     fleet = fleet_rates(scenario.heterogeneity, modes, scenario.fleet_nodes, rngs["frailty"], rngs["bad_nodes"])
     rate = None if fleet is None else fleet.multiplier
-    jn = scenario.job_nodes
+    # What a repair that works makes of a bad server (repair.cures_bad_nodes): good, its frailty kept.
+    cured = None if fleet is None else replace(fleet, bad=np.zeros_like(fleet.bad)).multiplier
+    rep = scenario.repair
+    parts = (("job", 0, scenario.job_nodes), ("spare", scenario.job_nodes, scenario.fleet_nodes))
     timeline = NodeTimeline.concat(
         [
-            node_timeline(modes, jn, gpn, horizon, rngs["job_nodes"], fleet_age=age, rate=_rows(rate, 0, jn)),
-            node_timeline(
+            server_timeline(
                 modes,
-                scenario.cluster.spare_nodes,
+                stop - start,
                 gpn,
                 horizon,
-                rngs["spare_nodes"],
+                rngs[f"{part}_nodes"],
+                rep,
+                rngs[f"{part}_repairs"],
+                rate=_rows(rate, start, stop),
+                cured=_rows(cured, start, stop),
                 fleet_age=age,
-                rate=_rows(rate, jn, scenario.fleet_nodes),
-            ),
+            )
+            for part, start, stop in parts
         ]
     )
+    # Retirement first: a retired server needs no repair (it never holds a technician), and it is
+    # never pulled for another's fault.
+    timeline = retire(timeline, scenario.retirement)
+    timeline = misdiagnose(timeline, modes, rep, rngs["misdiagnoses"])
     if scenario.repair.technicians is not None:
         # Server repairs share the technicians; rack and switch repairs are crews of their own.
         timeline = with_technicians(timeline, scenario.repair.technicians, horizon)
@@ -272,6 +297,8 @@ def play(
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
+    values.update(fleet_metrics(timeline, modes, scenario.horizon_seconds))
+    values["spares_consumed"] = float(cluster.filled)
     usd = cost_per_gpu_second(scenario, values)
     return Replication(
         index=index,

@@ -27,8 +27,10 @@ class Cluster:
     """Job membership, spare pool and failure delivery for one replication.
 
     Nodes ``0 .. job_nodes-1`` start in the job, the rest in the spare pool (first in, first out).
-    A node that fails with action ``replace`` leaves the job at once and is back in the pool when
-    repaired; the job learns of it through the interrupt and asks for replacements.
+    A node whose failure pulls it (action ``replace``, and a row with a return time: not a fault the
+    repair pipeline missed) leaves the job at once and is back in the pool when repaired (never, when
+    retired); the job learns of it through the interrupt and asks for replacements. ``filled``
+    counts the job positions filled from the pool.
     """
 
     def __init__(
@@ -49,7 +51,10 @@ class Cluster:
         # Job positions (slots) outlive the nodes that fill them: peers and replicas are slots.
         self.slot_of: list[int] = list(range(job_nodes)) + [-1] * (n - job_nodes)
         self.vacant: list[int] = []
-        self._replace = [ACTIONS[m.action].leaves_job_at_once for m in modes]
+        leaves = np.array([ACTIONS[m.action].leaves_job_at_once for m in modes], dtype=bool)
+        # Per row: a missed fault (back nan) stays in service whatever its mode's action.
+        self._pull: list[bool] = (leaves[timeline.mode] & ~np.isnan(timeline.back)).tolist()
+        self.filled = 0
         self._time: list[float] = timeline.time.tolist()
         self._mode: list[int] = timeline.mode.tolist()
         self._next: list[int] = timeline.ptr[:-1].tolist()
@@ -101,7 +106,7 @@ class Cluster:
         if heap and heap[0][0] <= t_job:
             t, node, k = heapq.heappop(heap)
             mode = self._mode[k]
-            replace = self._replace[mode]
+            replace = self._pull[k]
             self._next[node] = k + 1
             slot = self.slot_of[node]
             if replace:
@@ -183,6 +188,7 @@ class Cluster:
                 heapq.heappush(self._heap, (self._time[k], node, k))
                 replan = replan or self._time[k] < self._target
         self.members += len(slots)
+        self.filled += len(slots)
         if replan and self.watcher is not None:
             self.watcher.interrupt()
         return True

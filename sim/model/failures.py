@@ -21,9 +21,8 @@ True
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -39,17 +38,51 @@ class NodeTimeline:
     """Every hardware failure of every node over the horizon, grouped by node (CSR layout).
 
     Failures of node ``n`` are ``time[ptr[n]:ptr[n+1]]`` (seconds, increasing), with the index of
-    their mode in ``mode`` and the time the node is back in ``back`` (``nan`` for a restart).
+    their mode in ``mode`` and the time the node is back in ``back``: ``nan`` when the node stays
+    in service (a restart, or a fault the repair pipeline missed), ``inf`` when it is retired.
+    ``stage`` holds the repair pipeline's flags of each row and ``auto`` the seconds its repair
+    spends in the automated stage (``sim.model.repairs``); both are zero without a pipeline.
     """
 
     ptr: np.ndarray
     time: np.ndarray
     mode: np.ndarray
     back: np.ndarray
+    stage: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    auto: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        # Timelines built without the pipeline's columns (drawn without one, or scripted) get zeros.
+        if len(self.stage) != len(self.time):
+            object.__setattr__(self, "stage", np.zeros(len(self.time), np.uint8))
+        if len(self.auto) != len(self.time):
+            object.__setattr__(self, "auto", np.zeros(len(self.time)))
 
     @property
     def nodes(self) -> int:
         return len(self.ptr) - 1
+
+    @property
+    def node(self) -> np.ndarray:
+        """The node of every row."""
+        return np.repeat(np.arange(self.nodes), np.diff(self.ptr))
+
+    def select(self, keep: np.ndarray, time: np.ndarray | None = None, back: np.ndarray | None = None) -> NodeTimeline:
+        """The rows where ``keep`` (a mask) holds, with ``time`` and ``back`` replaced if given.
+
+        >>> tl = NodeTimeline(np.array([0, 2, 3]), np.array([1.0, 2.0, 3.0]), np.zeros(3, np.int64), np.full(3, np.nan))
+        >>> tl.select(np.array([True, False, True])).ptr.tolist()
+        [0, 1, 2]
+        """
+        counts = np.bincount(self.node[keep], minlength=self.nodes)
+        return NodeTimeline(
+            ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            time=(self.time if time is None else time)[keep],
+            mode=self.mode[keep],
+            back=(self.back if back is None else back)[keep],
+            stage=self.stage[keep],
+            auto=self.auto[keep],
+        )
 
     @staticmethod
     def concat(parts: Sequence[NodeTimeline]) -> NodeTimeline:
@@ -64,6 +97,8 @@ class NodeTimeline:
             time=np.concatenate([p.time for p in parts]),
             mode=np.concatenate([p.mode for p in parts]),
             back=np.concatenate([p.back for p in parts]),
+            stage=np.concatenate([p.stage for p in parts]),
+            auto=np.concatenate([p.auto for p in parts]),
         )
 
 
@@ -88,7 +123,7 @@ class Repairs(Protocol):
     """
 
     def __call__(self, failures: Round, rate: np.ndarray | None) -> np.ndarray:
-        """Repair time (s) of each failure; ignored where the server is not pulled."""
+        """Repair time (s) of each failure; ignored where the server is not pulled; nan: it stays after all."""
         ...
 
 
@@ -112,11 +147,16 @@ class ModeRepairs:
         duration: np.ndarray = self.mean_s[m]
         spread = failures.pulls & (self.sigma[m] > 0)
         if spread.any():
-            # Lognormal with the mode's mean: mu = log(mean) - sigma^2 / 2. Drawn only where asked,
-            # so fixed repairs draw nothing and keep their streams.
-            sg = self.sigma[m][spread]  # (duration is already a copy: fancy indexing)
-            duration[spread] = duration[spread] * np.exp(sg * self.rng.standard_normal(sg.size) - sg**2 / 2)
+            # Drawn only where asked, so fixed repairs draw nothing and keep their streams.
+            duration[spread] = lognormal(duration[spread], self.sigma[m][spread], self.rng)
         return duration
+
+
+def lognormal(mean: np.ndarray, sigma: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    """Lognormal times of the given means: mu = log(mean) - sigma^2 / 2, one normal draw each."""
+    sg = np.broadcast_to(sigma, np.shape(mean))
+    out: np.ndarray = mean * np.exp(sg * rng.standard_normal(sg.size) - sg**2 / 2)
+    return out
 
 
 def node_timeline(
@@ -164,6 +204,7 @@ def node_timeline(
         rep = pulls[m]
         duration = repair(Round(active, t, j, m, rep), col_rate)
         back = np.where(rep, t + duration, np.nan)
+        rep = rep & ~np.isnan(back)  # a fault the repair pipeline missed leaves its server in service
         out_node.append(active)
         out_time.append(t)
         out_mode.append(m)
@@ -213,93 +254,74 @@ def job_timeline(
 def with_domains(timeline: NodeTimeline, domains: NodeTimeline, nodes_per_domain: int) -> NodeTimeline:
     """Add the failures of correlated domains (racks, switches) to every node under each.
 
-    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain. A failure that starts
-    while its node is already down does not happen again; if it is a ``replace`` failure, the node
-    stays down until the later of the two repairs.
+    Domain ``d`` covers nodes ``d * nodes_per_domain`` up to the next domain (see ``with_outages``
+    for failures that strike a node already down).
     """
     if not len(domains.time):
         return timeline
-    counts = np.diff(domains.ptr)
-    dom = np.repeat(np.arange(domains.nodes), counts)
-    node_lists, time_l, mode_l, back_l = [], [], [], []
+    dom = domains.node
+    parts = []
     for offset in range(nodes_per_domain):
         n = dom * nodes_per_domain + offset
         keep = n < timeline.nodes
-        node_lists.append(n[keep])
-        time_l.append(domains.time[keep])
-        mode_l.append(domains.mode[keep])
-        back_l.append(domains.back[keep])
-    own = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
-    node = np.concatenate([own, *node_lists])
-    time = np.concatenate([timeline.time, *time_l])
-    mode = np.concatenate([timeline.mode, *mode_l])
-    back = np.concatenate([timeline.back, *back_l])
-    order = np.lexsort((time, node))
-    node, time, mode, back = node[order], time[order], mode[order], back[order]
-    # Walk the nodes in one pass: a failure while down merges into the repair in progress.
-    keep_rows: list[int] = []
-    last_node, down_until, last_row = -1, -np.inf, -1
-    for i in range(len(time)):
-        if node[i] != last_node:
-            last_node, down_until, last_row = int(node[i]), -np.inf, -1
-        if time[i] < down_until:
-            if not np.isnan(back[i]) and back[i] > down_until:
-                back[last_row] = back[i]
-                down_until = back[i]
-            continue
-        keep_rows.append(i)
-        if not np.isnan(back[i]):
-            down_until, last_row = back[i], i
-    rows = np.array(keep_rows, dtype=np.int64)
-    counts_out = np.bincount(node[rows], minlength=timeline.nodes)
-    return NodeTimeline(
-        ptr=np.concatenate([[0], np.cumsum(counts_out)]).astype(np.int64),
-        time=time[rows],
-        mode=mode[rows],
-        back=back[rows],
-    )
+        parts.append((n[keep], domains.time[keep], domains.mode[keep], domains.back[keep]))
+    node, time, mode, back = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return with_outages(timeline, node, time, mode, back)
 
 
-def with_technicians(timeline: NodeTimeline, technicians: int, horizon_s: float) -> NodeTimeline:
-    """Queue the repairs of ``timeline`` for ``technicians`` working first come, first served.
+def with_outages(
+    timeline: NodeTimeline,
+    node: np.ndarray,
+    time: np.ndarray,
+    mode: np.ndarray,
+    back: np.ndarray,
+    stage: np.ndarray | None = None,
+    auto: np.ndarray | None = None,
+) -> NodeTimeline:
+    """Add failure rows that reach nodes from outside their own clocks (a rack, a misdiagnosis).
 
-    A repair starts when a technician is free; the node is back that much later, and because it is
-    as good as new only from then on, all its later failures move by the same delay (failures
-    pushed past the horizon are dropped).
+    A failure that starts while its node is already down does not happen again; if it would keep
+    the node down longer (a later return, or retirement), the node stays down until then. The
+    node's own clocks run on: nothing of it was replaced.
 
-    >>> tl = NodeTimeline(np.array([0, 1, 2]), np.array([10.0, 20.0]), np.array([0, 0]), np.array([50.0, 60.0]))
-    >>> with_technicians(tl, 1, 1e9).back.tolist()   # node 1 waits for node 0's repair (10-50 s)
-    [50.0, 90.0]
+    >>> tl = NodeTimeline(np.array([0, 1]), np.array([50.0]), np.array([0]), np.array([80.0]))
+    >>> out = with_outages(tl, np.array([0]), np.array([40.0]), np.array([1]), np.array([60.0]))
+    >>> out.time.tolist(), out.back.tolist()   # down 40-60 s, so the own failure at 50 s does not happen
+    ([40.0], [80.0])
     """
-    shift = np.zeros(timeline.nodes)
-    time, back = timeline.time.copy(), timeline.back.copy()
-    heap = [
-        (float(time[timeline.ptr[n]]), n, int(timeline.ptr[n]))
-        for n in range(timeline.nodes)
-        if timeline.ptr[n] < timeline.ptr[n + 1]
-    ]
-    heapq.heapify(heap)
-    free = [0.0] * technicians
-    keep = np.zeros(len(time), dtype=bool)
-    while heap:
-        t, n, i = heapq.heappop(heap)
-        if t >= horizon_s:
+    extra = NodeTimeline(
+        ptr=np.zeros(1, np.int64),
+        time=time,
+        mode=mode,
+        back=back,
+        stage=np.zeros(len(time), np.uint8) if stage is None else stage,
+        auto=np.zeros(len(time)) if auto is None else auto,
+    )
+    own_node = timeline.node
+    hit = np.isin(own_node, node)  # only the nodes that receive rows need the walk
+    columns = ("time", "mode", "back", "stage", "auto")
+    rows = {c: np.concatenate([getattr(timeline, c)[hit], getattr(extra, c)]) for c in columns}
+    n = np.concatenate([own_node[hit], node])
+    order = np.lexsort((rows["time"], n))
+    n = n[order]
+    rows = {c: v[order] for c, v in rows.items()}
+    t, b = rows["time"], rows["back"]
+    keep = np.zeros(len(t), dtype=bool)
+    last_node, down_until, last_row = -1, -np.inf, -1
+    for i in range(len(t)):
+        if n[i] != last_node:
+            last_node, down_until, last_row = int(n[i]), -np.inf, -1
+        if t[i] < down_until:
+            if not np.isnan(b[i]) and b[i] > down_until:
+                b[last_row] = b[i]
+                down_until = b[i]
             continue
         keep[i] = True
-        time[i] = t
-        if not np.isnan(back[i]):
-            start = max(t, heapq.heappop(free))
-            end = start + (timeline.back[i] - timeline.time[i])
-            heapq.heappush(free, end)
-            back[i] = end
-            shift[n] += start - t
-        if i + 1 < timeline.ptr[n + 1]:
-            heapq.heappush(heap, (float(timeline.time[i + 1] + shift[n]), n, i + 1))
-    node_of = np.repeat(np.arange(timeline.nodes), np.diff(timeline.ptr))
-    counts = np.bincount(node_of[keep], minlength=timeline.nodes)
-    return NodeTimeline(
-        ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        time=time[keep],
-        mode=timeline.mode[keep],
-        back=back[keep],
-    )
+        if not np.isnan(b[i]):
+            down_until, last_row = b[i], i
+    node_all = np.concatenate([own_node[~hit], n[keep]])
+    merged = {c: np.concatenate([getattr(timeline, c)[~hit], v[keep]]) for c, v in rows.items()}
+    order = np.lexsort((merged["time"], node_all))
+    counts = np.bincount(node_all, minlength=timeline.nodes)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return NodeTimeline(ptr=ptr, **{c: v[order] for c, v in merged.items()})

@@ -25,7 +25,7 @@ from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
-from sim.results.schema import BUCKET_LABELS, BUCKETS
+from sim.results.schema import BUCKET_LABELS, BUCKETS, FLEET_METRICS, METRIC_LABELS
 
 
 class RunTables(Protocol):
@@ -195,6 +195,30 @@ def _causes_table(result: RunTables) -> RenderableType:
     return table
 
 
+#: Fleet figures that only a retirement policy or a repair pipeline makes nonzero.
+_FLEET_FEATURES = ("nodes_retired", "repairs_auto", "failed_repairs", "misdiagnoses")
+
+
+def _fleet_table(result: RunTables) -> Table | None:
+    """Retirements, spares consumed and the repair pipeline's figures, when a policy or a pipeline is on
+    (or any of its figures is nonzero); None otherwise."""
+    s = result.scenario
+    summary = result.summary
+    on = s.retirement.policy != "none" or s.repair.pipeline
+    if not on and not any(_stat(summary, name) > 0 for name in _FLEET_FEATURES):
+        return None
+    n = len(result.replications)
+    table = Table(title="Fleet: retirement and repairs (per run)", title_justify="left", show_edge=False)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("mean", justify="right", style="bold")
+    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right")
+    table.add_column("p10-p90", justify="right")
+    for name in FLEET_METRICS:
+        if name in summary.index:
+            table.add_row(METRIC_LABELS[name], *_ci(summary, name, fmt_num))
+    return table
+
+
 def _header(result: RunTables) -> Text:
     s = result.scenario
     n = len(result.replications)
@@ -228,6 +252,9 @@ def text_report(result: RunTables) -> Group:
         Text(""),
         _causes_table(result),
     ]
+    fleet = _fleet_table(result)
+    if fleet is not None:
+        parts += [Text(""), fleet]
     for w in result.warnings:
         parts.append(Text(f"warning: {w}", style="yellow"))
     return Group(*parts)

@@ -21,11 +21,29 @@ BUCKET_LABELS: dict[str, str] = {
     "maintenance": "planned maintenance",
 }
 
-#: Short names of the objectives a sweep can rank by.
+#: Per-replication figures of the fleet (retirement, spares, the repair pipeline), in the order of the runs table.
+FLEET_METRICS: tuple[str, ...] = (
+    "nodes_retired",
+    "spares_consumed",
+    "repairs_auto",
+    "repairs_manual",
+    "failed_repairs",
+    "misdiagnoses",
+    "repair_node_hours",
+)
+
+#: Short names of metrics: the objectives a sweep can rank by, and the fleet's figures in reports.
 METRIC_LABELS: dict[str, str] = {
     "ettr": "ETTR",
     "effective_compute_ratio": "effective compute",
     "realized_flop": "realized FLOP",
+    "nodes_retired": "servers retired",
+    "spares_consumed": "spares consumed (job positions filled)",
+    "repairs_auto": "automated repairs",
+    "repairs_manual": "manual repairs",
+    "failed_repairs": "repairs that left the fault",
+    "misdiagnoses": "misdiagnoses (healthy server pulled)",
+    "repair_node_hours": "server-hours in repair",
 }
 
 #: Metrics a sweep or ``optimize`` can maximise.
