@@ -199,6 +199,7 @@ _OPTIONS = {
     "objective": "--objective",
     "max_points": "--max-points",
     "max_events": "--max-events",
+    "variants": "--variant",
 }
 
 

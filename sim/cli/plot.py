@@ -17,19 +17,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.app import BadInput, app, one_line
+from sim.cli.app import BadInput, app, info, one_line
 
 if TYPE_CHECKING:
-    from sim.results.folder import RunFolder, SweepFolder
+    from sim.results.folder import CompareFolder, RunFolder, SweepFolder
 
 
-def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
+def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False) -> list[Path]:
     """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written."""
+    from sim.plots.compare import write_compare_charts
     from sim.plots.run import write_run_charts
     from sim.plots.sweep import write_sweep_charts
+    from sim.report.compare_html import write_compare_html
     from sim.report.html import write_report_html
-    from sim.results.folder import SweepFolder
+    from sim.results.folder import CompareFolder, SweepFolder
 
+    if isinstance(folder, CompareFolder):
+        return [*write_compare_charts(folder, svg), write_compare_html(folder)]
     charts = write_sweep_charts(folder, svg) if isinstance(folder, SweepFolder) else write_run_charts(folder, svg)
     return [*charts, write_report_html(folder)]
 
@@ -37,6 +41,7 @@ def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
 def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
     """Draw the charts at the end of ``run`` or ``sweep``; on failure warn (even with --quiet) and go on."""
     from sim.results.folder import load
+
     try:
         return draw(load(folder_path))
     except Exception as e:
@@ -52,13 +57,20 @@ def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
         return []
 
 
+def finish(folder: Path, no_plots: bool, quiet: bool, seconds: float) -> None:
+    """The end of ``run``, ``sweep`` and ``compare``: the charts (unless ``--no-plots``), then where the results are."""
+    if not no_plots:
+        draw_after(folder, quiet)
+    info(f"results in {folder}/ ({seconds:.2f} s)", quiet)
+
+
 @app.command("plot")
 def plot_command(
     results_dir: Annotated[
         Path,
         typer.Argument(
             metavar="RESULTS_DIR",
-            help="A folder written by trainsim run or trainsim sweep (it has summary.json).",
+            help="A folder written by trainsim run, sweep or compare (it has summary.json).",
             show_default=False,
         ),
     ],

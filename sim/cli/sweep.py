@@ -226,7 +226,7 @@ def sweep_command(
     from sim.cli.progress import Tracker, show_bar
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
-    from sim.experiment.sweeps import run_sweep
+    from sim.experiment.sweeps import interval_sweep, run_sweep
     from sim.report import sweep as sweep_report
     from sim.results import files as output
 
@@ -238,8 +238,11 @@ def sweep_command(
     _check_out(folder)
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    note = interval_sweep(scenario, params)[1]
 
     def on_start(done: int, total: int) -> None:
+        if note:
+            info(f"note: {note}", quiet)
         points = total // n
         reused = f"; {done} stored replications reused" if done else ""
         info(
@@ -277,11 +280,9 @@ def sweep_command(
         sweep_report.print_sweep(result)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
-    if not no_plots:
-        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, runtime)
 
 
 def _sweep_failed(

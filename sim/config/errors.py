@@ -71,3 +71,7 @@ class WorkLimitError(ScenarioError):
 
 class SweepError(InputError):
     """A sweep that cannot start: bad parameters or a results folder that does not match."""
+
+
+class CompareError(InputError):
+    """A comparison that cannot start: a malformed or clashing variant, too few scenarios, bad counts."""

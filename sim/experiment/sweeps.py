@@ -27,8 +27,9 @@ import itertools
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,12 @@ from sim.analysis.analytic import interval_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.errors import ScenarioError, SweepError, WorkLimitError, clip_key, shown
 from sim.config.limits import DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
-from sim.config.loading import parse_value, with_overrides
+from sim.config.loading import PolicySwitched, fixed_for_interval, parse_value, with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
 from sim.experiment.runner import describe, json_number, metrics_json
 from sim.experiment.store import Store, StoreMismatch
-from sim.results.schema import OBJECTIVES
+from sim.results.schema import INTERVAL, OBJECTIVES
 
 #: Significant digits of log-spaced values: readable column values, exact endpoints.
 LOG_DIGITS = 4
@@ -229,6 +230,7 @@ class SweepResult:
     objective: str
     computed: int
     reused: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> Point:
@@ -309,6 +311,7 @@ def run_sweep(
         raise SweepError(f"jobs must be >= 1, got {shown(workers)}", "jobs")
     workers = min(workers, cores)  # more processes than cores only cost memory: results are the same for any count
     values = {k: list(v) for k, v in params.items()}
+    scenario, note = interval_sweep(scenario, values)
     points = build_points(scenario, values, max_points, max_events)
     # Connect before touching `out` or calling progress: that first call tells the caller that all
     # input, the scheduler included, was accepted.
@@ -333,6 +336,18 @@ def run_sweep(
         objective,
         computed=computed,
         reused=reused,
+        notes=[note] if note else [],
+    )
+
+
+def interval_sweep(scenario: Scenario, params: Mapping[str, Any]) -> tuple[Scenario, str | None]:
+    """The scenario a sweep of ``params`` runs, and a one-line note when a sweep of the interval made it fixed."""
+    fixed, was = fixed_for_interval(scenario, params)
+    if was is None:
+        return scenario, None
+    return fixed, (
+        f"{INTERVAL} is swept, so the sweep runs fixed intervals (checkpoint.policy = 'fixed' instead of "
+        f"{scenario.name}'s {was!r}); Young's and Daly's intervals are marked on the chart"
     )
 
 
@@ -382,8 +397,13 @@ def sweep(
     ``max_points`` (grid size, default ``DEFAULT_MAX_POINTS``) and ``max_events`` (expected events
     per replication of any point, default ``sim.analysis.work.DEFAULT_MAX_EVENTS``). Bad parameters
     raise ``SweepError``, and a point above ``max_events`` a ``WorkLimitError``, before any work starts.
+    Sweeping ``checkpoint.interval_minutes`` under policy young or daly sweeps fixed intervals, with
+    a ``PolicySwitched`` warning.
     """
-    return run_sweep(scenario, params, replications, **options).runs
+    result = run_sweep(scenario, params, replications, **options)
+    for note in result.notes:
+        warnings.warn(note, PolicySwitched, stacklevel=2)
+    return result.runs
 
 
 def tidy(

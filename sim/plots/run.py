@@ -290,7 +290,7 @@ def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False) -> 
     """
     folder = folder_path if isinstance(folder_path, RunFolder) else load(folder_path)
     if not isinstance(folder, RunFolder):
-        raise NotResults(f"{folder.path} is a sweep folder, not a run folder")
+        raise NotResults(f"{folder.path} is not a run folder")
     written: list[Path] = []
     for name, build in (("waterfall", waterfall), ("failure_impact", failure_impact), ("timeline", timeline)):
         fig = build(folder)

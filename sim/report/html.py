@@ -32,7 +32,7 @@ from sim.plots.base import stat
 from sim.plots.run import cause_rows, costs_set, waterfall_steps
 from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
-from sim.results.folder import RunFolder, SweepFolder, load
+from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
 from sim.results.schema import METRIC_LABELS
 
@@ -46,6 +46,8 @@ CAPTIONS = {
     "the failure-free line.",
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CI bands.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
+    "compare_ledger": "Where each scenario's GPU-time goes, with mean ETTR, its 95% CI and the paired difference.",
+    "compare_differences": "Each scenario minus the first: paired 95% CIs (same failures) beside unpaired ones.",
 }
 #: Captions of the charts that leave money out when the scenario sets no prices.
 UNPRICED_CAPTIONS = {
@@ -291,20 +293,21 @@ def scenario_text(folder: RunFolder | SweepFolder) -> ScenarioText:
     return ScenarioText(SCENARIO_COPY, resolved, False, swept, overrides)
 
 
-def meta(folder: RunFolder | SweepFolder) -> dict[str, Any]:
+def meta(folder: RunFolder | SweepFolder | CompareFolder) -> dict[str, Any]:
     """The line under the title: the scenario's name, then replications, seed, version, start and run time."""
     s = folder.summary
-    sweep = isinstance(folder, SweepFolder)
+    per = {SweepFolder: " per point", CompareFolder: " per scenario, on the same seeds"}.get(type(folder), "")
     runtime = s.get("runtime_s")
     details = [
-        f"{s.get('replications')} replications{' per point' if sweep else ''}",
+        f"{s.get('replications')} replications{per}",
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",
     ]
     if isinstance(runtime, int | float):
         details.append(f"simulated in {runtime:.3g} s")
-    return {"scenario": str(s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))), "details": details}
+    name = s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))
+    return {"scenario": ", ".join(folder.names) if isinstance(folder, CompareFolder) else str(name), "details": details}
 
 
 @functools.cache
@@ -343,6 +346,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "replications": s.get("replications"),
             "objective": METRIC_LABELS.get(objective, objective),
             "points": points_table(folder),
+            "notes": [str(n) for n in s.get("notes") or []],
         }
     else:
         page |= {
@@ -367,6 +371,8 @@ def write_report_html(folder_path: str | Path | RunFolder | SweepFolder) -> Path
     for a folder that is not a complete results folder.
     """
     folder = folder_path if isinstance(folder_path, RunFolder | SweepFolder) else load(folder_path)
+    if not isinstance(folder, RunFolder | SweepFolder):
+        raise NotResults(f"{folder.path} is a compare folder: sim.report.compare_html writes its report")
     path = folder.path / REPORT
     atomic_write_text(path, render(folder))
     return path
