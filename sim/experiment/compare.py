@@ -36,7 +36,8 @@ from sim.config.errors import CompareError, ScenarioError, WorkLimitError, clip_
 from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
 from sim.config.loading import fixed_for_interval, load_scenario, parse_value, with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.runner import Replication, Result, describe, json_number, replication_seeds, simulate, warnings_for
+from sim.experiment.runner import Replication, Result, replication_seeds, simulate, warnings_for
+from sim.experiment.statistics import describe, json_number
 from sim.experiment.workers import worker_pool
 from sim.results.schema import CENSORED
 

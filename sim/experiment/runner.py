@@ -20,23 +20,20 @@ True
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import stats
 from simpy.core import StopSimulation
 
 from sim.analysis.analytic import job_mtbf_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
+from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
@@ -50,7 +47,7 @@ from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 from sim.results.schema import CENSORED
-from sim.results.target import finish_date, not_reached_text
+from sim.results.target import not_reached_text
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -71,7 +68,6 @@ STREAMS = (
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
-STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
 
 
 @dataclass
@@ -153,87 +149,6 @@ class Result:
 def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
     """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
     return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
-
-
-def describe(values: np.ndarray, censored: bool = False) -> dict[str, float]:
-    """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
-
-    ``censored``: a NaN is a value above every other (a target not reached by the horizon): with
-    one, the mean, std and interval are NaN (unknown), and a percentile that needs it is NaN too.
-
-    >>> d = describe(np.array([1.0, 2.0, 3.0]))
-    >>> d["mean"], d["std"], round(d["ci95_high"], 3)
-    (2.0, 1.0, 4.484)
-    >>> d = describe(np.array([1.0, 2.0, 3.0, np.nan]), censored=True)
-    >>> d["mean"], d["p10"], d["p90"]
-    (nan, 1.3, nan)
-    """
-    if censored and np.isnan(values).any():
-        return _censored(values.astype(float))
-    v = values[~np.isnan(values)].astype(float)
-    n = v.size
-    if n == 0:
-        return dict.fromkeys(STAT_COLUMNS, math.nan)
-    if v.min() == v.max():  # identical values: no rounding noise in the spread
-        return {k: float(v[0]) for k in STAT_COLUMNS} | {"std": 0.0}
-    mean = float(v.mean())
-    std = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
-    return {
-        "mean": mean,
-        "std": std,
-        "ci95_low": mean - half,
-        "ci95_high": mean + half,
-        "p10": p10,
-        "p50": p50,
-        "p90": p90,
-    }
-
-
-def _censored(values: np.ndarray) -> dict[str, float]:
-    """``describe`` of values of which some (NaN) lie above every other: only the low percentiles are known."""
-    s = np.sort(np.where(np.isnan(values), np.inf, values))
-    out = dict.fromkeys(STAT_COLUMNS, math.nan)
-    for name, q in (("p10", 10), ("p50", 50), ("p90", 90)):
-        h = (s.size - 1) * q / 100.0  # numpy's default (linear) percentile
-        lo, hi = math.floor(h), math.ceil(h)
-        if math.isfinite(s[hi]):
-            out[name] = float(s[lo] + (s[hi] - s[lo]) * (h - lo))
-    return out
-
-
-def json_number(x: float | None) -> float | None:
-    """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
-    return None if x is None or math.isnan(x) else float(x)
-
-
-def finish_dates(summary: pd.DataFrame, start: dt.date) -> dict[str, object]:
-    """The calendar dates of the time to train's statistics (days from ``start``); ``None`` where not reached."""
-
-    def date(column: str) -> str | None:
-        value: Any = summary.loc["time_to_train_days", column]
-        days = float(value)
-        return None if math.isnan(days) else finish_date(start, days)
-
-    return {
-        "mean": date("mean"),
-        "ci95": [date("ci95_low"), date("ci95_high")],
-        "p10": date("p10"),
-        "p50": date("p50"),
-        "p90": date("p90"),
-    }
-
-
-def stat_json(row: pd.Series) -> dict[str, object]:
-    return {
-        "mean": json_number(row["mean"]),
-        "std": json_number(row["std"]),
-        "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
-        "p10": json_number(row["p10"]),
-        "p50": json_number(row["p50"]),
-        "p90": json_number(row["p90"]),
-    }
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:

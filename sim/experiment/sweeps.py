@@ -43,7 +43,8 @@ from sim.config.limits import DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
 from sim.config.loading import PolicySwitched, fixed_for_interval, parse_value, with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
-from sim.experiment.runner import describe, json_number, metrics_json
+from sim.experiment.runner import metrics_json
+from sim.experiment.statistics import describe, json_number
 from sim.experiment.store import Store, StoreMismatch
 from sim.results.schema import CENSORED, INTERVAL, OBJECTIVES, best_index, objective_metric
 

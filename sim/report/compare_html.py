@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.plots.run import costs_set
+from sim.report.cells import Table, ci_text, table
 from sim.report.compare import SHOWN, fmt_difference, interval, metric_label, narrower
-from sim.report.html import Table, chart, chart_paths, ci_text, environment, meta, table
+from sim.report.html import chart, chart_paths, environment, meta
 from sim.results.files import REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, load
 from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_sci, fmt_usd

@@ -9,12 +9,7 @@ The page is a jinja2 template (``templates/``: ``base.html.j2`` with the CSS, ``
 ``sweep.html.j2``) with autoescape on; this module only turns the folder into plain data:
 tables of formatted strings, base64 images, lines of text.
 
->>> ci_text(0.9, 0.88, 0.92, fmt_pct)
-'88.0% – 92.0%'
->>> pp_text(-0.00571)
-'−0.57 pp'
->>> table(("metric", "mean"), [("ETTR", "90.0%")], (False, True)).body[0].cells[1]
-Cell(text='90.0%', numeric=True)
+The tables are ``sim.report.cells`` (the sweep's: ``sim.report.sweep_html``).
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ import base64
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from sim.plots.base import stat
 from sim.plots.causes import cause_rows
 from sim.plots.run import costs_set, waterfall_steps
-from sim.plots.sweep_base import key_label
+from sim.report.cells import Table, ci_text, table
+from sim.report.sweep_html import grid_text, points_table
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
-from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value
+from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.schema import CENSORED, METRIC_LABELS, better_word
 
 if TYPE_CHECKING:
@@ -86,30 +81,6 @@ OPTIONAL_COSTS = ("capex_cost_usd", "rental_cost_usd", "energy_cost_usd")
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One table cell: its text, and whether it is a number (right-aligned)."""
-
-    text: str
-    numeric: bool
-
-
-@dataclass(frozen=True)
-class Row:
-    """One table row; ``best`` marks the best point of a sweep."""
-
-    cells: list[Cell]
-    best: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """Column heads and rows of formatted cells."""
-
-    head: Sequence[str]
-    body: list[Row]
-
-
-@dataclass(frozen=True)
 class Chart:
     """One chart: its file name and stem (the anchor), caption, and PNG bytes in base64."""
 
@@ -128,35 +99,6 @@ class ScenarioText:
     as_given: bool  # the folder's copy of the scenario file, else the resolved scenario as JSON
     swept: str = ""
     overrides: str = ""
-
-
-def table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[bool], best: int = -1) -> Table:
-    """A table of formatted strings; ``numeric`` says which columns hold numbers, ``best`` the row to mark."""
-    body = [
-        Row([Cell(text, num) for text, num in zip(row, numeric, strict=True)], best=i == best)
-        for i, row in enumerate(rows)
-    ]
-    return Table(tuple(head), body)
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def ci_text(mean: float, lo: float, hi: float, fmt: Fmt) -> str:
-    """A 95% CI as ``lo – hi``, with more digits when its ends would read the same; empty only when
-    there is no interval (a constant, or one replication).
-
-    >>> ci_text(0.66, 0.66001, 0.66004, fmt_pct), ci_text(0.5, 0.5, 0.5, fmt_pct)
-    ('66.001% – 66.004%', '')
-    """
-    return fmt_range(lo, hi, fmt)
-
-
-def pp_text(x: float | None, *, extra: int = 0) -> str:
-    """A difference of fractions in percentage points, with a true minus sign."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{100 * x:+.{2 + extra}f} pp".replace("-", "−") if x else "0 pp"
 
 
 # ---------------------------------------------------------------- run tables
@@ -233,87 +175,6 @@ def causes_table(summary: dict[str, Any]) -> Table | None:
 
 
 # ---------------------------------------------------------------- sweep table
-
-
-def points_table(folder: SweepFolder) -> Table:
-    """One row per point: swept values, ETTR, paired difference from the best, effective compute, money lost.
-
-    Money only if the scenario sets prices or the sweep varies them.
-    """
-    s = folder.summary
-    keys = folder.keys
-    money = costs_set(s) or any(k.startswith(("energy.", "cost.")) for k in keys)
-    extra = _sweep_extras(s, money)
-    best = s.get("best") or {}
-    rows, best_row = [], -1
-    for i, p in enumerate(s["points"]):
-        m, diff = p["metrics"], p.get("paired_difference_from_best", {})
-        ettr, ecr = stat(m, "ettr"), stat(m, "effective_compute_ratio")
-        is_best = p["params"] == best
-        best_row = i if is_best else best_row
-        d = diff.get("ettr") or {}
-        d_mean = math.nan if d.get("mean") is None else float(d["mean"])
-        d_ci = [math.nan if x is None else float(x) for x in d.get("ci95") or [None, None]]
-        rows.append(
-            (
-                *(fmt_value(p["params"][k], thousands=True) for k in keys),
-                fmt_pct(ettr[0]),
-                ci_text(*ettr, fmt_pct),
-                "best" if is_best else pp_text(d_mean),
-                "" if is_best else ci_text(d_mean, d_ci[0], d_ci[1], pp_text),
-                fmt_pct(ecr[0]),
-                ci_text(*ecr, fmt_pct),
-                fmt_num(stat(m, "interruptions")[0]),
-                *([fmt_usd(stat(m, "usd_lost_to_failures")[0])] if money else []),
-                *(_extra_cells(m, name, fmt) for name, _, fmt in extra),
-            )
-        )
-    head = (
-        *(key_label(k) for k in keys),
-        "ETTR",
-        "95% CI",
-        "ETTR − best (paired)",
-        "95% CI",
-        "effective compute",
-        "95% CI",
-        "interruptions",
-        *(["lost to failures (USD)"] if money else []),
-        *(head for _, head, _ in extra),
-    )
-    return table(head, rows, [True] * len(head), best_row)
-
-
-#: Sweep columns that only some sweeps have: a time to train (a target), costs (prices): (metric, head, format).
-SWEEP_EXTRAS: tuple[tuple[str, str, Fmt], ...] = (
-    ("time_to_train_days", "time to train (days)", fmt_days),
-    ("total_cost_usd", "total cost (USD)", fmt_usd),
-    ("usd_per_useful_exaflop", "cost per useful exaFLOP (USD)", fmt_usd),
-    ("unreliability_cost_usd", "cost of unreliability (USD)", fmt_usd),
-)
-
-
-def _sweep_extras(summary: dict[str, Any], money: bool) -> list[tuple[str, str, Fmt]]:
-    points = summary["points"]
-    have = [c for c in SWEEP_EXTRAS if all(c[0] in p["metrics"] for p in points)]
-    return [c for c in have if money or c[2] is not fmt_usd]
-
-
-def _extra_cells(metrics: dict[str, Any], name: str, fmt: Fmt) -> str:
-    """A mean with its CI; ``not reached`` for a time or cost to train some replications never got to."""
-    mean, lo, hi = stat(metrics, name)
-    if name in CENSORED and math.isnan(mean):
-        return "not reached"
-    ci = ci_text(mean, lo, hi, fmt)
-    return fmt(mean) + (f" ({ci})" if ci else "")
-
-
-def grid_text(params: dict[str, list[Any]]) -> str:
-    """The swept grid as typed (1024, not 1,024: thousands separators would read as more values in a list).
-
-    >>> grid_text({"checkpoint.interval_minutes": [5.0, 10.0], "cluster.gpus": [1024]})
-    'checkpoint.interval_minutes ∈ {5, 10} × cluster.gpus ∈ {1024}'
-    """
-    return " × ".join(f"{k} ∈ {{{', '.join(fmt_value(v) for v in vs)}}}" for k, vs in params.items())
 
 
 # ---------------------------------------------------------------- page
