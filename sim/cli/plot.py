@@ -19,12 +19,20 @@ import typer
 
 from sim.cli.app import BadInput, app, info, one_line
 
+#: Failure causes a run's charts name before "other", and the most they can (sim.plots.causes.TOP and
+#: MAX_TOP; repeated here so that `trainsim --help` does not import matplotlib).
+CAUSES = 8
+MAX_CAUSES = 9
+
 if TYPE_CHECKING:
     from sim.results.folder import CompareFolder, RunFolder, SweepFolder
 
 
-def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False) -> list[Path]:
-    """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written."""
+def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False, causes: int = CAUSES) -> list[Path]:
+    """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written.
+
+    ``causes``: the failure causes a run's charts name before summing the rest as "other".
+    """
     from sim.plots.compare import write_compare_charts
     from sim.plots.run import write_run_charts
     from sim.plots.sweep import write_sweep_charts
@@ -34,7 +42,10 @@ def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False) -> 
 
     if isinstance(folder, CompareFolder):
         return [*write_compare_charts(folder, svg), write_compare_html(folder)]
-    charts = write_sweep_charts(folder, svg) if isinstance(folder, SweepFolder) else write_run_charts(folder, svg)
+    if isinstance(folder, SweepFolder):
+        charts = write_sweep_charts(folder, svg)
+    else:
+        charts = write_run_charts(folder, svg, causes)
     return [*charts, write_report_html(folder)]
 
 
@@ -75,8 +86,18 @@ def plot_command(
         ),
     ],
     svg: Annotated[bool, typer.Option("--svg", help="Also write each chart as SVG, next to its PNG.")] = False,
+    causes: Annotated[
+        int,
+        typer.Option(
+            "--causes",
+            metavar="N",
+            min=1,
+            max=MAX_CAUSES,
+            help=f"Failure causes a run's charts name (1-{MAX_CAUSES}); the rest are summed as 'other'.",
+        ),
+    ] = CAUSES,
 ) -> None:
-    """Draw the charts (PNG, 1440 x 840 px or taller) and report.html of a results folder; print their paths."""
+    """Draw the charts (PNG, 1440 x 810 px, 16:9) and report.html of a results folder; print their paths."""
     from sim.results.folder import NotResults, load
 
     try:
@@ -84,7 +105,7 @@ def plot_command(
     except NotResults as e:
         raise BadInput(str(e)) from None
     try:
-        paths = draw(folder, svg)
+        paths = draw(folder, svg, causes)
     except OSError as e:  # a read-only folder, a full disk: the folder given cannot take the charts
         raise BadInput(f"{results_dir}: cannot write the charts: {e.strerror or e}") from None
     for path in paths:

@@ -163,7 +163,15 @@ MaxPointsOpt = Annotated[
     ),
 ]
 ObjectiveOpt = Annotated[
-    str, typer.Option("--objective", help=f"The metric whose highest mean is best: {', '.join(OBJECTIVES)}.")
+    str,
+    typer.Option(
+        "--objective",
+        help=(
+            f"What ranks the points: {', '.join(OBJECTIVES)}. The highest mean is best, except for "
+            "time_to_train, cost_to_train, cost_per_exaflop and total_cost (the lowest); time_to_train and "
+            "cost_to_train need a target (run.target_flop, run.target_tokens or run.target_compute_days)."
+        ),
+    ),
 ]
 
 
@@ -351,7 +359,7 @@ def optimize_command(
     objective: ObjectiveOpt = "ettr",
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
 ) -> None:
-    """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly."""
+    """Find the value of a key (the checkpoint interval) with the best objective, by a paired search; vs Young, Daly."""
     from sim.cli.progress import Tracker, show_bar
     from sim.config.loading import load_scenario
     from sim.experiment.optimize import optimize

@@ -20,7 +20,6 @@ True
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -29,11 +28,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import stats
+from simpy.core import StopSimulation
 
 from sim.analysis.analytic import job_mtbf_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
+from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
@@ -46,6 +46,8 @@ from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
+from sim.results.schema import CENSORED
+from sim.results.target import not_reached_text
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -66,7 +68,6 @@ STREAMS = (
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
-STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
 
 
 @dataclass
@@ -120,7 +121,8 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """Statistics of every metric over the replications: rows are metrics."""
         runs = self.runs.drop(columns="replication")
-        return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
+        stats_of = {name: describe(runs[name].to_numpy(), name in CENSORED) for name in runs.columns}
+        return pd.DataFrame(stats_of).T[STAT_COLUMNS]
 
     def to_json(self) -> dict[str, object]:
         """The ``--format json`` document of ``trainsim run`` (its keys: docs/results.md)."""
@@ -131,62 +133,22 @@ class Result:
                 name[len(prefix) :]: stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
             }
 
-        return {
+        doc: dict[str, object] = {
             "scenario": self.scenario.name,
             "replications": len(self.replications),
             "seed": self.seed,
             "metrics": metrics_json(summary),
             **{kind: block(f"{kind}.") for kind in BY_CAUSE},
         }
+        start = self.scenario.run.start_date
+        if start is not None and "time_to_train_days" in summary.index:
+            doc["finish_date"] = finish_dates(summary, start)
+        return doc
 
 
 def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
     """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
     return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
-
-
-def describe(values: np.ndarray) -> dict[str, float]:
-    """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
-
-    >>> d = describe(np.array([1.0, 2.0, 3.0]))
-    >>> d["mean"], d["std"], round(d["ci95_high"], 3)
-    (2.0, 1.0, 4.484)
-    """
-    v = values[~np.isnan(values)].astype(float)
-    n = v.size
-    if n == 0:
-        return dict.fromkeys(STAT_COLUMNS, math.nan)
-    if v.min() == v.max():  # identical values: no rounding noise in the spread
-        return {k: float(v[0]) for k in STAT_COLUMNS} | {"std": 0.0}
-    mean = float(v.mean())
-    std = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
-    return {
-        "mean": mean,
-        "std": std,
-        "ci95_low": mean - half,
-        "ci95_high": mean + half,
-        "p10": p10,
-        "p50": p50,
-        "p90": p90,
-    }
-
-
-def json_number(x: float | None) -> float | None:
-    """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
-    return None if x is None or math.isnan(x) else float(x)
-
-
-def stat_json(row: pd.Series) -> dict[str, object]:
-    return {
-        "mean": json_number(row["mean"]),
-        "std": json_number(row["std"]),
-        "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
-        "p10": json_number(row["p10"]),
-        "p50": json_number(row["p50"]),
-        "p90": json_number(row["p90"]),
-    }
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -316,15 +278,20 @@ def play(
     else:
         job = Job(env, cluster, ledger, spec, event_rows=event_rows)
     cluster.start(job.start())
+    if spec.target_gs is not None:
+        # The run ends when the final save after reaching the target is done, or at the horizon.
+        job.stop = env.event()
+        job.stop.callbacks.append(StopSimulation.callback)
     env.run(until=scenario.horizon_seconds)
     job.close()
-    values = metrics(scenario, ledger)
+    seconds = scenario.horizon_seconds if job.finished_at is None else job.finished_at
+    values = metrics(scenario, ledger, seconds, finished=job.finished_at is not None)
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
-    values.update(fleet_metrics(timeline, modes, scenario.horizon_seconds))
+    values.update(fleet_metrics(timeline, modes, seconds))
     values["spares_consumed"] = float(cluster.filled)
-    usd = cost_per_gpu_second(scenario, values)
+    usd = cost_per_gpu_second(scenario, values, seconds)
     return Replication(
         index=index,
         metrics=values,
@@ -394,4 +361,24 @@ def warnings_for(scenario: Scenario, result: Result) -> list[str]:
     ettr = [r.metrics["ettr"] for r in result.replications]
     if ettr and max(ettr) < 0.05:
         out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
+    out.extend(_target_warnings(scenario, result))
     return out
+
+
+def _target_warnings(scenario: Scenario, result: Result) -> list[str]:
+    """A target out of reach even without failures, or not reached in some replications."""
+    target = scenario.target_gpu_seconds
+    if target is None or not result.replications:
+        return []
+    days = scenario.run.duration_days
+    # Without any failure the job computes interval / (interval + blocking) of the time.
+    seg = JobSpec.from_scenario(scenario).segment
+    needed = target / scenario.cluster.gpus * seg.cycle_s / seg.interval_s / 86400.0
+    if needed > days:
+        return [
+            f"run.{scenario.run.target_key}: needs {needed:,.1f} days even without failures, more than "
+            f"run.duration_days ({days:g}): no replication can reach it"
+        ]
+    reached = sum(r.metrics["target_reached"] for r in result.replications) / len(result.replications)
+    text = not_reached_text(reached, len(result.replications), days)
+    return [] if text is None else [f"run.{scenario.run.target_key}: {text}; raise run.duration_days"]

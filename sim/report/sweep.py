@@ -14,15 +14,16 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from sim.config.scenario import Scenario
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_value
-from sim.results.schema import FRACTIONS, METRIC_LABELS
+from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value, metric_fmt
+from sim.results.schema import CENSORED, FRACTIONS, METRIC_LABELS, better_word
+from sim.results.schema import best_index as best_mean_index
+from sim.results.target import not_reached_text
 
 
 class SweepTables(Protocol):
@@ -58,11 +59,9 @@ def fmt_diff(x: float, metric: str) -> str:
         return "n/a"
     if metric in FRACTIONS:
         return f"{100.0 * x:+.2f}" if x else "0"
+    if metric.endswith("_usd") or metric == "usd_per_useful_exaflop":
+        return ("-" if x < 0 else "+") + fmt_usd(abs(x))
     return fmt_sci(x) if metric == "realized_flop" else fmt_num(x)
-
-
-def _fmt(metric: str) -> Any:
-    return fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
 
 
 def _half(row: pd.Series, metric: str, prefix: str) -> float:
@@ -73,22 +72,48 @@ def _half(row: pd.Series, metric: str, prefix: str) -> float:
 
 def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
     """``mean ± half-width of the 95% CI``; the ``±`` left out when the interval is a point (one replication).
+    A half-width too small for the usual digits gets more of them, never a ``± 0.0``.
 
-    >>> with_ci(pd.Series({"ettr.mean": 0.9, "ettr.ci95_low": 0.88, "ettr.ci95_high": 0.92}), "ettr")
-    '90.0% ± 2.0'
+    >>> row = pd.Series({"ettr.mean": 0.9, "ettr.ci95_low": 0.88, "ettr.ci95_high": 0.92})
+    >>> with_ci(row, "ettr"), with_ci(row.replace({0.88: 0.89999, 0.92: 0.90001}), "ettr")
+    ('90.0% ± 2.0', '90.0% ± 0.001')
     """
     prefix = "diff_" if diff else ""
     mean, half = float(row[f"{metric}.{prefix}mean"]), _half(row, metric, prefix)
+    if metric in CENSORED and math.isnan(mean):
+        return "not reached"  # in some replications: the mean is unknown
     if metric in FRACTIONS:
         text = fmt_diff(mean, metric) if diff else fmt_pct(mean)
-        return text + (f" ± {100.0 * half:.{2 if diff else 1}f}" if half > 0 else "")
-    fmt = _fmt(metric)
+        digits = 2 if diff else 1
+        while half > 0 and round(100.0 * half, digits) == 0 and digits < 8:
+            digits += 1
+        return text + (f" ± {100.0 * half:.{digits}f}" if half > 0 else "")
+    fmt = metric_fmt(metric)
     return str(fmt(mean)) + (f" ± {fmt(half)}" if half > 0 else "")
 
 
 def best_index(points: pd.DataFrame, objective: str) -> int:
-    """Row of the best point: the highest mean objective, as ``points_table`` chose it."""
-    return int(np.argmax(points[f"{objective}.mean"].to_numpy(float)))
+    """Row of the best point: the best mean objective, as ``points_table`` chose it."""
+    return best_mean_index(points[f"{objective}.mean"].tolist(), objective)
+
+
+#: Columns a sweep table adds when its runs have them: (metric, header); money only when a price is set.
+_EXTRA_COLUMNS = (
+    ("time_to_train_days", "time to\ntrain (d)"),
+    ("total_cost_usd", "total\ncost"),
+    ("unreliability_cost_usd", "cost of\nunreliability"),
+)
+#: Column heads of the other objectives, short enough for a table of many columns.
+_HEADS = dict(_EXTRA_COLUMNS) | {"cost_to_train_usd": "cost to\ntrain", "usd_per_useful_exaflop": "cost per\nuseful EF"}
+
+
+def _extra_columns(points: pd.DataFrame, objective: str) -> list[tuple[str, str]]:
+    costly = "total_cost_usd.mean" in points and bool((points["total_cost_usd.mean"] > 0).any())
+    return [
+        (m, header)
+        for m, header in _EXTRA_COLUMNS
+        if m != objective and f"{m}.mean" in points and (costly or not m.endswith(("_usd", "exaflop")))
+    ]
 
 
 def _header(key: str) -> str:
@@ -97,7 +122,8 @@ def _header(key: str) -> str:
 
 
 def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "ettr", title: str = "") -> Table:
-    """One row per point: swept values, ETTR, effective compute, interruptions, paired difference from the best."""
+    """One row per point: swept values, ETTR, the objective, the time and cost to train (if any), effective
+    compute (else), interruptions, paired difference from the best."""
     label = METRIC_LABELS.get(objective, objective)
     unit = "\n(pp)" if objective in FRACTIONS else ""
     table = Table(
@@ -112,8 +138,12 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         pad_edge=False,
     )
     # Headers broken by hand and cells never wrapped: rich would rather cut numbers than wrap a header.
-    headers = ["", *map(_header, keys), "ETTR", *([label] if objective != "ettr" else [])]
-    headers += ["eff.\ncompute", "interruptions", f"{label} - best" + unit]
+    headers = ["", *map(_header, keys), "ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
+    extra = _extra_columns(points, objective)
+    headers += [header for _, header in extra]
+    # Effective compute is MFU x ETTR: room for the time and money columns instead, when there are some.
+    short = _HEADS.get(objective, label)
+    headers += [*([] if extra else ["eff.\ncompute"]), "interruptions", f"{short}\n- best" + unit]
     best = best_index(points, objective)
     rows = []
     for i, (_, row) in enumerate(points.iterrows()):
@@ -124,8 +154,9 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         cells.append(with_ci(row, "ettr"))
         if objective != "ettr":
             cells.append(with_ci(row, objective))
+        cells += [with_ci(row, m) for m, _ in extra]
         cells += [
-            fmt_pct(float(row["effective_compute_ratio.mean"])),
+            *([] if extra else [fmt_pct(float(row["effective_compute_ratio.mean"]))]),
             fmt_num(float(row["interruptions.mean"])),
             "best" if i == best else with_ci(row, objective, diff=True),
         ]
@@ -152,8 +183,24 @@ def sweep_renderable(result: SweepTables) -> Group:
     best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
     foot = Text()
     foot.append(f"best: {best}\n", style="bold")
+    for line in _short_of_target(result.points, keys, result.replications, s.run.duration_days):
+        foot.append(line + "\n", style="yellow")
     foot.append(f"computed {result.computed}, reused {result.reused} replications")
     return Group(head, Text(""), points_renderable(result.points, keys, result.objective), Text(""), foot)
+
+
+def _short_of_target(points: pd.DataFrame, keys: list[str], replications: int, days: float) -> list[str]:
+    """A line for each point where some replication did not reach the target (``run.target_*``)."""
+    if "target_reached.mean" not in points:
+        return []
+    out = []
+    for i, share in enumerate(points["target_reached.mean"].to_numpy(float)):
+        horizon = float(points["run.duration_days"].iloc[i]) if "run.duration_days" in points else days
+        text = not_reached_text(share, replications, horizon)
+        if text is not None:
+            where = ", ".join(f"{k}={fmt_value(points[k].iloc[i])}" for k in keys)
+            out.append(f"{where}: {text}")
+    return out
 
 
 def wide_console() -> Console:
@@ -179,12 +226,12 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     key: str = optimum.key
     objective: str = optimum.objective
     label = METRIC_LABELS.get(objective, objective)
-    fmt = _fmt(objective)
+    fmt = metric_fmt(objective)
     unit = " min" if key.endswith("_minutes") else ""
     head = Text()
     head.append(f"{scenario_name}: ", style="bold")
     head.append(
-        f"{key} that maximises {label}; {len(optimum.points)} values in {optimum.rounds} "
+        f"{key} with the {better_word(objective)} mean {label}; {len(optimum.points)} values in {optimum.rounds} "
         f"round{'s' if optimum.rounds != 1 else ''}, {replications} paired replications each, seed {seed}"
     )
     result = Table(show_header=False, show_edge=False, title="Optimum", title_justify="left")
@@ -192,10 +239,11 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     result.add_column("value", justify="right", style="bold")
     result.add_column("note")
     lo, hi = optimum.best_ci95
-    ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {fmt(lo)}-{fmt(hi)})" if lo != hi else "")
+    interval = fmt_range(lo, hi, fmt, "-")
+    ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {interval})" if interval else "")
     b_lo, b_hi = optimum.bracket
     result.add_row("simulated best", f"{optimum.best:.4g}{unit}", ci)
-    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly below the best")
+    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly worse than the best")
     if key == "checkpoint.interval_minutes":
         result.add_row("Young (1974)", f"{_minutes(optimum.young_minutes)}{unit}", "sqrt(2 delta M)")
         result.add_row("Daly (2006)", f"{_minutes(optimum.daly_minutes)}{unit}", "higher-order optimum")
