@@ -75,7 +75,7 @@ def fit_repairs(hours: np.ndarray, open_: np.ndarray) -> RepairFit:
     n, n_open = int(log_x.size), int(open_.sum())
     if closed.size == 0:
         return RepairFit(math.nan, math.nan, (math.nan, math.nan), (math.nan, math.nan), n, n_open, "no repair ended")
-    if closed.size < 3 or float(np.ptp(closed)) == 0.0:
+    if closed.size < 3 or float(np.ptp(closed)) < 1e-9:  # one length, up to the rounding of its times
         mean = float(np.exp(closed).mean())
         return RepairFit(
             mean, 0.0, (math.nan, math.nan), (math.nan, math.nan), n, n_open,
