@@ -1,10 +1,10 @@
 """Each cause's failure law by maximum likelihood over the node histories (``sim.analysis.histories``).
 
 The model is the simulator's: a node is at risk from the window start (or its return from repair)
-until its next fault, of whatever cause; every cause is a clock of its own law on the node, all of
-them as good as new when the node comes back (``action = "replace"``). A node's clocks run
-``z`` times as fast as the fleet's (its rate multiplier, mean 1 over the fleet; ``z = 1`` everywhere
-for a homogeneous fleet). In a fleet in steady state (``stationary``) the first interval of a node
+until its next fault, of whatever cause; every cause is a clock of its own law on the node, renewed by
+its own faults (``action = "replace"`` renews the part that failed) and paused while the node is down
+(``Histories.own``). A node's clocks run ``z`` times as fast as the fleet's (its rate multiplier, mean 1
+over the fleet; ``z = 1`` everywhere for a homogeneous fleet). In a fleet in steady state (``stationary``) the first interval of a node
 that is up at the window start is a forward-recurrence time: density ``S(t) / mean``, survival
 ``Q(1/k, (t/scale)^k)`` for a Weibull of shape ``k`` (the regularized upper incomplete gamma), which
 for the exponential is its own law.

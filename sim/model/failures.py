@@ -7,8 +7,11 @@ streams. The job never draws from them: changing a checkpoint setting cannot mov
 
 Each node owns one clock per component instance and mode (``sim.model.clocks``: which clocks, how
 they are drawn, where they start). A ``restart`` failure renews only the clock that fired; a
-``replace`` failure takes the node away for ``repair_hours``, after which it is as good as new: every
-clock starts again. Servers may differ in their failure rates (``sim.model.fleet``).
+``replace`` failure takes the node away for ``repair_hours``, after which the part that failed is new:
+its clock starts again, and the server's other clocks resume at the age they had (their parts were
+not replaced, and nothing ages in repair). So every clock is a renewal process of its own, and a
+fleet in steady state stays in it beside any other modes; exponential clocks, which have no age, are
+simply drawn again. Servers may differ in their failure rates (``sim.model.fleet``).
 
 >>> import numpy as np
 >>> from sim.config.scenario import FailureMode
