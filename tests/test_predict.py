@@ -112,6 +112,12 @@ def test_chart_from_the_tables(tmp_path: Path) -> None:
     assert list(windows.columns[:4]) == ["window", "start_hours", "hours", "faults"] and len(hist) == 7
     path = write_check_chart(tmp_path / "c.png", windows, hist, {"scenario": "test", "replications": 20, "seed": 1})
     assert path.read_bytes()[:4] == b"\x89PNG"
+    # A skewed count whose mean lies below its 95% interval (10 in 196 fleets of 200, 0 in 4): no side to its bar.
+    skewed = predict.Tally(sim.faults, sim.nodes, np.tile(np.array([[10, 0, 0, 0, 0, 0, 0]]), (200, 1)))
+    skewed.histogram[:4, 0] = 0
+    hist = predict.histogram_table(seen, skewed)
+    assert hist.loc[0, "nodes_sim"] < hist.loc[0, "nodes_lo"]
+    assert write_check_chart(tmp_path / "s.png", windows, hist, {"scenario": "test"}).exists()
 
 
 #: Seeds of the validation; misses allowed for a coverage of at least 95%: a one-sided binomial test at 0.5%
