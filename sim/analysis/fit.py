@@ -1,18 +1,19 @@
 """Each cause's failure law by maximum likelihood over the node histories (``sim.analysis.histories``).
 
-The model is the simulator's: a node is at risk from the window start (or its return from repair)
-until its next fault, of whatever cause; every cause is a clock of its own law on the node, renewed by
-its own faults (``action = "replace"`` renews the part that failed) and paused while the node is down
+The model is the simulator's: a node is at risk from the window start (or its return from repair) until
+its next fault, of whatever cause; every cause is a clock of its own law on the node, renewed by its own
+faults (``action = "replace"`` renews the part that failed) and paused while the node is down
 (``Histories.own``). A node's clocks run ``z`` times as fast as the fleet's (its rate multiplier, mean 1
-over the fleet; ``z = 1`` everywhere for a homogeneous fleet). In a fleet in steady state (``stationary``) the first interval of a node
-that is up at the window start is a forward-recurrence time: density ``S(t) / mean``, survival
-``Q(1/k, (t/scale)^k)`` for a Weibull of shape ``k`` (the regularized upper incomplete gamma), which
-for the exponential is its own law.
+over the fleet; ``z = 1`` everywhere for a homogeneous fleet). In a fleet in steady state
+(``stationary``) the first interval of a node that is up at the window start is a forward-recurrence
+time: density ``S(t) / mean``, survival ``Q(1/k, (t/scale)^k)`` for a Weibull of shape ``k`` (the
+regularized upper incomplete gamma), which for the exponential is its own law.
 
 Each cause is fitted by the likelihood of its own faults (observed ends of intervals) and of every
 other interval as censored, with the node's multiplier integrated over the fitted heterogeneity law
-(``sim.analysis.heterogeneity``) given the node's faults of the other causes (counted as Poisson at
-their fleet rate over the node's exposure). This is the likelihood of the cause's data given the
+(``sim.analysis.heterogeneity``) given the node's other causes: their terms of the likelihood
+(``sim.analysis.joint_fit``), or their counts read as Poisson at their fleet rate over the node's
+exposure (the same when they are exponential). This is the likelihood of the cause's data given the
 rest, so clustering that the heterogeneity explains (bad nodes failing again and again, and their
 many short intervals between repairs) is not read as a decreasing hazard. Exponential: with no
 heterogeneity, MTBF = exposure / faults with the exact chi-square interval of a time-truncated

@@ -3,12 +3,13 @@
 A node is at risk from the window start (unless a fault that began before the window still holds it
 down) until its first fault; then it is down until that fault's end (no end column: back at once; an
 open repair: down to the window end), and at risk again from its return. These stretches are the
-*intervals*; the first of a node that is up at the window start is a forward-recurrence time of a
-fleet in steady state. A repair renews the part that failed: a cause's clock runs over the intervals
-of a node from one of its own faults to the next (``Histories.own``), paused while the node is down. A fault that starts while its node is already down
-(overlapping an earlier fault's [start, end)) is counted as a fault of its cause but ends no interval
-and adds no downtime twice: it is *secondary*. Nodes absent from the log share one group: one whole
-window at risk, with their count as weight, so a fleet of a billion nodes costs one row.
+*intervals*; the first of a node that is up at the window start is a forward-recurrence time of a fleet
+in steady state. A repair renews the part that failed: a cause's clock runs over the intervals of a node
+from one of its own faults to the next (``Histories.own``), paused while the node is down. A fault that
+starts while its node is already down (overlapping an earlier fault's [start, end)) is counted as a
+fault of its cause but ends no interval and adds no downtime twice: it is *secondary*. Nodes absent from
+the log share one group: one whole window at risk, with their count as weight, so a fleet of a billion
+nodes costs one row.
 
 >>> from sim.analysis.incidents import Incident
 >>> h = histories([Incident(10.0, "psu", "n1", 2, 12.0), Incident(11.0, "nic", "n1", 3, 15.0)], nodes=3, window=100.0)
