@@ -227,6 +227,46 @@ def fit_case(draw: st.DrawFn) -> Case:
     return Case(["fit", "log.csv", "--nodes", nodes, "--start", start, "--end", end, *extra], {"log.csv": data})
 
 
+EVENT_TIMES: list[object] = [0.5, "1.5", -3.0, 1e300, "nan", "inf", None, True, "2024-01-03T00:00:00Z", "soon", [1]]
+EVENT_KINDS: list[object] = ["fault_start", "fault_end", "start", "END", "restart", "", None, 7, "end_start"]
+
+
+@st.composite
+def fit_events_case(draw: st.DrawFn) -> Case:
+    """fit a JSON array of start and end events (the InfiniteHBD layout) by day, then one thing mutated."""
+    n = draw(st.integers(1, 20))
+    events: list[object] = []
+    for i in range(n):
+        ft = {"Class": ("GPU", "NIC")[i % 2]}
+        events.append({"node_id": f"n{i % 5}", "event_time": 1.0 + i, "event_type": "fault_start", "fault_type": ft})
+        events.append({"node_id": f"n{i % 5}", "event_time": 1.5 + i, "event_type": "fault_end", "fault_type": ft})
+    args = ["--time-column", "event_time", "--time-unit", "days", "--time-origin", "2024-01-01", "--event-column",
+            "event_type", "--cause-column", "fault_type.Class", "--node-column", "node_id"]  # fmt: skip
+    window = ["--start", "0", "--end", "30"]
+    what = draw(st.sampled_from(["none", "event", "event", "option", "window", "text"]))
+    if what == "event":
+        key = draw(st.sampled_from(["node_id", "event_time", "event_type", "fault_type", "extra"]))
+        value = draw(st.sampled_from([*EVENT_TIMES, *EVENT_KINDS, {"Class": None}, {}]))
+        picked = events[draw(st.integers(0, len(events) - 1))]
+        assert isinstance(picked, dict)
+        picked[key] = value
+        if draw(st.booleans()):
+            events.append(draw(st.sampled_from([7, "x", [], None])))
+    elif what == "option":
+        i = draw(st.integers(0, len(args) - 1))
+        args[i] = draw(st.sampled_from(["", " ", "days", "weeks", "x,y", "a,a", "fault_type", "Class", "9999-99-99"]))
+    elif what == "window":
+        window = ["--start", draw(st.sampled_from(["0", "-1e308", "1e308", "nan", "2024-01-02"])),
+                  "--end", draw(st.sampled_from(["30", "0", "inf", "2024-03-01T00:00:00Z"]))]  # fmt: skip
+        window += draw(st.sampled_from([[], ["--check-end", "60"], ["--check-end", "1e400"], ["--end-column", "x"]]))
+    text = json.dumps(events, indent=draw(st.sampled_from([None, 1, 4])), allow_nan=True)
+    if what == "text":
+        cut = draw(st.integers(0, len(text)))
+        text = draw(st.sampled_from([text[:cut], text[:cut] + "]", text + "\n[]", "{" + text[1:]]))
+    argv = ["fit", "trace.json", "--nodes", "10", *args, *window, "--check-windows", "0", "-f", "json"]
+    return Case(argv, {"trace.json": text})
+
+
 @st.composite
 def out_case(draw: st.DrawFn) -> Case:
     out = draw(
@@ -267,7 +307,7 @@ def variant_case(draw: st.DrawFn) -> Case:
 
 CASES = st.one_of(
     scenario_case(), scenario_case(), scenario_case(), scenario_case(),
-    set_case(), set_case(), param_case(), fit_case(), range_case(), out_case(), variant_case(),
+    set_case(), set_case(), param_case(), fit_case(), fit_events_case(), range_case(), out_case(), variant_case(),
 )  # fmt: skip
 
 # ---------------------------------------------------------------- the property
