@@ -175,8 +175,10 @@ def test_warning_when_failures_outpace_restarts(tmp_path: Path, capsys: pytest.C
         '[restart]\nfixed_minutes = 30\n[[failure]]\nname = "storm"\nscope = "job"\nmtbf_hours = 0.05\n'
         'action = "restart"\n'
     )
-    code, stdout, _ = run_cli(["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2"], capsys)
-    assert code == 0 and "warning:" in stdout
+    code, stdout, stderr = run_cli(["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2"], capsys)
+    assert code == 0 and "warning:" not in stdout
+    lines = [line for line in stderr.splitlines() if "warning:" in line]
+    assert len(lines) == 2 and "shorter than a restart" in lines[0] and "near zero" in lines[1]
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["warnings"]
 
 

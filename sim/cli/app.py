@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import sys
 import traceback
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -135,6 +135,13 @@ def _root(
 def info(message: str, quiet: bool) -> None:
     if not quiet:
         print(f"trainsim: {message}", file=sys.stderr, flush=True)
+
+
+def warn(lines: Iterable[str], quiet: bool, shown: Collection[str] = ()) -> None:
+    """Print each warning on stderr in one line (``--quiet`` silences them), but those already ``shown``."""
+    for line in lines:
+        if line not in shown:
+            info(f"warning: {visible(line)}", quiet)
 
 
 def parse_overrides(assignments: Sequence[str] | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sim.cli.app import (
     check_replaceable,
     info,
     parse_overrides,
+    warn,
 )
 from sim.config.errors import ScenarioError
 from sim.config.limits import DEFAULT_MAX_EVENTS
@@ -118,6 +119,7 @@ def run_command(
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console
 
+    from sim.analysis.plausibility import scenario_flags
     from sim.analysis.work import check_work
     from sim.experiment import runner, save
     from sim.report import terminal as report
@@ -146,6 +148,9 @@ def run_command(
         f"(seed {root}, {jobs} process{'es' if jobs != 1 else ''})",
         quiet,
     )
+    # What the scenario alone says is worth knowing before a long run, not after it.
+    early = [f.text for f in scenario_flags(scenario)]
+    warn(early, quiet)
     started = output.utc_now()
     start = time.perf_counter()
     err_console = Console(stderr=True)
@@ -166,10 +171,9 @@ def run_command(
 
     if fmt is Format.json:
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
-        for w in result.warnings:
-            info(f"warning: {w}", quiet)
     else:
         report.print_report(result, Console())
+    warn(result.warnings, quiet, shown=early)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
     if not no_plots:

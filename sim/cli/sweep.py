@@ -36,6 +36,7 @@ from sim.cli.app import (
     check_replaceable,
     info,
     parse_overrides,
+    warn,
 )
 from sim.config.errors import SweepError, shown
 from sim.config.limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
@@ -275,6 +276,7 @@ def sweep_command(
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
     else:
         sweep_report.print_sweep(result)
+    warn(result.warnings, quiet)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
     if not no_plots:

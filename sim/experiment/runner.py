@@ -31,7 +31,7 @@ import pandas as pd
 import simpy
 from scipy import stats
 
-from sim.analysis.analytic import job_mtbf_seconds
+from sim.analysis.plausibility import scenario_flags, wait_flag
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.scenario import Scenario
 from sim.experiment.workers import worker_pool
@@ -351,14 +351,13 @@ def run(
 
 
 def warnings_for(scenario: Scenario, result: Result) -> list[str]:
-    """Plain-language warnings about a scenario and its results."""
-    out = []
-    mtbf = job_mtbf_seconds(scenario)
-    if mtbf < scenario.restart_seconds:
-        out.append(
-            f"job MTBF ({mtbf / 60:.1f} min) is shorter than a restart ({scenario.restart_seconds / 60:.1f} min): "
-            "most restarts never finish"
-        )
+    """Plain-language warnings about a scenario and its results: the plausibility checks
+    (``sim.analysis.plausibility``), then what the results say."""
+    out = [f.text for f in scenario_flags(scenario)]
+    waiting = [r.metrics.get("fraction_wait", 0.0) for r in result.replications]
+    wait = wait_flag(float(np.mean(waiting)), scenario.cluster.spare_nodes) if waiting else None
+    if wait is not None:
+        out.append(wait.text)
     dropped = [r for r in result.replications if r.events_dropped]
     if dropped:
         out.append(

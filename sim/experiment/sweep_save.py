@@ -80,6 +80,7 @@ def summary_document(
     doc["total"] = result.computed + result.reused
     doc["computed"] = result.computed
     doc["reused"] = result.reused
+    doc["warnings"] = list(result.warnings)
     return doc
 
 

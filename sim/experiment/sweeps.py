@@ -28,7 +28,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.analytic import interval_seconds
+from sim.analysis.plausibility import points_warnings
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.errors import ScenarioError, SweepError, WorkLimitError, clip_key, shown
 from sim.config.limits import DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
@@ -44,7 +45,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
 from sim.experiment.runner import describe, json_number, metrics_json
 from sim.experiment.store import Store, StoreMismatch
-from sim.results.schema import OBJECTIVES
+from sim.results.schema import GPUS, OBJECTIVES
 
 #: Significant digits of log-spaced values: readable column values, exact endpoints.
 LOG_DIGITS = 4
@@ -229,6 +230,7 @@ class SweepResult:
     objective: str
     computed: int
     reused: int
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> Point:
@@ -323,17 +325,28 @@ def run_sweep(
         if client is not None:
             client.close()
     runs = tidy(points, n, results)
+    table = points_table(runs, list(values), objective)
     return SweepResult(
         scenario,
         root,
         n,
         values,
         runs,
-        points_table(runs, list(values), objective),
+        table,
         objective,
         computed=computed,
         reused=reused,
+        warnings=sweep_warnings(scenario, points, table),
     )
+
+
+def sweep_warnings(scenario: Scenario, points: list[tuple[Point, Scenario]], table: pd.DataFrame) -> list[str]:
+    """The plausibility warnings of a sweep's points (``sim.analysis.plausibility``), one line per kind."""
+    waits = table["fraction_wait.mean"].tolist() if "fraction_wait.mean" in table else [0.0] * len(points)
+    labelled = [(_describe_point(p), s, float(w)) for (p, s), w in zip(points, waits, strict=True)]
+    keys = set(points[0][0]) if points else set()
+    fixed = scenario.cluster.spare_nodes if GPUS in keys and "cluster.spare_nodes" not in keys else None
+    return points_warnings(labelled, fixed)
 
 
 def _play(

@@ -40,8 +40,6 @@ class RunTables(Protocol):
     @property
     def runtime_s(self) -> float: ...
     @property
-    def warnings(self) -> list[str]: ...
-    @property
     def causes(self) -> list[str]: ...
     @property
     def summary(self) -> pd.DataFrame: ...
@@ -242,7 +240,7 @@ def _header(result: RunTables) -> Text:
 
 
 def text_report(result: RunTables) -> Group:
-    """The ``trainsim run`` report: header, headline, waterfall, causes and warnings, as one renderable."""
+    """The ``trainsim run`` report: header, headline, waterfall and causes, as one renderable (warnings: stderr)."""
     parts: list[RenderableType] = [
         _header(result),
         Text(""),
@@ -255,8 +253,6 @@ def text_report(result: RunTables) -> Group:
     fleet = _fleet_table(result)
     if fleet is not None:
         parts += [Text(""), fleet]
-    for w in result.warnings:
-        parts.append(Text(f"warning: {w}", style="yellow"))
     return Group(*parts)
 
 
