@@ -52,7 +52,7 @@ from study import ci_text, paired, versus
 
 import sim
 from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
-from sim.experiment.runner import describe
+from sim.experiment.statistics import describe
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.schema import BUCKET_LABELS, BUCKETS
 

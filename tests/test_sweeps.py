@@ -14,7 +14,8 @@ from test_runner import M_S, daly_scenario
 import sim.experiment.sweeps
 from sim.analysis.analytic import daly_ettr, daly_interval
 from sim.config.errors import SweepError
-from sim.experiment.sweeps import build_points, grid, parse_param, parse_values, run_sweep, sweep
+from sim.experiment.grid import build_points, grid, parse_param, parse_values
+from sim.experiment.sweeps import run_sweep, sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 

@@ -109,6 +109,45 @@ MaxEventsOpt = Annotated[
         show_default=False,
     ),
 ]
+PrecisionOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        metavar="HALF_WIDTH",
+        help=(
+            "Add replications until the 95% CI of the objective's mean is within +- HALF_WIDTH, in the metric's "
+            "unit (0.002 = 0.2 points of ETTR); results are the same for any --jobs. Instead of --replications."
+        ),
+        show_default=False,
+    ),
+]
+RelPrecisionOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rel-precision",
+        metavar="FRACTION",
+        help="As --precision, relative to the mean: 0.01 = +- 1% of the objective's mean.",
+        show_default=False,
+    ),
+]
+MinReplicationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-replications",
+        metavar="N",
+        help="With --precision: replications before the target is first checked (default 10, at least 2).",
+        show_default=False,
+    ),
+]
+MaxReplicationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-replications",
+        metavar="N",
+        help="With --precision: the most replications (default 1000); the report says when it stopped short.",
+        show_default=False,
+    ),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(
@@ -165,6 +204,35 @@ def check_replaceable(folder: Path, ours: Collection[str], command: str) -> None
         raise BadInput(f"--out {folder}: holds files that {command} did not write ({shown}); choose another --out")
 
 
+def precision_target(
+    half_width: float | None,
+    relative: float | None,
+    objective: str,
+    min_replications: int | None,
+    max_replications: int | None,
+    replications: int | None,
+) -> Any:
+    """The ``Precision`` of ``--precision`` or ``--rel-precision`` and their bounds, or ``None`` without one.
+
+    Bad input (both targets, bounds without a target, a target with ``--replications``) raises.
+    """
+    if half_width is None and relative is None:
+        for name, value in (("--min-replications", min_replications), ("--max-replications", max_replications)):
+            if value is not None:
+                raise BadInput(f"{name}: only with --precision or --rel-precision")
+        return None
+    if half_width is not None and relative is not None:
+        raise BadInput("--precision and --rel-precision: give one of them")
+    if replications is not None:
+        raise BadInput("--replications: not with --precision or --rel-precision (they choose the count)")
+    from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN
+    from sim.experiment.runner import precision_target as target
+
+    lo = DEFAULT_MIN if min_replications is None else min_replications
+    hi = max(DEFAULT_MAX, lo) if max_replications is None else max_replications
+    return target(half_width, relative, objective, lo, hi)
+
+
 #: The longest error line printed: a message that quotes a huge value must not flood the terminal.
 MAX_ERROR_CHARS = 400
 
@@ -204,6 +272,10 @@ _OPTIONS = {
     "seed": "--seed",
     "jobs": "--jobs",
     "objective": "--objective",
+    "precision": "--precision",
+    "rel_precision": "--rel-precision",
+    "min_replications": "--min-replications",
+    "max_replications": "--max-replications",
     "max_points": "--max-points",
     "max_events": "--max-events",
 }

@@ -29,13 +29,18 @@ from sim.cli.app import (
     Format,
     FormatOpt,
     MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionOpt,
+    RelPrecisionOpt,
     ScenarioArg,
     SetOpt,
     app,
     check_replaceable,
     info,
     parse_overrides,
+    precision_target,
     warn,
 )
 from sim.config.errors import SweepError, shown
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
 
 def parse_params(specs: Sequence[str], max_points: int = DEFAULT_MAX_POINTS) -> dict[str, list[Any]]:
     """``--param KEY=VALUES`` options as a grid; a key given twice is an error, not a silent override."""
-    from sim.experiment.sweeps import parse_param
+    from sim.experiment.grid import parse_param
 
     params: dict[str, list[Any]] = {}
     for spec in specs:
@@ -222,17 +227,25 @@ def sweep_command(
     no_plots: NoPlotsOpt = False,
     max_points: MaxPointsOpt = DEFAULT_MAX_POINTS,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
+    precision: PrecisionOpt = None,
+    rel_precision: RelPrecisionOpt = None,
+    min_replications: MinReplicationsOpt = None,
+    max_replications: MaxReplicationsOpt = None,
 ) -> None:
-    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
+    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts.
+
+    With --precision or --rel-precision, each point runs until its objective's 95% CI is that narrow."""
     from sim.cli.progress import Tracker, show_bar
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
     from sim.experiment.sweeps import run_sweep
     from sim.report import sweep as sweep_report
     from sim.results import files as output
+    from sim.results.precision import until_text
 
     params = parse_params(param, max_points)
     _check_counts(replications, seed, jobs)
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications, replications)
     overrides = parse_overrides(set_)
     scenario, text = _load(scenario_path, overrides)
     folder = sweep_output.default_sweep_dir(scenario) if out is None else out
@@ -241,10 +254,12 @@ def sweep_command(
     root = scenario.run.seed if seed is None else seed
 
     def on_start(done: int, total: int) -> None:
-        points = total // n
+        first = n if target is None else target.min_replications
+        points = total // first
         reused = f"; {done} stored replications reused" if done else ""
+        each = f"{n} replication{'s' if n != 1 else ''}" if target is None else until_text(target.to_json())
         info(
-            f"sweeping {points} point{'s' if points != 1 else ''} x {n} replication{'s' if n != 1 else ''} "
+            f"sweeping {points} point{'s' if points != 1 else ''} x {each} "
             f"of {scenario.name} (seed {root}, {_workers(jobs, scheduler)}{reused})",
             quiet,
         )
@@ -255,8 +270,21 @@ def sweep_command(
     write_error: OSError | None = None
     try:
         with tracker:
+            count = n if target is None else None
             result = run_sweep(
-                scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker, max_points, max_events
+                scenario,
+                params,
+                count,
+                root,
+                jobs,
+                scheduler,
+                folder,
+                resume,
+                objective,
+                tracker,
+                max_points,
+                max_events,
+                target,
             )
         runtime = time.perf_counter() - start
         try:

@@ -71,3 +71,7 @@ class WorkLimitError(ScenarioError):
 
 class SweepError(InputError):
     """A sweep that cannot start: bad parameters or a results folder that does not match."""
+
+
+class PrecisionError(InputError):
+    """A precision target that cannot be used (``argument`` names the option: precision, min_replications, ...)."""

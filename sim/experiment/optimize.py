@@ -22,7 +22,7 @@ from sim.analysis.work import DEFAULT_MAX_EVENTS
 from sim.config.errors import ScenarioError, SweepError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.runner import json_number
+from sim.experiment.statistics import json_number
 from sim.experiment.sweeps import points_table, run_sweep
 from sim.results.schema import INTERVAL
 

@@ -20,20 +20,26 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
-from scipy import stats
 
 from sim.analysis.plausibility import scenario_flags, wait_flag
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
+from sim.config.errors import PrecisionError, shown
+from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, until_precise
+from sim.experiment.statistics import BY_CAUSE, STAT_COLUMNS, describe, metrics_json, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
@@ -46,6 +52,8 @@ from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
+from sim.results.precision import shortfall
+from sim.results.schema import OBJECTIVES
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -63,10 +71,7 @@ STREAMS = (
     "misdiagnoses",
 )
 
-#: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
-BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
-STAT_COLUMNS = ["mean", "std", "ci95_low", "ci95_high", "p10", "p50", "p90"]
 
 
 @dataclass
@@ -100,6 +105,8 @@ class Result:
     replications: list[Replication]
     runtime_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: The ``precision`` block (``sim.experiment.precision``): asked and reached; ``None`` for a fixed count.
+    precision: dict[str, Any] | None = None
 
     @property
     def causes(self) -> list[str]:
@@ -131,62 +138,16 @@ class Result:
                 name[len(prefix) :]: stat_json(summary.loc[name]) for name in summary.index if name.startswith(prefix)
             }
 
-        return {
+        doc: dict[str, object] = {
             "scenario": self.scenario.name,
             "replications": len(self.replications),
             "seed": self.seed,
             "metrics": metrics_json(summary),
             **{kind: block(f"{kind}.") for kind in BY_CAUSE},
         }
-
-
-def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
-    """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
-    return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
-
-
-def describe(values: np.ndarray) -> dict[str, float]:
-    """Mean, sample std, 95% t-interval of the mean, and p10/p50/p90; NaNs are left out.
-
-    >>> d = describe(np.array([1.0, 2.0, 3.0]))
-    >>> d["mean"], d["std"], round(d["ci95_high"], 3)
-    (2.0, 1.0, 4.484)
-    """
-    v = values[~np.isnan(values)].astype(float)
-    n = v.size
-    if n == 0:
-        return dict.fromkeys(STAT_COLUMNS, math.nan)
-    if v.min() == v.max():  # identical values: no rounding noise in the spread
-        return {k: float(v[0]) for k in STAT_COLUMNS} | {"std": 0.0}
-    mean = float(v.mean())
-    std = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    p10, p50, p90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
-    return {
-        "mean": mean,
-        "std": std,
-        "ci95_low": mean - half,
-        "ci95_high": mean + half,
-        "p10": p10,
-        "p50": p50,
-        "p90": p90,
-    }
-
-
-def json_number(x: float | None) -> float | None:
-    """A float for strict JSON: NaN (no value, e.g. no interruption to time) becomes None."""
-    return None if x is None or math.isnan(x) else float(x)
-
-
-def stat_json(row: pd.Series) -> dict[str, object]:
-    return {
-        "mean": json_number(row["mean"]),
-        "std": json_number(row["std"]),
-        "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
-        "p10": json_number(row["p10"]),
-        "p50": json_number(row["p50"]),
-        "p90": json_number(row["p90"]),
-    }
+        if self.precision is not None:
+            doc["precision"] = dict(self.precision)
+        return doc
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -323,31 +284,84 @@ def run(
     jobs: int = 1,
     indices: Iterable[int] | None = None,
     max_events: float = DEFAULT_MAX_EVENTS,
+    precision: float | Precision | None = None,
+    rel_precision: float | None = None,
+    objective: str = "ettr",
+    min_replications: int = DEFAULT_MIN,
+    max_replications: int = DEFAULT_MAX,
 ) -> Result:
     """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
 
     The result is the same, byte for byte, for any ``jobs``. A scenario that expects more than
     ``max_events`` events in a replication is refused before any work (``WorkLimitError``).
+
+    ``precision`` (an absolute 95% CI half-width of ``objective``'s mean, 0.002 for 0.2 points of
+    ETTR) or ``rel_precision`` (relative to the mean) runs replications until it is met, from
+    ``min_replications`` to ``max_replications`` (``sim.experiment.precision``; ``replications``
+    is then not given). ``Result.precision`` says how many it took and what was reached.
     """
-    n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
-    if n < 1:
-        raise ValueError(f"replications must be >= 1, got {n}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications)
+    if target is not None and (replications is not None or indices is not None):
+        raise PrecisionError("give replications or a precision target, not both", "replications")
+    n = scenario.run.replications if replications is None else replications
+    if n < 1:
+        raise ValueError(f"replications must be >= 1, got {n}")
     check_work(scenario, max_events)
-    seeds = replication_seeds(root, n)
-    todo: Sequence[int] = list(range(n)) if indices is None else list(indices)
-    args = [(scenario, seeds[i], i) for i in todo]
     start = time.perf_counter()
-    if jobs == 1 or len(args) == 1:
-        reps = [_simulate_args(a) for a in args]
-    else:
-        with worker_pool(min(jobs, len(args), os.cpu_count() or 1)) as pool:
-            reps = list(pool.map(_simulate_args, args))
+    todo = list(range(n)) if indices is None else list(indices)
+    workers = min(jobs, os.cpu_count() or 1, len(todo) if target is None else jobs)
+    with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        if target is None:
+            reps = play_replications(scenario, root, todo, pool)
+            block = None
+        else:
+
+            def play_ranges(ranges: list[tuple[int, int, int]]) -> dict[int, list[Replication]]:
+                ((key, lo, hi),) = ranges
+                return {key: play_replications(scenario, root, list(range(lo, hi)), pool)}
+
+            def value(r: Replication) -> float:
+                return r.metrics.get(target.metric, math.nan)
+
+            reps, reach = until_precise([0], play_ranges, value, target, workers)[0]
+            block = target.to_json() | reach.to_json()
+            # The scenario as it ran: rerunning it with its replications gives these very results.
+            scenario = with_overrides(scenario, {"run.replications": len(reps)})
     result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
+    result.precision = block
     result.warnings.extend(warnings_for(scenario, result))
     return result
+
+
+def precision_target(
+    half_width: float | Precision | None,
+    relative: float | None,
+    objective: str = "ettr",
+    min_replications: int = DEFAULT_MIN,
+    max_replications: int = DEFAULT_MAX,
+) -> Precision | None:
+    """The precision target of the arguments of ``run`` (``None`` without one); ``PrecisionError`` if unusable."""
+    if isinstance(half_width, Precision):
+        return half_width
+    if half_width is None and relative is None:
+        return None
+    if objective not in OBJECTIVES:
+        raise PrecisionError(f"{shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective")
+    return Precision(objective, half_width, relative, min_replications, max_replications)
+
+
+def play_replications(
+    scenario: Scenario, root: int, indices: list[int], pool: ProcessPoolExecutor | None = None
+) -> list[Replication]:
+    """Replications ``indices`` of ``scenario`` from seed ``root``, in that order, here or on ``pool``."""
+    base = np.random.SeedSequence(root)
+    args = [(scenario, child_seed(base, i), i) for i in indices]
+    if pool is None or len(args) <= 1:
+        return [_simulate_args(a) for a in args]
+    return list(pool.map(_simulate_args, args))
 
 
 def warnings_for(scenario: Scenario, result: Result) -> list[str]:
@@ -365,6 +379,9 @@ def warnings_for(scenario: Scenario, result: Result) -> list[str]:
             f"{EVENT_ROWS:,} rows and dropped {sum(r.events_dropped for r in dropped):,} more: "
             "the timeline shows the start of those runs; every metric counts them all"
         )
+    missed = None if result.precision is None else shortfall(result.precision)
+    if missed is not None:
+        out.append(missed)
     ettr = [r.metrics["ettr"] for r in result.replications]
     if ettr and max(ettr) < 0.05:
         out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")

@@ -24,6 +24,7 @@ from sim.plots import sweep_base as sb
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
+from sim.results.precision import per_point
 from sim.results.schema import GPUS, INTERVAL, METRIC_LABELS
 
 # ---------------------------------------------------------------- sweep curve
@@ -148,7 +149,7 @@ def sweep_curve(folder: SweepFolder) -> Figure:
     sb.cap_at_one(top)
     sb.percent(bottom, "effective compute\n(% of theoretical peak FLOPs)")
     what = "Shaded" if sb.numeric(values) else "Error bars"
-    notes = [CI_NOTE.format(what=what, n=summary.get("replications"))]
+    notes = [CI_NOTE.format(what=what, n=per_point(summary))]
     if hidden:
         notes.append(f"{hidden} more combinations of {', '.join(folder.keys[1:])} not drawn (see points.csv)")
     legend: list[Any] = list(zip(*top.get_legend_handles_labels(), strict=True))
@@ -256,7 +257,7 @@ def scale_chart(folder: SweepFolder) -> Figure | None:
     sb.cap_at_one(ax, 1.07)  # room for the MTBF labels above points near 100%
     ax.legend(handles, labels, loc="lower left", fontsize=9)
     notes = [
-        CI_NOTE.format(what="Shaded", n=summary.get("replications")),
+        CI_NOTE.format(what="Shaded", n=per_point(summary)),
         "Daly (2006) at each point's interval: exponential failures, instant spares, detection counted as "
         "restart time (as trainsim check)",
     ]

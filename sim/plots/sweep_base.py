@@ -26,6 +26,7 @@ from sim.plots import base as plot_base
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.folder import SweepFolder
 from sim.results.formats import fmt_value
+from sim.results.precision import per_point
 from sim.results.schema import GPUS, INTERVAL
 
 #: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
@@ -215,7 +216,7 @@ def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -
     """plot_base's header, with a subtitle that says how many points and replications per point."""
     h = fig.get_figheight()
     s = summary.get("scenario_resolved", {})
-    n, points = summary.get("replications"), len(summary.get("points", []))
+    n, points = per_point(summary), len(summary.get("points", []))
     title = str(s.get("title") or summary.get("scenario", ""))
     if len(title) > TITLE_CHARS:  # the subtitle is one line: the sweep's shape matters more than the title's end
         title = title[: TITLE_CHARS - 1].rstrip() + "…"
@@ -223,7 +224,7 @@ def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -
         str(part)
         for part in (
             title,
-            f"{points} points × {n} replication{'s' if n != 1 else ''} each, paired (same failures at every point)",
+            f"{points} points × {n} replication{'s' if n != '1' else ''} each, paired (same failures at every point)",
             f"seed {summary.get('seed')}",
         )
         if part

@@ -34,6 +34,7 @@ from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
+from sim.results.precision import per_point, replications_line
 from sim.results.schema import METRIC_LABELS
 
 if TYPE_CHECKING:
@@ -218,6 +219,8 @@ def points_table(folder: SweepFolder) -> Table:
     money = costs_set(s) or any(k.startswith("energy.") for k in keys)
     best = s.get("best") or {}
     rows, best_row = [], -1
+    counts = [p.get("replications") for p in s["points"]]
+    varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
     for i, p in enumerate(s["points"]):
         m, diff = p["metrics"], p.get("paired_difference_from_best", {})
         ettr, ecr = stat(m, "ettr"), stat(m, "effective_compute_ratio")
@@ -229,6 +232,7 @@ def points_table(folder: SweepFolder) -> Table:
         rows.append(
             (
                 *(fmt_value(p["params"][k], thousands=True) for k in keys),
+                *([f"{counts[i]:,}"] if varied else []),
                 fmt_pct(ettr[0]),
                 ci_text(*ettr, fmt_pct),
                 "best" if is_best else pp_text(d_mean),
@@ -241,6 +245,7 @@ def points_table(folder: SweepFolder) -> Table:
         )
     head = (
         *(key_label(k) for k in keys),
+        *(["replications"] if varied else []),
         "ETTR",
         "95% CI",
         "ETTR − best (paired)",
@@ -297,7 +302,7 @@ def meta(folder: RunFolder | SweepFolder) -> dict[str, Any]:
     sweep = isinstance(folder, SweepFolder)
     runtime = s.get("runtime_s")
     details = [
-        f"{s.get('replications')} replications{' per point' if sweep else ''}",
+        replications_line(s, sweep),
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",
@@ -340,7 +345,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
         objective = s.get("objective", "ettr")
         page |= {
             "grid": grid_text(s["params"]),
-            "replications": s.get("replications"),
+            "replications": per_point(s),
             "objective": METRIC_LABELS.get(objective, objective),
             "points": points_table(folder),
         }

@@ -25,6 +25,7 @@ from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.precision import precision_line
 from sim.results.schema import BUCKET_LABELS, BUCKETS, FLEET_METRICS, METRIC_LABELS
 
 
@@ -41,6 +42,8 @@ class RunTables(Protocol):
     def runtime_s(self) -> float: ...
     @property
     def causes(self) -> list[str]: ...
+    @property
+    def precision(self) -> dict[str, Any] | None: ...
     @property
     def summary(self) -> pd.DataFrame: ...
 
@@ -236,6 +239,9 @@ def _header(result: RunTables) -> Text:
         f"write {s.write_seconds:g} s, restart {s.restart_seconds / 60:.1f} min\n"
     )
     text.append(f"{n} replication{'s' if n != 1 else ''}, seed {result.seed}, simulated in {result.runtime_s:.2f} s")
+    block = result.precision
+    if block is not None:
+        text.append(f"\n{precision_line(block)}", style=None if block.get("met") else "yellow")
     return text
 
 
