@@ -162,6 +162,20 @@ def test_sweep_to_precision_per_point() -> None:
     assert fixed.runs["ettr"].tolist() == a.runs[a.runs["checkpoint.interval_minutes"] == 90]["ettr"].tolist()
 
 
+def test_sweep_to_precision_on_dask_is_the_local_sweep() -> None:
+    """The same target on a Dask scheduler (two in-process workers) keeps the same replications as one process."""
+    distributed = pytest.importorskip("distributed")
+    s = _noisy()
+    p = Precision(half_width=0.02, max_replications=100)
+    params = {"checkpoint.interval_minutes": [10, 90]}
+    local = run_sweep(s, params, precision=p, jobs=1)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = run_sweep(s, params, precision=p, scheduler=cluster.scheduler_address)
+    assert remote.runs.equals(local.runs) and remote.points.equals(local.points)
+
+
 def test_sweep_resumed_to_precision_reuses_the_store(tmp_path: Path) -> None:
     """A sweep to a precision run again on its store computes nothing and gives the same tables."""
     s = _noisy()
