@@ -386,7 +386,7 @@ CTRL_C = {
         "sim.experiment.executors.run_unit",
         ["sweep", "{tiny}", "-p", "checkpoint.interval_minutes=5", "-j", "1", "-o", "{out}"],
     ),
-    "optimize": ("sim.experiment.executors.run_unit", ["optimize", "{tiny}", "-j", "1"]),
+    "optimize": ("sim.experiment.executors.run_unit", ["optimize", "{tiny}", "-j", "1", "-o", "{out}"]),
     "check": ("sim.analysis.estimates.check_report", ["check", "{tiny}"]),
     "plot": ("sim.results.folder.load", ["plot", "{out}"]),
     "fit": (
@@ -400,7 +400,7 @@ CTRL_C = {
 def test_ctrl_c_exits_130_in_every_command(
     command: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C exits 130 in every command, no traceback; run and sweep folders record "interrupted" and say where."""
+    """Ctrl-C exits 130 in every command, no traceback; run, sweep and optimize folders record "interrupted"."""
 
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -410,7 +410,7 @@ def test_ctrl_c_exits_130_in_every_command(
     out = tmp_path / "o"
     code, stdout, stderr = run_cli([a.format(tiny=tiny, out=out) for a in args], capsys)
     assert code == 130 and "Traceback" not in stdout + stderr
-    if command in ("run", "sweep"):
+    if command in ("run", "sweep", "optimize"):
         doc = json.loads((out / "summary.json").read_text())
         assert doc["status"] == doc["error"] == "interrupted" and "traceback" not in doc
         assert f"trainsim: interrupted (details in {out / 'summary.json'}" in stderr

@@ -45,7 +45,7 @@ from sim.cli.app import (
 )
 from sim.config.errors import SweepError, shown
 from sim.config.limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
-from sim.results.schema import INTERVAL, OBJECTIVES
+from sim.results.schema import OBJECTIVES
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -344,70 +344,3 @@ def _sweep_failed(
         info(f"interrupted ({where}); {kept}", quiet=False)
         raise error
     raise Failed(f"sweep failed: {type(error).__name__}: {error} ({where}; {kept})") from error
-
-
-# ---------------------------------------------------------------- optimize
-
-
-@app.command("optimize")
-def optimize_command(
-    scenario_path: ScenarioArg,
-    param: Annotated[
-        str,
-        typer.Option(
-            "--param",
-            "-p",
-            metavar="KEY",
-            help="The numeric scenario key to optimise (a key only, no values).",
-        ),
-    ] = INTERVAL,
-    range_: Annotated[
-        str | None,
-        typer.Option(
-            "--range",
-            metavar="LO:HI",
-            help="Search range in the key's unit. Default for the interval: Daly's interval / 8 to x 8.",
-            show_default=False,
-        ),
-    ] = None,
-    set_: SetOpt = None,
-    replications: ReplicationsOpt = None,
-    seed: SeedOpt = None,
-    jobs: JobsOpt = None,
-    scheduler: SchedulerOpt = None,
-    fmt: FormatOpt = Format.text,
-    quiet: QuietOpt = False,
-    objective: ObjectiveOpt = "ettr",
-    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
-) -> None:
-    """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly."""
-    from sim.cli.progress import Tracker, show_bar
-    from sim.config.loading import load_scenario
-    from sim.experiment.optimize import optimize
-    from sim.report import sweep as sweep_report
-    from sim.results import files as output
-
-    key = param.strip()
-    if "=" in key or not key:
-        raise BadInput(f"--param {shown(param)}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
-    lo, hi = parse_range(range_) if range_ is not None else (None, None)
-    _check_counts(replications, seed, jobs)
-    scenario = load_scenario(scenario_path, parse_overrides(set_))
-    n = scenario.run.replications if replications is None else replications
-    root = scenario.run.seed if seed is None else seed
-
-    def on_start(done: int, total: int) -> None:
-        info(
-            f"optimizing {key} of {scenario.name} ({n} replication{'s' if n != 1 else ''} per value, "
-            f"seed {root}, {_workers(jobs, scheduler)})",
-            quiet,
-        )
-
-    start = time.perf_counter()
-    with Tracker(show_bar(quiet), "optimize", on_start) as tracker:
-        best = optimize(scenario, key, lo, hi, n, root, jobs, scheduler, objective, tracker, max_events=max_events)
-    if fmt is Format.json:
-        sys.stdout.write(output.dumps(best.to_json()) + "\n")
-    else:
-        sweep_report.wide_console().print(sweep_report.optimum_renderable(best, scenario.name, n, root))
-    info(f"done ({tracker.done} replications, {time.perf_counter() - start:.2f} s)", quiet)

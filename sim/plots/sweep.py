@@ -21,6 +21,7 @@ from sim.analysis.estimates import check_report
 from sim.config.errors import ScenarioError
 from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
+from sim.plots.optimize import optimize_chart
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
@@ -282,7 +283,10 @@ def write_sweep_charts(folder_path: str | Path | SweepFolder, svg: bool = False)
     if not isinstance(folder, SweepFolder):
         raise NotResults(f"{folder.path} is a run folder, not a sweep folder")
     written: list[Path] = []
-    for name, build in (("sweep_curve", sweep_curve), ("scale", scale_chart)):
+    # An optimize folder is a sweep of the values it evaluated, with the search's own chart.
+    optimized = "optimum" in folder.summary
+    builds = (("optimize", optimize_chart),) if optimized else (("sweep_curve", sweep_curve), ("scale", scale_chart))
+    for name, build in builds:
         fig = build(folder)
         if fig is None:
             continue

@@ -35,7 +35,7 @@ from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import RunFolder, SweepFolder, load
 from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
 from sim.results.precision import per_point, replications_line
-from sim.results.schema import METRIC_LABELS
+from sim.results.schema import FRACTIONS, METRIC_LABELS
 
 if TYPE_CHECKING:
     import jinja2
@@ -47,6 +47,8 @@ CAPTIONS = {
     "the failure-free line.",
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CI bands.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
+    "optimize": "The search: the objective at every value evaluated (95% CI), each value's paired difference from "
+    "the best, the bracket of values as good as the best, and Young's and Daly's intervals.",
 }
 #: Captions of the charts that leave money out when the scenario sets no prices.
 UNPRICED_CAPTIONS = {
@@ -258,6 +260,29 @@ def points_table(folder: SweepFolder) -> Table:
     return table(head, rows, [True] * len(head), best_row)
 
 
+def optimum_table(summary: dict[str, Any]) -> Table:
+    """The optimum of an optimize folder: the best value with its CI, the bracket, Young's and Daly's intervals."""
+    o = summary["optimum"]
+    key, metric = str(o["key"]), str(o["objective"])
+    name = METRIC_LABELS.get(metric, metric)
+    fmt = fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
+    unit = " min" if key.endswith("_minutes") else ""
+    lo, hi = (math.nan if x is None else float(x) for x in o["best_ci95"])
+    mean = math.nan if o["best_mean"] is None else float(o["best_mean"])
+    rows = [
+        ("simulated best", f"{o['best']:.4g}{unit}", f"{name} {fmt(mean)}", ci_text(mean, lo, hi, fmt)),
+        ("bracket", f"{o['bracket'][0]:.4g} – {o['bracket'][1]:.4g}{unit}", f"{name} not significantly worse", ""),
+    ]
+    for label, minutes, note in (
+        ("Young (1974)", o.get("young_minutes"), "√(2δM)"),
+        ("Daly (2006)", o.get("daly_minutes"), "higher-order optimum"),
+    ):
+        if minutes is not None:
+            rows.append((label, f"{float(minutes):.4g} min", note, ""))
+    head = ("", key_label(key), "note", "95% CI of the mean")
+    return table(head, rows, (False, True, False, True))
+
+
 def grid_text(params: dict[str, list[Any]]) -> str:
     """The swept grid as typed (1024, not 1,024: thousands separators would read as more values in a list).
 
@@ -343,7 +368,12 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
     }
     if isinstance(folder, SweepFolder):
         objective = s.get("objective", "ettr")
+        optimized = "optimum" in s
         page |= {
+            "kind": "Optimize" if optimized else "Sweep",
+            "optimum": optimum_table(s) if optimized else None,
+            "rounds": (s["optimum"].get("rounds") if optimized else None),
+            "at_edge": bool(optimized and s["optimum"].get("at_edge_of_range")),
             "grid": grid_text(s["params"]),
             "replications": per_point(s),
             "objective": METRIC_LABELS.get(objective, objective),
