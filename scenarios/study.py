@@ -19,9 +19,16 @@ import pandas as pd
 from sim.experiment.statistics import describe
 
 
-def arguments(doc: str | None, replications: int, out: Path, argv: list[str] | None = None) -> argparse.Namespace:
-    """``--replications``, ``--seed``, ``--jobs`` (all cores by default) and ``--out``, checked."""
+def arguments(
+    doc: str | None, replications: int, out: Path, argv: list[str] | None = None, scenario: Path | None = None
+) -> argparse.Namespace:
+    """``--replications``, ``--seed``, ``--jobs`` (all cores by default) and ``--out``, checked; with ``scenario``,
+    an optional first argument ``SCENARIO`` that defaults to it."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if scenario is not None:
+        ap.add_argument(
+            "scenario", nargs="?", type=Path, default=scenario, help=f"scenario file (default {scenario.name})"
+        )
     ap.add_argument(
         "--replications",
         type=int,

@@ -3,7 +3,7 @@
 The public API is loaded on first use, so ``import sim`` (and the command line) start fast.
 
 >>> import sim
->>> callable(sim.run) and callable(sim.load_scenario) and callable(sim.sweep)
+>>> callable(sim.run) and callable(sim.load_scenario) and callable(sim.sweep) and callable(sim.compare)
 True
 """
 
@@ -18,11 +18,14 @@ if TYPE_CHECKING:
     from sim.config.errors import ScenarioError
     from sim.config.loading import load_scenario, load_scenario_text
     from sim.config.scenario import Scenario
+    from sim.experiment.compare import CompareResult, compare
     from sim.experiment.runner import Result, run, simulate
     from sim.experiment.sweeps import sweep
 
 #: Public name -> the module that defines it.
 _API = {
+    "CompareResult": "sim.experiment.compare",
+    "compare": "sim.experiment.compare",
     "Result": "sim.experiment.runner",
     "run": "sim.experiment.runner",
     "simulate": "sim.experiment.runner",
@@ -34,10 +37,12 @@ _API = {
 }
 
 __all__ = [
+    "CompareResult",
     "Result",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "compare",
     "load_scenario",
     "load_scenario_text",
     "run",

@@ -18,7 +18,8 @@ import sim.cli.plot
 import sim.experiment.executors
 from sim.analysis.analytic import daly_ettr
 from sim.analysis.estimates import check_report
-from sim.analysis.fit import renewal_gaps
+from sim.analysis.histories import histories
+from sim.analysis.incidents import Incident
 from sim.cli import main
 from sim.config.errors import ScenarioError
 from sim.config.loading import load_scenario_text, parse_value
@@ -349,8 +350,9 @@ WINDOW = ["--start", "2024-01-01T00:00:00Z", "--end", "2024-02-01T00:00:00Z"]
 
 def test_fit_of_a_huge_fleet_holds_only_the_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`fit --nodes 1000000000` fits in little memory: silent nodes share one censored gap (it allocated 8 GB)."""
-    _, censored, counts = renewal_gaps([[2.0, 5.0], [7.0]], nodes=10**6, window=10.0)
-    assert censored.size == counts.size == 3 and counts.sum() == 10**6
+    rows = [Incident(2.0, "a", "n1", 2), Incident(5.0, "a", "n1", 3), Incident(7.0, "a", "n2", 4)]
+    h = histories(rows, nodes=10**6, window=10.0)
+    assert h.weight.size == 3 and h.weight.sum() == 10**6
     log = write_log(tmp_path / "log.csv", ["psu"] * 30)
     tracemalloc.start()
     try:
@@ -393,7 +395,7 @@ def test_infinite_float_helpers_stay_finite() -> None:
 def test_fit_refusal_is_one_line_even_with_skip_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A log with only bad rows under --skip-bad exits 2 with one line (the skip warning came first)."""
     log = tmp_path / "log.csv"
-    log.write_text("timestamp,cause,node\n2030-01-01T00:00:00Z,psu,n1\n")
+    log.write_text("timestamp,cause,node\n2030-13-01T00:00:00Z,psu,n1\n")
     result = run_cli(["fit", str(log), "--nodes", "10", *WINDOW, "--skip-bad"], capsys)
     refused(result, "no usable incidents", "1 bad row")
 

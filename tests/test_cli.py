@@ -390,7 +390,7 @@ CTRL_C = {
     "check": ("sim.analysis.estimates.check_report", ["check", "{tiny}"]),
     "plot": ("sim.results.folder.load", ["plot", "{out}"]),
     "fit": (
-        "sim.analysis.fit.read_log",
+        "sim.analysis.incidents.read_log",
         ["fit", "{tiny}", "--nodes", "8", "--start", "2024-01-01", "--end", "2024-02-01"],
     ),
 }

@@ -127,3 +127,22 @@ def test_chart_failure_keeps_results_and_exit_0(
     assert "no room on the canvas" in stderr and f"trainsim plot {out}" in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert json.loads((out / "summary.json").read_text())["status"] == "ok"
+
+
+def test_plot_causes_option(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--causes N reaches the run charts (the causes they name before 'other'); out of 1..9 it exits 2."""
+    import sim.plots.run
+    from sim.plots.causes import MAX_TOP, TOP
+
+    assert (sim.cli.plot.CAUSES, sim.cli.plot.MAX_CAUSES) == (TOP, MAX_TOP)  # the copy kept for a light --help
+    out = tmp_path / "o"
+    assert main(["run", str(tiny), "--no-plots", "-n", "1", "-o", str(out), "-q"]) == 0
+    asked: list[int] = []
+    monkeypatch.setattr(sim.plots.run, "write_run_charts", lambda folder, svg, top: asked.append(top) or [])
+    capsys.readouterr()  # the run's report
+    code, _, stderr = run_cli(["plot", str(out), "--causes", "3"], capsys)
+    assert code == 0 and asked == [3], stderr
+    code, stdout, stderr = run_cli(["plot", str(out), "--causes", "10"], capsys)
+    one_line_error(code, stdout, stderr, "--causes")

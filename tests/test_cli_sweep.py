@@ -19,6 +19,7 @@ from sim.cli import main
 from sim.cli.progress import Tracker
 
 INTERVAL = "checkpoint.interval_minutes"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 GRID = ["--param", f"{INTERVAL}=10,20,40", "--param", "cluster.spare_nodes=0,1"]
 #: Columns every runs table has besides the swept keys.
 METRICS = {"ettr", "effective_compute_ratio", "interruptions", "realized_flop", "fraction_lost"}
@@ -126,6 +127,32 @@ BAD_PARAMS = {
     "--jobs 0": (["-p", f"{INTERVAL}=5", "-j", "0"], "--jobs"),
     "--replications 0": (["-p", f"{INTERVAL}=5", "-n", "0"], "--replications"),
 }
+
+
+def test_interval_sweep_of_a_daly_scenario_runs_fixed_intervals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scenarios/h100_100k.toml (policy daly): a sweep of the interval runs fixed intervals, says so in one line
+    on stderr and in summary.json, and its chart still marks Young's and Daly's intervals."""
+    from sim.plots.sweep import sweep_curve
+    from sim.results.folder import load
+
+    out = tmp_path / "s"
+    args = ["sweep", str(SCENARIOS / "h100_100k.toml"), "--param", f"{INTERVAL}=2,4", "--set", "run.duration_days=1"]
+    code, stdout, stderr = run_cli([*args, "-n", "1", "-j", "1", "--no-plots", "-o", str(out)], capsys)
+    assert code == 0, stderr
+    notes = [line for line in stderr.splitlines() if line.startswith("trainsim: note: ")]
+    assert len(notes) == 1
+    assert f"{INTERVAL} is swept, so the sweep runs fixed intervals" in notes[0] and "'daly'" in notes[0]
+    doc = summary(out)
+    assert doc["notes"] == [notes[0].removeprefix("trainsim: note: ")]
+    assert doc["scenario_resolved"]["checkpoint"]["policy"] == "fixed"
+    assert [p["params"][INTERVAL] for p in doc["points"]] == [2, 4] and "best: " in stdout
+    folder = load(out)
+    legend = [t.get_text() for t in sweep_curve(folder).axes[0].get_legend().get_texts()]
+    assert any(t.startswith("Young (1974)") for t in legend) and any(t.startswith("Daly (2006)") for t in legend)
+    quiet = run_cli([*args, "-n", "1", "-j", "1", "--no-plots", "-q", "-o", str(tmp_path / "q")], capsys)
+    assert quiet[0] == 0 and quiet[2] == ""
 
 
 @pytest.mark.parametrize("case", sorted(BAD_PARAMS))

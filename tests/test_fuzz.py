@@ -244,9 +244,31 @@ def out_case(draw: st.DrawFn) -> Case:
     return Case(argv, {"file.txt": "not a folder"})
 
 
+@st.composite
+def variant_case(draw: st.DrawFn) -> Case:
+    """compare of a shipped or mutated scenario with a variant: a valid one, then its name, key or value mutated."""
+    name, key, value = "v", draw(st.sampled_from(SWEPT)), "5"
+    what = draw(st.sampled_from(["none", "name", "key", "value", "shape", "file"]))
+    if what == "name":
+        name = draw(st.sampled_from(["", "a b", "x" * 300, "-x", "h100-100k", "\x1b[2J", "a:b"]))
+    elif what == "key":
+        key = draw(st.sampled_from(KEYS) | ANY_TEXT)
+    elif what == "value":
+        value = draw(ANY_TEXT | st.sampled_from(NUMBERS + PLAIN))
+    spec = f"{name}:{key}={value}"
+    if what == "shape":
+        spec = draw(st.sampled_from(["v", "v:", ":a=1", "v:a", "v:a=1,", "v:a=1,a=2", "v:=1", ",", "v:a=[1,2"]))
+    files: dict[str, str | bytes] = {}
+    base = str(draw(st.sampled_from(SCENARIOS)))
+    if what == "file":
+        files, base = {"scenario.toml": draw(mutated_file())}, "scenario.toml"
+    argv = ["compare", base, "--variant", spec, "-q", "--no-plots", "-o", "cmp", "-f", "json", *SMALL]
+    return Case(argv, files, json_out=False)
+
+
 CASES = st.one_of(
     scenario_case(), scenario_case(), scenario_case(), scenario_case(),
-    set_case(), set_case(), param_case(), fit_case(), range_case(), out_case(),
+    set_case(), set_case(), param_case(), fit_case(), range_case(), out_case(), variant_case(),
 )  # fmt: skip
 
 # ---------------------------------------------------------------- the property

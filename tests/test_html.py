@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import fnmatch
 import json
 import re
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import replace
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,8 +24,8 @@ from test_cli import TINY
 import sim.report
 from sim.cli import main
 from sim.cli.plot import draw
-from sim.report.html import chart_paths, environment, write_report_html
-from sim.results.folder import load
+from sim.report.html import chart_paths, environment, points_table, write_report_html
+from sim.results.folder import SweepFolder, load
 from sim.results.formats import fmt_pct
 
 INTERVAL = "checkpoint.interval_minutes"
@@ -134,6 +136,31 @@ def test_run_report_has_the_summary_numbers(run_dir: Path) -> None:
         assert f"<td>{escape(cause)}</td>" in page
     for text in ("Headline", "Compute waterfall", "lost GPU-hours", "money lost", "95% CI"):
         assert text in page
+
+
+def test_sweep_report_shows_every_ci(sweep_dir: Path) -> None:
+    """A CI whose ends round to one value gets more digits: every CI cell is filled but the best's difference.
+
+    Regression: ci_text returned '' when fmt(lo) == fmt(hi), so a tight CI looked like no CI.
+    """
+    folder = load(sweep_dir)
+    assert isinstance(folder, SweepFolder)
+    doc = copy.deepcopy(folder.summary)
+    for point in doc["points"]:
+        for name in ("ettr", "effective_compute_ratio"):
+            m = point["metrics"][name]["mean"]
+            point["metrics"][name]["ci95"] = [m - 2e-6, m + 3e-6]  # 66.0012% - 66.0017%: '66.0%' at both ends
+        for diff in point.get("paired_difference_from_best", {}).values():
+            if diff["mean"]:
+                diff["ci95"] = [diff["mean"] - 1e-7, diff["mean"] + 1e-7]
+    table = points_table(replace(folder, summary=doc))
+    cis = [i for i, head in enumerate(table.head) if head == "95% CI"]
+    assert len(cis) == 3
+    for row in table.body:
+        filled = [row.cells[i].text for i in cis]
+        assert all(filled[i] for i in (0, 2)) and bool(filled[1]) != row.best
+        lo, hi = filled[0].split(" – ")
+        assert lo != hi
 
 
 def test_sweep_report_has_every_point_and_the_paired_difference(sweep_dir: Path) -> None:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pytest
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from sim import cli
-from sim.plots.base import stat
+from sim.plots.base import cut_texts, stat
+from sim.plots.causes import MAX_TOP, TOP, top_causes
+from sim.plots.palette import OTHER_COLOR
 from sim.plots.run import cause_rows, failure_impact, timeline, waterfall, waterfall_steps, write_run_charts
-from sim.plots.timeline import track
+from sim.plots.track import bin_edges, bin_hours, interruptions_per_bin, state_shares, track
 from sim.results.folder import NotResults, RunFolder, load
 
 # 256 GPUs for 10 days: frequent crashes, GPU faults that need spares (two of them) and repairs,
@@ -70,12 +76,62 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+#: 16,384 GPUs with all 18 causes of the Llama 3 mix, and a title too long for one line.
+MANY = """
+name = "plots-many"
+title = "Many causes: a 16,384-GPU run with the whole Llama 3 failure mix, to check that the charts name the \
+costliest causes and sum the rest, and that a long title wraps instead of being cut at the page's edge"
+failure_preset = "llama3"
+[run]
+duration_days = 20.0
+replications = 3
+seed = 5
+[cluster]
+gpus = 16384
+gpus_per_node = 8
+spare_nodes = 64
+[workload]
+mfu = 0.4
+[checkpoint]
+interval_minutes = 30.0
+write_seconds = 60.0
+[restart]
+fixed_minutes = 10.0
+[energy]
+usd_per_kwh = 0.1
+"""
+
+
 @pytest.fixture
 def folder(results: Path) -> RunFolder:
     """The tiny run folder, loaded."""
     loaded = load(results)
     assert isinstance(loaded, RunFolder)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    """A finished run with 18 causes that struck (3 replications), loaded."""
+    root = tmp_path_factory.mktemp("many")
+    scenario = root / "many.toml"
+    scenario.write_text(MANY, encoding="utf-8")
+    assert cli.main(["run", str(scenario), "--no-plots", "-o", str(root / "run"), "-q"]) == 0
+    loaded = load(root / "run")
+    assert isinstance(loaded, RunFolder)
+    return loaded
+
+
+def colors_of(patches: list[Patch]) -> list[str]:
+    """The face colours of ``patches`` as hex strings."""
+    return [matplotlib.colors.to_hex(p.get_facecolor()) for p in patches]
+
+
+def number_format(label: str) -> tuple[str, int, str]:
+    """(prefix, decimals, suffix) of a value label such as '$1.2M' or '28.6M (37.3%)'."""
+    match = re.fullmatch(r"(\$?)[\d,]+(?:\.(\d+))?([A-Za-z]*)(?: \([\d.]+%\))?", label)
+    assert match, label
+    return match[1], len(match[2] or ""), match[3]
 
 
 def test_waterfall_builds(folder: RunFolder) -> None:
@@ -188,6 +244,21 @@ def test_timeline_says_so_when_events_cannot_rebuild_progress(folder: RunFolder)
     assert any(t.startswith("Not rebuilt") for t in texts)
 
 
+def test_timeline_draws_progress_before_slowdowns_when_they_explain_the_gap(folder: RunFolder) -> None:
+    """Stragglers slow the job without an event: when the slowed share closes the gap, the line is drawn
+    "before slowdowns" and the ledger's end beside it; no "Not rebuilt" box."""
+    assert folder.events is not None
+    rebuilt = track(folder.summary, folder.events, 0).progress_h[-1] / (10 * 24.0)
+    runs = folder.runs.assign(ettr=rebuilt - 0.02, fraction_slow=0.02)
+    fig = timeline(replace(folder, runs=runs))
+    assert fig is not None
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert not any(t.startswith("Not rebuilt") for t in texts)
+    (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    labels = " ".join(t.get_text() for t in legend.get_texts())
+    assert "before slowdowns" in labels and "after slowdowns (−2.0%, ledger)" in labels
+
+
 def test_failure_impact_keeps_a_cause_that_cost_without_stopping_the_job(folder: RunFolder) -> None:
     """A straggler slows the job without an interruption: its lost GPU-hours and money still get a row.
 
@@ -200,3 +271,91 @@ def test_failure_impact_keeps_a_cause_that_cost_without_stopping_the_job(folder:
     summary["lost_gpu_hours_by_cause"]["slow GPU"] = cost
     summary["lost_usd_by_cause"]["slow GPU"] = cost
     assert "slow GPU" in [r.name for r in cause_rows(summary)]
+
+
+def test_failure_impact_names_the_top_causes_and_sums_the_rest(many: RunFolder) -> None:
+    """18 causes: the 8 costliest by lost GPU-hours, then 'other' with the sum of the rest, in every panel."""
+    every = cause_rows(many.summary)
+    assert len(every) == 18
+    fig = failure_impact(many)
+    names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert names[:TOP] == [r.name for r in every[:TOP]]
+    assert names[TOP] == f"other ({len(every) - TOP} causes)" and len(names) == TOP + 1
+    rows = top_causes(many.summary, many.runs)
+    other = rows[-1]
+    for field in ("interruptions", "lost_gpu_hours", "lost_usd"):
+        rest = sum(getattr(r, field)[0] for r in every[TOP:])
+        mean, lo, hi = getattr(other, field)
+        assert mean == pytest.approx(rest) and lo < mean < hi  # the CI of the per-replication sums
+    # One row order for every panel: each panel's bars are the rows' means, top to bottom.
+    for ax, field in zip(fig.axes, ("interruptions", "lost_gpu_hours", "lost_usd"), strict=True):
+        (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+        assert [b.get_width() for b in bars] == pytest.approx([getattr(r, field)[0] for r in rows])
+
+
+def test_failure_impact_colours_never_repeat(many: RunFolder) -> None:
+    """Every bar of a panel has its own colour; 'other' is grey; the panels agree row by row."""
+    fig = failure_impact(many)
+    panels = [colors_of(list(c)) for ax in fig.axes for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(panels) == 3 and panels[0] == panels[1] == panels[2]
+    assert len(set(panels[0])) == len(panels[0]) == TOP + 1
+    assert panels[0][-1] == OTHER_COLOR.lower()
+
+
+def test_failure_impact_one_number_format_per_axis(many: RunFolder) -> None:
+    """The value labels of a panel share one prefix, suffix and number of decimals (no '28.9M' beside '608,078')."""
+    for ax in failure_impact(many).axes:
+        formats = {number_format(t.get_text()) for t in ax.texts}
+        assert len(formats) == 1, formats
+        ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text() not in ("", "0")]
+        prefix, _, suffix = formats.pop()
+        assert all(re.fullmatch(rf"{re.escape(prefix)}[\d,]+(\.\d+)?{suffix}", t) for t in ticks), ticks
+
+
+def test_failure_impact_top_is_a_choice(many: RunFolder) -> None:
+    """top=3 names three causes and 'other'; a top the palette cannot colour is refused."""
+    names = [t.get_text() for t in failure_impact(many, top=3).axes[0].get_yticklabels()]
+    assert len(names) == 4 and names[-1].startswith("other (15")
+    with pytest.raises(ValueError, match="top causes"):
+        failure_impact(many, top=MAX_TOP + 1)
+
+
+def test_timeline_counts_interruptions_and_states_per_day(many: RunFolder) -> None:
+    """Per-day interruptions add up to the replication's failures; each day's state shares add up to 1."""
+    assert many.events is not None
+    tr = track(many.summary, many.events, 1)
+    width = bin_hours(tr.horizon_h)
+    assert width == 24.0  # 20 days: one bar a day
+    edges = bin_edges(tr.horizon_h, width)
+    rows = [r for r in top_causes(many.summary, many.runs) if not r.other]
+    counts = interruptions_per_bin(tr, rows, edges)
+    assert sum(int(c.sum()) for c in counts.values()) == int((tr.failures["kind"] == "failure").sum())
+    assert len(counts) <= TOP + 1
+    shares = state_shares(tr, edges)
+    assert np.sum(list(shares.values()), axis=0) == pytest.approx(np.ones(len(edges) - 1))
+
+
+def test_timeline_legend_has_at_most_top_causes_and_other_in_distinct_colours(many: RunFolder) -> None:
+    """No barcode: stacked bars per day, a legend of at most 8 causes plus 'other', every colour its own."""
+    fig = timeline(many)
+    assert fig is not None
+    hits = fig.axes[0]
+    bars = [c for c in hits.containers if isinstance(c, BarContainer)]
+    assert 2 <= len(bars) <= TOP + 1 and all(len(b) == 20 for b in bars)  # one bar a day, one series a cause
+    (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    labels = [t.get_text() for t in legend.get_texts()]
+    causes = labels[1 : labels.index("\njob state")]
+    assert len(causes) == len(bars) <= TOP + 1 and causes[0].startswith("other (")
+    patches = [h for h in legend.legend_handles if isinstance(h, Patch) and h.get_visible()]
+    assert len(set(colors_of(patches))) == len(patches)  # causes and job states alike
+
+
+def test_no_text_is_cut(many: RunFolder) -> None:
+    """A title too long for one line wraps: every text of every run chart lies inside the page."""
+    title = many.summary["scenario_resolved"]["title"]
+    for build in (waterfall, failure_impact, timeline):
+        fig = build(many)
+        assert fig is not None
+        assert cut_texts(fig) == [], build.__name__
+        shown = " ".join(t.get_text() for t in fig.texts)
+        assert all(word in shown for word in title.split())  # wrapped, not shortened

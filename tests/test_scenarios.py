@@ -126,25 +126,43 @@ def test_scale_sweep_script_runs() -> None:
 
 
 def test_strategies_script_runs(tmp_path: Path) -> None:
-    """strategies.py prints one table of every configuration and writes the chart, CSV and runs table."""
+    """strategies.py prints one table of every configuration, writes its chart, CSV and runs, and the comparison's
+    folder."""
     out = tmp_path / "strategies"
     proc = _study("strategies.py", "--replications", "2", "--seed", "1", "--jobs", "1", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     for label in ("sync + restart (baseline)", "async + restart", "memory + restart", "sync + replica"):
         assert f"\n{label} " in proc.stdout
     assert "sync + shrink, 1% spares - sync + restart, 1% spares:" in proc.stdout
+    assert "The same comparison on the command line: trainsim compare " in proc.stdout
     table = pd.read_csv(out / "strategies.csv")
     assert len(table) == 7
     # The ledger columns cover the GPU-time (exactness per replication is the engine tests' job).
     assert (table[[f"fraction_{b}" for b in BUCKETS]].sum(axis=1) - 1).abs().max() < 1e-3
-    assert table.loc[0, "diff_baseline.mean"] == 0.0
+    assert table.loc[0, "diff_baseline.mean"] == 0.0 and table.loc[1, "diff_baseline.mean"] > 0
     rejoins = dict(zip(table["configuration"], table["rejoins"], strict=True))
     assert rejoins["sync + shrink, 1% spares"] > 0 and rejoins["sync + restart (baseline)"] == 0
     assert len(pd.read_parquet(out / "runs.parquet")) == 7 * 2
     with Image.open(out / "strategies.png") as png:
         assert png.size[0] >= 1200 and png.size[1] >= 700
+    assert len(pd.read_parquet(out / "compare" / "runs.parquet")) == 7 * 2
+    assert {"compare_ledger.png", "report.html", "differences.csv"} <= {p.name for p in (out / "compare").iterdir()}
     bad = _study("strategies.py", "--replications", "1", "--out", str(out))
     assert bad.returncode == 2 and "at least 2" in bad.stderr
+
+
+@pytest.mark.slow
+def test_strategies_script_takes_any_scenario(tmp_path: Path) -> None:
+    """strategies.py on another file: its own snapshot limit, replica layout and spares; a bad file in one line."""
+    out = tmp_path / "llama"
+    args = ("--replications", "2", "--jobs", "1", "--out", str(out))
+    proc = _study("strategies.py", str(SCENARIOS / "llama3_16k.toml"), *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "llama3_16k.toml (16,384 x H100-SXM, 54 days)" in proc.stdout
+    assert "replicas of 1024 GPUs (16 replicas)" in proc.stdout and "sync + shrink, 0.98% spares" in proc.stdout
+    assert "--set checkpoint.snapshot_seconds=2.835" in proc.stdout  # the file writes in 2.8 s: no longer snapshot
+    bad = _study("strategies.py", str(tmp_path / "missing.toml"), *args)
+    assert bad.returncode == 2 and "no such scenario file" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_correlated_scenario_has_every_failure_kind() -> None:

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
+import matplotlib.colors
 import matplotlib.image
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from test_cli import TINY
 
 from sim.analysis.estimates import check_report
 from sim.cli import main
+from sim.plots.base import cut_texts
 from sim.plots.sweep import scale_chart, sweep_curve, write_sweep_charts
-from sim.plots.sweep_base import MAX_LINES, capped, key_label, point_scenario, series, value_label
+from sim.plots.sweep_base import MAX_LINES, capped, key_label, point_scenario, series, value_label, value_scale
 from sim.results.folder import NotResults, SweepFolder, load
 
 INTERVAL = "checkpoint.interval_minutes"
 
 
-def make_sweep(root: Path, name: str, *params: str) -> Path:
+def make_sweep(root: Path, name: str, *params: str, options: tuple[str, ...] = ()) -> Path:
     """A finished sweep of the tiny scenario (policy fixed) over ``params``, 2 replications, no charts."""
     scenario = root / "tiny.toml"
     scenario.write_text(TINY)
     out = root / name
-    args = ["sweep", str(scenario), "--no-plots", "-n", "2", "-j", "1", "-o", str(out), "-q"]
+    args = ["sweep", str(scenario), "--no-plots", "-n", "2", "-j", "1", "-o", str(out), "-q", *options]
     for p in params:
         args += ["-p", p]
     assert main(args) == 0
@@ -48,6 +53,21 @@ def grid_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def gpu_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Cluster size from 16 to 256 GPUs."""
     return make_sweep(tmp_path_factory.mktemp("sweep"), "gpus", "cluster.gpus=16,64,256")
+
+
+@pytest.fixture(scope="module")
+def method_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Checkpoint method (a category) by spare servers."""
+    root = tmp_path_factory.mktemp("sweep")
+    snapshot = ("-s", "checkpoint.snapshot_seconds=5")
+    return make_sweep(root, "method", "checkpoint.method=sync,async", "cluster.spare_nodes=0,1", options=snapshot)
+
+
+@pytest.fixture(scope="module")
+def flop_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Cluster size from 16 to 256 GPUs, best by realized FLOP."""
+    root = tmp_path_factory.mktemp("sweep")
+    return make_sweep(root, "flop", "cluster.gpus=16,64,256", options=("--objective", "realized_flop"))
 
 
 def sweep_folder(path: Path) -> SweepFolder:
@@ -103,9 +123,10 @@ def test_young_and_daly_marked_at_checks_values(interval_sweep: Path) -> None:
     for minutes in (check["young_interval_minutes"], check["daly_interval_minutes"]):
         assert round(minutes, 6) in vertical
     texts = " ".join(legend_texts(fig))
+    assert cut_texts(fig) == []  # the names of the intervals above the panel, the legend beside it
     assert f"Young (1974) √(2δM): {check['young_interval_minutes']:.3g} min" in texts
     assert f"Daly (2006) optimum: {check['daly_interval_minutes']:.3g} min" in texts
-    assert "best (highest mean ETTR)" in texts
+    assert "best by ETTR (highest mean)" in texts
 
 
 def test_interval_off_the_swept_range_is_said(grid_sweep: Path) -> None:
@@ -189,3 +210,87 @@ def test_labels_carry_units() -> None:
     assert key_label("repair.technicians").endswith("(as in the scenario file)")
     assert key_label("run.duration_days") == "run duration (days)"
     assert value_label("cluster.gpus", 16384) == "GPUs = 16,384"
+
+
+def stars(ax: Axes) -> list[tuple[float, float]]:
+    """Where the star markers of ``ax`` are (data coordinates)."""
+    return [(float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.get_lines() if ln.get_marker() == "*"]
+
+
+def test_categorical_sweep_is_bars_with_ci_whiskers(method_sweep: Path) -> None:
+    """Methods are categories: grouped bars from zero, one colour a series, whiskers at each point's 95% CI."""
+    folder = sweep_folder(method_sweep)
+    fig = sweep_curve(folder)
+    top = fig.axes[0]
+    joined = [ln for ln in top.get_lines() if len(ln.get_xdata()) > 1 and ln.get_linestyle() != "None"]
+    assert not joined  # no line joins categories (whisker caps are markers only)
+    bars = [c for c in top.containers if isinstance(c, BarContainer)]
+    assert len(bars) == 2 and all(len(b) == 2 for b in bars)  # spare servers 0 and 1, methods sync and async
+    colors = {matplotlib.colors.to_hex(b[0].get_facecolor()) for b in bars}
+    assert len(colors) == 2 and top.get_ylim()[0] == 0.0
+    points = {
+        (p["params"]["checkpoint.method"], p["params"]["cluster.spare_nodes"]): p for p in folder.summary["points"]
+    }
+    for bar in bars:
+        assert bar.errorbar is not None
+        spares = int(bar.get_label().split("= ")[1])
+        (whiskers,) = bar.errorbar.lines[2]
+        for method, rect, segment in zip(("sync", "async"), bar, whiskers.get_segments(), strict=True):
+            ettr = points[(method, spares)]["metrics"]["ettr"]
+            assert rect.get_height() == pytest.approx(ettr["mean"])
+            assert sorted(segment[:, 1]) == pytest.approx(sorted(ettr["ci95"]))
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["sync", "async"]
+    assert "Error bars" in fig_texts(fig)
+
+
+def test_gpu_sweep_shows_useful_flop_and_stars_by_the_objective(flop_sweep: Path, gpu_sweep: Path) -> None:
+    """Beside the ratios, the useful FLOPs; the star sits on the best point by the sweep's objective."""
+    folder = sweep_folder(flop_sweep)
+    fig = sweep_curve(folder)
+    absolute = next(ax for ax in fig.axes if "FLOPs per run" in ax.get_ylabel())
+    simulated = next(ln for ln in absolute.get_lines() if ln.get_label() == "simulated")
+    expected = [p["metrics"]["realized_flop"]["mean"] for p in folder.summary["points"]]
+    assert list(simulated.get_ydata()) == pytest.approx(expected)
+    assert folder.summary["best"] == {"cluster.gpus": 256}  # the most compute: the largest cluster
+    for ax in fig.axes[:3]:
+        assert [x for x, _ in stars(ax)] == [256.0]
+    assert "best by realized FLOP (highest mean)" in " ".join(legend_texts(fig))
+    # By ETTR, a ratio, the smallest cluster wins; the chart says what that objective means.
+    ratio = sweep_curve(sweep_folder(gpu_sweep))
+    assert [x for x, _ in stars(ratio.axes[0])] == [16.0]
+    assert "favours the smallest cluster" in fig_texts(ratio)
+
+
+def test_gpu_sweep_with_a_target_shows_the_time_to_train(gpu_sweep: Path) -> None:
+    """When the points have a time to train (a run with a target), the absolute panel shows it instead of FLOPs."""
+    folder = sweep_folder(gpu_sweep)
+    summary = json.loads(json.dumps(folder.summary))
+    for days, point in zip((30.0, 20.0, 12.0), summary["points"], strict=True):
+        point["metrics"]["time_to_train_days"] = {"mean": days, "ci95": [days - 1, days + 1]}
+    fig = sweep_curve(replace(folder, summary=summary))
+    absolute = next(ax for ax in fig.axes if ax.get_ylabel() == "time to train (days)")
+    simulated = next(ln for ln in absolute.get_lines() if ln.get_label() == "simulated")
+    assert list(simulated.get_ydata()) == [30.0, 20.0, 12.0]
+    assert cut_texts(fig) == []
+
+
+def test_sweep_titles_are_not_cut(method_sweep: Path, gpu_sweep: Path) -> None:
+    """A long scenario title wraps in full (no '...'), and every text of every sweep chart lies inside the page."""
+    title = "A scenario title far longer than one line of the page: " + "SemiAnalysis 2024, Llama 3 failure mix, " * 4
+    for path in (method_sweep, gpu_sweep):
+        folder = sweep_folder(path)
+        summary = {**folder.summary, "scenario_resolved": {**folder.summary["scenario_resolved"], "title": title}}
+        long = replace(folder, summary=summary)
+        for fig in (sweep_curve(long), scale_chart(long)):
+            if fig is None:
+                continue
+            assert cut_texts(fig) == []
+            assert "…" not in fig_texts(fig)
+            assert " ".join(fig_texts(fig).split()).count(" ".join(title.split())) == 1
+
+
+def test_one_number_format_on_the_swept_axis(interval_sweep: Path, gpu_sweep: Path) -> None:
+    """Swept values read alike on their axis: the same decimals and separators for every tick."""
+    ticks = [t.get_text() for t in sweep_curve(sweep_folder(gpu_sweep)).axes[0].get_xticklabels()]
+    assert ticks == ["16", "64", "256"]
+    assert value_scale([4.0, 5.657, 8.0, 100000.0]).label(100000.0) == "100,000.0"

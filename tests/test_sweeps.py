@@ -14,6 +14,7 @@ from test_runner import M_S, daly_scenario
 import sim.experiment.sweeps
 from sim.analysis.analytic import daly_ettr, daly_interval
 from sim.config.errors import SweepError
+from sim.config.loading import PolicySwitched
 from sim.experiment.grid import build_points, grid, parse_param, parse_values
 from sim.experiment.sweeps import run_sweep, sweep
 
@@ -214,3 +215,16 @@ def test_unreachable_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
     s, params = small()
     with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
         sweep(s, params, replications=1, seed=4, scheduler="tcp://127.0.0.1:9")  # type: ignore[arg-type]
+
+
+def test_sim_sweep_of_the_interval_under_daly_warns_and_runs_fixed() -> None:
+    """sim.sweep of the interval of a daly scenario: fixed intervals, with a PolicySwitched warning saying so."""
+    s = tiny({"checkpoint.policy": "daly"})
+    with pytest.warns(PolicySwitched, match="the sweep runs fixed intervals .*'daly'"):
+        runs = sweep(s, {INTERVAL: [10, 20]}, replications=1, jobs=1)
+    assert sorted(runs[INTERVAL]) == [10, 20]
+    result = run_sweep(s, {INTERVAL: [10, 20]}, replications=1, jobs=1)
+    assert result.scenario.checkpoint.policy == "fixed" and len(result.notes) == 1
+    # Sweeping the policy too, or a fixed policy: nothing switched, nothing said.
+    assert run_sweep(s, {"checkpoint.policy": ["fixed"], INTERVAL: [10]}, replications=1, jobs=1).notes == []
+    assert run_sweep(tiny(), {INTERVAL: [10]}, replications=1, jobs=1).notes == []

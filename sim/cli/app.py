@@ -278,6 +278,7 @@ _OPTIONS = {
     "max_replications": "--max-replications",
     "max_points": "--max-points",
     "max_events": "--max-events",
+    "variants": "--variant",
 }
 
 

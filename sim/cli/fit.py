@@ -1,22 +1,20 @@
-"""``trainsim fit``: failure modes fitted to an incident log; registered on ``sim.cli.app.app``, thin like the rest.
+"""``trainsim fit``: the fleet model fitted to an incident log, and its predictive check; thin like the rest.
 
-The model and its assumptions are in ``sim.analysis.fit``. Bad input exits 2 with one line: a missing file
-or column, rows with a bad time, a time outside the window or a missing value (with their line
-numbers, unless ``--skip-bad``), an empty log, ``--end`` not after ``--start``, ``--nodes`` below 1.
-
->>> print(failure_block_number(1234.5678), failure_block_number(0.71234, 3))
-1235.0 0.712
+The model is in ``sim.analysis.fleet_fit`` (and the modules it names), the check in
+``sim.experiment.predict``, its chart in ``sim.plots.predict``, the printed forms in
+``sim.cli.fit_output``. Bad input exits 2 with one line: a missing file or column, rows with a bad
+time, an end before its start or a missing value (with their line or row numbers, unless
+``--skip-bad``), an empty log, no incident in the window, ``--end`` not after ``--start``, ``--nodes``
+below 1.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,9 +22,10 @@ from sim.cli.app import BadInput, app, info, visible
 from sim.config.errors import shown
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    import pandas as pd
 
-    from sim.analysis.fit import ModeFit
+    from sim.analysis.fleet_fit import FleetFit
+    from sim.analysis.incidents import IncidentLog
 
 
 class FitFormat(enum.StrEnum):
@@ -44,22 +43,34 @@ class Scope(enum.StrEnum):
     gpu = "gpu"
 
 
-REPAIR_HOURS = 72.0
+class HeterogeneityChoice(enum.StrEnum):
+    """How nodes differ: tested and chosen (auto), or a model imposed."""
+
+    auto = "auto"
+    none = "none"
+    gamma = "gamma"
+    bad_nodes = "bad-nodes"
+
+
+class FleetAge(enum.StrEnum):
+    """The fleet at the window start: in steady state, or new."""
+
+    stationary = "stationary"
+    new = "new"
+
+
 #: The largest fleet ``--nodes`` takes: silent nodes cost nothing to fit, but a count must stay a count.
 MAX_NODES = 10**12
-
-
-def failure_block_number(x: float, digits: int = 4) -> str:
-    """``x`` to ``digits`` significant digits, as a TOML float."""
-    return repr(float(f"{x:.{digits}g}"))
-
-
-def _stamp(t: dt.datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
+#: Largest work (replications x (nodes + expected faults)) a check spends; fewer replications above it,
+#: and no check below MIN_CHECK_REPLICATIONS (about 10 s on one core).
+MAX_CHECK_WORK = 4e7
+MIN_CHECK_REPLICATIONS = 40
+#: What ``--out`` writes.
+OUT_FILES = ("fit.toml", "fit.json", "check_windows.csv", "check_histogram.csv", "check.png")
 
 
 def _time_option(name: str, text: str) -> dt.datetime:
-    from sim.analysis.fit import parse_time
+    from sim.analysis.incidents import parse_time
 
     try:
         return parse_time(text)
@@ -67,91 +78,82 @@ def _time_option(name: str, text: str) -> dt.datetime:
         raise BadInput(f"{name} {shown(text)}: not an ISO 8601 time, e.g. 2024-07-01T00:00:00Z") from None
 
 
-def _num(x: float) -> str:
-    """Hours to the hour from 100 to a million, else three significant digits."""
-    return f"{x:,.0f}" if 100 <= x < 1e6 else f"{x:.3g}"
+def _warnings(log: Path, data: IncidentLog, hours: float, skip_bad: bool) -> list[str]:
+    """Warnings about the rows (refusing bad ones unless ``skip_bad``); printed once the fit has worked."""
+    from sim.analysis.incidents import describe_lines
+
+    out: list[str] = []
+    if data.bad:
+        n = len(data.bad)
+        listed = f"{n} bad row{'s' if n != 1 else ''}: {describe_lines(data.bad, unit=data.unit)}"
+        if not skip_bad:
+            raise BadInput(f"{log}: {listed} (fix them, or pass --skip-bad to fit without them)")
+        out.append(f"warning: {log}: skipped {listed}")
+    if data.duplicates:
+        lines = ", ".join(str(line) for line in data.duplicates[:10])
+        more = "..." if len(data.duplicates) > 10 else ""
+        out.append(f"warning: {log}: dropped {len(data.duplicates)} repeated rows ({data.unit}s {lines}{more})")
+    if not data.within(hours):
+        skipped = f" ({len(data.bad)} bad rows skipped)" if data.bad else ""
+        raise BadInput(f"{log}: no usable incidents to fit{skipped}")
+    outside = len(data.incidents) - len(data.within(hours))
+    if outside:
+        out.append(f"{log}: {plural_rows(outside)} outside the window (before it they can hold a node down at its "
+                   "start; after it they serve --check-end)")  # fmt: skip
+    return out
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural_rows(n: int) -> str:
+    return f"{n:,} fault{'' if n == 1 else 's'}"
 
 
-def _ci(pair: Sequence[float]) -> str:
-    return f"{_num(pair[0])}-{_num(pair[1])}"
+def _fit_notes(log: Path, fit: FleetFit, unit: str) -> list[str]:
+    h = fit.histories
+    out = []
+    if h.secondary_lines:
+        lines = ", ".join(str(x) for x in h.secondary_lines[:10]) + ("..." if len(h.secondary_lines) > 10 else "")
+        out.append(f"warning: {log}: {plural_rows(len(h.secondary_lines))} started while their node was already "
+                   f"down ({unit}s {lines}): counted as faults, no exposure or downtime twice")  # fmt: skip
+    if h.open_repairs:
+        out.append(f"{log}: {plural_rows(h.open_repairs)} still in repair at the window end (censored repair times)")
+    return out
 
 
-def toml_blocks(
-    fits: Sequence[ModeFit], log_name: str, nodes: int, start: dt.datetime, end: dt.datetime, scope: Scope
-) -> str:
-    """Ready-to-paste ``[[failure]]`` blocks, one per cause, each with a comment on its fit."""
-    from sim.analysis.fit import ALPHA
+def _check(
+    fit: FleetFit, data: IncidentLog, hours: float, check_end: dt.datetime | None, t0: dt.datetime,
+    windows: int, replications: int, seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | str:  # fmt: skip
+    """The predictive check's tables and what they are about, or why it was not run."""
+    if check_end is None:
+        start, span, where = 0.0, hours, "the fit window (in sample)"
+    else:
+        start = hours
+        span = (check_end - t0).total_seconds() / 3600.0 - hours
+        where = "after the fit window (out of sample)"
+        if span <= 0:
+            raise BadInput(f"--check-end {stamp(check_end)}: must be after --end")
+    n = min(replications, int(MAX_CHECK_WORK / fit.work(start + span)))
+    if n < min(MIN_CHECK_REPLICATIONS, replications):
+        return f"predictive check skipped: {fit.nodes:,} nodes are too many to simulate here (--check-windows 0)"
+    from pydantic import ValidationError
 
-    window = f"{_stamp(start)}..{_stamp(end)}"
-    events = sum(f.events for f in fits)
-    lines = [
-        f"# Fitted by trainsim fit from {log_name}: {_plural(events, 'event')}, {_plural(nodes, scope.value)}, "
-        f"window {window}.",
-        f"# Each {scope.value} a renewal process per cause; Weibull only where the likelihood-ratio test "
-        f"against exponential gives p < {ALPHA:g}.",
-    ]
-    for f in fits:
-        w = f.weibull
-        ci = w.mtbf_ci95 if f.distribution == "weibull" else f.exponential.ci95
-        lines += [
-            "",
-            f"# {f.name}: {_plural(f.events, 'event')} on {_plural(f.nodes_with_events, scope.value)}; "
-            f"MTBF 95% CI {_ci(ci)} h; Weibull shape {w.shape:.3g} (95% CI {_ci(w.shape_ci95)}), "
-            f"likelihood-ratio p = {f.lr_p_value:.3g}",
-            *([f"# {f.name}: {f.note}"] if f.note else []),
-            "[[failure]]",
-            f"name = {json.dumps(f.name, ensure_ascii=False)}",
-            f'scope = "{scope.value}"',
-            f"mtbf_hours = {failure_block_number(f.mtbf_hours)}",
-            f'distribution = "{f.distribution}"',
-        ]
-        if f.distribution == "weibull":
-            lines.append(f"shape = {failure_block_number(f.shape, 3)}")
-        source = f"fitted from {log_name}: {_plural(f.events, 'event')}, window {window}"
-        lines += [
-            'action = "replace"',
-            f"repair_hours = {REPAIR_HOURS!r}  # assumed: set your own",
-            f"source = {json.dumps(source, ensure_ascii=False)}",
-        ]
-    return "\n".join(lines) + "\n"
+    from sim.experiment import predict
+
+    length = span / windows
+    try:
+        seen = predict.observed(data.incidents, fit.nodes, start, length, windows)
+        sim = predict.simulate(fit, length, windows, n, seed, start=start)
+    except (ValidationError, ValueError) as e:
+        return f"predictive check skipped: {str(e).splitlines()[0]}"
+    starts = [start + i * length for i in range(windows)]
+    about = {"span": where, "start_hours": start, "window_hours": length, "replications": n, "seed": seed}
+    return predict.check_table(seen, sim, starts, length), predict.histogram_table(seen, sim), about
 
 
-def _table(fits: Sequence[ModeFit], log_name: str, nodes: int, hours: float, scope: Scope) -> Table:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+def stamp(t: dt.datetime) -> str:
+    from sim.cli.fit_output import stamp as s
 
-    from sim.analysis.fit import ALPHA
-
-    table = Table(
-        title=Text(f"Failure modes fitted from {visible(log_name)}: {nodes} {scope.value}s, {hours:,.1f} h window"),
-        caption=f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-        show_edge=False,
-    )
-    for name in ("cause", "events", f"{scope.value}s", "law", "MTBF h", "95% CI", "shape", "95% CI", "LR p"):
-        table.add_column(name, justify="left" if name in ("cause", "law") else "right")
-    for f in fits:
-        w = f.weibull
-        ci = w.mtbf_ci95 if f.distribution == "weibull" else f.exponential.ci95
-        table.add_row(
-            Text(visible(f.name)),  # a cause name is data: no markup, no escape codes
-            str(f.events),
-            str(f.nodes_with_events),
-            f.distribution,
-            _num(f.mtbf_hours),
-            _ci(ci),
-            f"{w.shape:.3g}",
-            _ci(w.shape_ci95),
-            f"{f.lr_p_value:.2g}",
-        )
-    return table
+    return s(t)
 
 
 @app.command("fit")
@@ -159,8 +161,9 @@ def fit_command(
     log: Annotated[
         Path,
         typer.Argument(
-            metavar="LOG.csv",
-            help="Incident log: CSV with columns timestamp (ISO 8601, UTC unless it has an offset), cause, node; "
+            metavar="LOG",
+            help="Incident log: CSV, JSON lines (.jsonl, .ndjson) or Parquet (.parquet) with columns timestamp "
+            "(ISO 8601, UTC unless it has an offset), cause, node, and optionally the fault's end (--end-column); "
             "other columns are ignored.",
             show_default=False,
         ),
@@ -182,7 +185,8 @@ def fit_command(
         typer.Option(
             "--format",
             "-f",
-            help='text: a table; json: one JSON object {"modes": [...]}; toml: failure blocks for a scenario.',
+            help='text: tables; json: one JSON object {"modes": [...], "heterogeneity": ..., "check": ...}; '
+            "toml: the fleet model for a scenario ([cluster] fleet_age, [heterogeneity], [[failure]]).",
         ),
     ] = FitFormat.text,
     scope: Annotated[
@@ -196,11 +200,52 @@ def fit_command(
         bool,
         typer.Option("--skip-bad", help="Fit without the bad rows (listed on stderr) instead of refusing the log."),
     ] = False,
+    end_column: Annotated[
+        str,
+        typer.Option("--end-column", metavar="NAME", help="Column of each fault's end (the node back); optional."),
+    ] = "end",
+    heterogeneity: Annotated[
+        HeterogeneityChoice,
+        typer.Option(
+            "--heterogeneity",
+            help="auto: test the per-node counts for overdispersion, then gamma frailty or bad nodes by AIC; "
+            "or impose one.",
+        ),
+    ] = HeterogeneityChoice.auto,
+    fleet_age: Annotated[
+        FleetAge,
+        typer.Option("--fleet-age", help="stationary: a fleet in production; new: every node new at --start."),
+    ] = FleetAge.stationary,
+    check_windows: Annotated[
+        int,
+        typer.Option("--check-windows", min=0, max=1000, metavar="K", help="Windows of the predictive check; 0: none."),
+    ] = 4,
+    check_end: Annotated[
+        str | None,
+        typer.Option(
+            "--check-end",
+            metavar="ISO",
+            help="Check the log between --end and this time (out of sample) instead of the fit window.",
+        ),
+    ] = None,
+    check_replications: Annotated[
+        int, typer.Option("--check-replications", min=1, max=100_000, metavar="N", help="Simulated fleets.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the predictive check.")] = 0,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", metavar="PATH", help="Write the check's chart (PNG or SVG).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="DIR", help=f"Write {', '.join(OUT_FILES)} into DIR."),
+    ] = None,
 ) -> None:
-    """Fit each cause of an incident log: exponential or Weibull, by maximum likelihood with censoring."""
+    """Fit the fleet model of an incident log (heterogeneity, each cause's law, repair laws) and check it."""
     from rich.console import Console
 
-    from sim.analysis.fit import FitError, describe_lines, fit_log, read_log, window_hours
+    from sim.analysis.fleet_fit import fit_fleet
+    from sim.analysis.incidents import FitError, read_log, window_hours
+    from sim.cli import fit_output as show
     from sim.results import files as output
 
     if nodes < 1:
@@ -208,45 +253,61 @@ def fit_command(
     if nodes > MAX_NODES:
         raise BadInput(f"--nodes: must be at most {MAX_NODES:.0e}, got {shown(nodes)}")
     t0, t1 = _time_option("--start", start), _time_option("--end", end)
+    t2 = None if check_end is None else _time_option("--check-end", check_end)
     try:
         hours = window_hours(t0, t1)
-        data = read_log(log, t0, t1)
+        data = read_log(log, t0, end_column)
         # Warnings wait for the fit: a refused log gets its one error line and nothing else.
-        warnings: list[str] = []
-        if data.bad:
-            n = len(data.bad)
-            listed = f"{n} bad row{'s' if n != 1 else ''}: {describe_lines(data.bad)}"
-            if not skip_bad:
-                raise BadInput(f"{log}: {listed} (fix them, or pass --skip-bad to fit without them)")
-            warnings.append(f"warning: {log}: skipped {listed}")
-        if data.duplicates:
-            lines = ", ".join(str(line) for line in data.duplicates[:10])
-            more = "..." if len(data.duplicates) > 10 else ""
-            warnings.append(f"warning: {log}: dropped {len(data.duplicates)} repeated rows (lines {lines}{more})")
-        if not data.incidents:
-            skipped = f" ({len(data.bad)} bad rows skipped)" if data.bad else ""
-            raise BadInput(f"{log}: no usable incidents to fit{skipped}")
-        fits = fit_log(data.incidents, nodes, hours)
+        warnings = _warnings(log, data, hours, skip_bad)
+        fit = fit_fleet(data.incidents, nodes, hours, heterogeneity=heterogeneity.value,
+                        stationary=fleet_age is FleetAge.stationary)  # fmt: skip
     except FitError as e:
         raise BadInput(str(e)) from None
-    for warning in warnings:
+    check = None
+    if check_windows:
+        check = _check(fit, data, hours, t2, t0, check_windows, check_replications, seed)
+    for warning in [*warnings, *_fit_notes(log, fit, data.unit)] + ([check] if isinstance(check, str) else []):
         info(warning, quiet=False)
     name = log.name
+    doc = {
+        "log": str(log),
+        "scope": scope.value,
+        "window": {"start": show.stamp(t0), "end": show.stamp(t1), "hours": hours},
+        **fit.to_json(),
+    }
+    toml = show.toml_text(fit, name, t0, t1, scope.value)
+    about = {"scenario": f"fit of {name}: {nodes:,} {scope.value}s", "seed": seed}
+    if isinstance(check, tuple):
+        windows_t, hist_t, what = check
+        doc["check"] = show.check_json(windows_t, hist_t, what)
+        about["replications"] = what["replications"]
+        footnote = (f"Checked: {what['span']}. Simulated by the simulator's own clocks from the fitted keys, "
+                    "the parameters drawn from their sampling law in each replication.")  # fmt: skip
+        from sim.plots.predict import write_check_chart
+
+        if chart is not None:
+            write_check_chart(chart, windows_t, hist_t, about, footnote)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        output.atomic_write_text(out / "fit.toml", toml)
+        output.atomic_write_text(out / "fit.json", output.dumps(doc, indent=2) + "\n")
+        if isinstance(check, tuple):
+            output.atomic_write_text(out / "check_windows.csv", windows_t.to_csv(index=False))
+            output.atomic_write_text(out / "check_histogram.csv", hist_t.to_csv(index=False))
+            write_check_chart(out / "check.png", windows_t, hist_t, about, footnote)
     if fmt is FitFormat.json:
-        doc = {
-            "log": str(log),
-            "nodes": nodes,
-            "scope": scope.value,
-            "window": {"start": _stamp(t0), "end": _stamp(t1), "hours": hours},
-            "events": sum(f.events for f in fits),
-            "modes": [f.to_json() for f in fits],
-        }
         sys.stdout.write(output.dumps(doc) + "\n")
     elif fmt is FitFormat.toml:
-        sys.stdout.write(toml_blocks(fits, name, nodes, t0, t1, scope))
+        sys.stdout.write(toml)
     else:
         console = Console()
-        console.print(_table(fits, name, nodes, hours, scope))
-        for f in fits:
+        console.print(show.modes_table(fit, name, scope.value))
+        for f in fit.modes:
             if f.note:
                 console.print(f"{visible(f.name)}: {f.note}", markup=False, highlight=False)
+        console.print(f"Heterogeneity: {show.heterogeneity_summary(fit.heterogeneity)}", markup=False,
+                      highlight=False)  # fmt: skip
+        if isinstance(check, tuple):
+            for table in show.check_tables(windows_t, hist_t, f"Predictive check: {what['span']}, "
+                                           f"{what['replications']} simulated fleets"):  # fmt: skip
+                console.print(table)

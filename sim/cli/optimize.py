@@ -147,11 +147,9 @@ def optimize_command(
     warn(best.sweep.warnings if best.sweep is not None else [], quiet)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
-    if not no_plots:
-        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({tracker.done} replications, {runtime:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, runtime)
 
 
 def _check_optimize_out(folder: Path) -> None:

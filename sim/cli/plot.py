@@ -17,26 +17,42 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sim.cli.app import BadInput, app, one_line
+from sim.cli.app import BadInput, app, info, one_line
+
+#: Failure causes a run's charts name before "other", and the most they can (sim.plots.causes.TOP and
+#: MAX_TOP; repeated here so that `trainsim --help` does not import matplotlib).
+CAUSES = 8
+MAX_CAUSES = 9
 
 if TYPE_CHECKING:
-    from sim.results.folder import RunFolder, SweepFolder
+    from sim.results.folder import CompareFolder, RunFolder, SweepFolder
 
 
-def draw(folder: RunFolder | SweepFolder, svg: bool = False) -> list[Path]:
-    """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written."""
+def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False, causes: int = CAUSES) -> list[Path]:
+    """Write the folder's charts, then ``report.html`` (which embeds them); return the paths written.
+
+    ``causes``: the failure causes a run's charts name before summing the rest as "other".
+    """
+    from sim.plots.compare import write_compare_charts
     from sim.plots.run import write_run_charts
     from sim.plots.sweep import write_sweep_charts
+    from sim.report.compare_html import write_compare_html
     from sim.report.html import write_report_html
-    from sim.results.folder import SweepFolder
+    from sim.results.folder import CompareFolder, SweepFolder
 
-    charts = write_sweep_charts(folder, svg) if isinstance(folder, SweepFolder) else write_run_charts(folder, svg)
+    if isinstance(folder, CompareFolder):
+        return [*write_compare_charts(folder, svg), write_compare_html(folder)]
+    if isinstance(folder, SweepFolder):
+        charts = write_sweep_charts(folder, svg)
+    else:
+        charts = write_run_charts(folder, svg, causes)
     return [*charts, write_report_html(folder)]
 
 
 def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
     """Draw the charts at the end of ``run`` or ``sweep``; on failure warn (even with --quiet) and go on."""
     from sim.results.folder import load
+
     try:
         return draw(load(folder_path))
     except Exception as e:
@@ -52,19 +68,36 @@ def draw_after(folder_path: Path, quiet: bool) -> list[Path]:
         return []
 
 
+def finish(folder: Path, no_plots: bool, quiet: bool, seconds: float) -> None:
+    """The end of ``run``, ``sweep`` and ``compare``: the charts (unless ``--no-plots``), then where the results are."""
+    if not no_plots:
+        draw_after(folder, quiet)
+    info(f"results in {folder}/ ({seconds:.2f} s)", quiet)
+
+
 @app.command("plot")
 def plot_command(
     results_dir: Annotated[
         Path,
         typer.Argument(
             metavar="RESULTS_DIR",
-            help="A folder written by trainsim run or trainsim sweep (it has summary.json).",
+            help="A folder written by trainsim run, sweep or compare (it has summary.json).",
             show_default=False,
         ),
     ],
     svg: Annotated[bool, typer.Option("--svg", help="Also write each chart as SVG, next to its PNG.")] = False,
+    causes: Annotated[
+        int,
+        typer.Option(
+            "--causes",
+            metavar="N",
+            min=1,
+            max=MAX_CAUSES,
+            help=f"Failure causes a run's charts name (1-{MAX_CAUSES}); the rest are summed as 'other'.",
+        ),
+    ] = CAUSES,
 ) -> None:
-    """Draw the charts (PNG, 1440 x 840 px or taller) and report.html of a results folder; print their paths."""
+    """Draw the charts (PNG, 1440 x 810 px, 16:9) and report.html of a results folder; print their paths."""
     from sim.results.folder import NotResults, load
 
     try:
@@ -72,7 +105,7 @@ def plot_command(
     except NotResults as e:
         raise BadInput(str(e)) from None
     try:
-        paths = draw(folder, svg)
+        paths = draw(folder, svg, causes)
     except OSError as e:  # a read-only folder, a full disk: the folder given cannot take the charts
         raise BadInput(f"{results_dir}: cannot write the charts: {e.strerror or e}") from None
     for path in paths:

@@ -193,11 +193,9 @@ def run_command(
     warn(result.warnings, quiet, shown=early)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
-    if not no_plots:
-        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({result.runtime_s:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, result.runtime_s)
 
 
 def _run_failed(

@@ -1,4 +1,4 @@
-"""``trainsim sweep`` and ``trainsim optimize``: registered on ``sim.cli.app.app``, thin like the rest of it.
+"""``trainsim sweep``: registered on ``sim.cli.app.app``, thin like the rest of it (optimize: ``sim.cli.optimize``).
 
 Bad input (a malformed ``--param``, a value that fails validation, a results folder of another
 sweep) exits 2 before any simulation starts: ``run_sweep`` validates every point and the store
@@ -238,7 +238,7 @@ def sweep_command(
     from sim.cli.progress import Tracker, show_bar
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
-    from sim.experiment.sweeps import run_sweep
+    from sim.experiment.sweeps import interval_sweep, run_sweep
     from sim.report import sweep as sweep_report
     from sim.results import files as output
     from sim.results.precision import until_text
@@ -252,8 +252,11 @@ def sweep_command(
     _check_out(folder)
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    note = interval_sweep(scenario, params)[1]
 
     def on_start(done: int, total: int) -> None:
+        if note:
+            info(f"note: {note}", quiet)
         first = n if target is None else target.min_replications
         points = total // first
         reused = f"; {done} stored replications reused" if done else ""
@@ -307,11 +310,9 @@ def sweep_command(
     warn(result.warnings, quiet)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
-    if not no_plots:
-        from sim.cli.plot import draw_after  # imports matplotlib: only when drawing
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
-        draw_after(folder, quiet)
-    info(f"results in {folder}/ ({runtime:.2f} s)", quiet)
+    finish(folder, no_plots, quiet, runtime)
 
 
 def _sweep_failed(

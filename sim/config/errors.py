@@ -75,3 +75,7 @@ class SweepError(InputError):
 
 class PrecisionError(InputError):
     """A precision target that cannot be used (``argument`` names the option: precision, min_replications, ...)."""
+
+
+class CompareError(InputError):
+    """A comparison that cannot start: a malformed or clashing variant, too few scenarios, bad counts."""

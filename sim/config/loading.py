@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -84,6 +84,27 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario
     """A copy of ``scenario`` with dotted-key overrides, validated again."""
     # exclude_unset keeps track of which keys were given, for checks such as an ignored interval.
     return scenario_from_dict(scenario.model_dump(exclude_unset=True), overrides)
+
+
+class PolicySwitched(UserWarning):
+    """A sweep or a variant set the checkpoint interval of a scenario whose policy computes it: fixed intervals ran."""
+
+
+def fixed_for_interval(scenario: Scenario, keys: Collection[str]) -> tuple[Scenario, str | None]:
+    """``scenario`` ready for ``keys`` that set ``checkpoint.interval_minutes``, and the policy it replaced.
+
+    A given interval means a fixed interval: under policy ``young`` or ``daly`` (which compute it,
+    and refuse one given) the policy becomes ``fixed``, unless ``keys`` set the policy too.
+
+    >>> s = load_scenario_text('name = "x"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\npolicy = "daly"\\nwrite_seconds = 9')
+    >>> fixed, was = fixed_for_interval(s, ["checkpoint.interval_minutes"])
+    >>> fixed.checkpoint.policy, was, fixed_for_interval(fixed, ["checkpoint.interval_minutes"])[1]
+    ('fixed', 'daly', None)
+    """
+    policy = scenario.checkpoint.policy
+    if "checkpoint.interval_minutes" not in keys or "checkpoint.policy" in keys or policy == "fixed":
+        return scenario, None
+    return with_overrides(scenario, {"checkpoint.policy": "fixed"}), policy
 
 
 def parse_value(text: str) -> Any:

@@ -81,6 +81,7 @@ def summary_document(
     doc["computed"] = result.computed
     doc["reused"] = result.reused
     doc["warnings"] = list(result.warnings)
+    doc["notes"] = list(result.notes)
     return doc
 
 

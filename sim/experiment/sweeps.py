@@ -9,6 +9,7 @@ points are paired: their noise is far below that of the values themselves.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from sim.analysis.plausibility import points_warnings
 from sim.analysis.work import DEFAULT_MAX_EVENTS
 from sim.config.errors import PrecisionError, SweepError, shown
 from sim.config.limits import DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
+from sim.config.loading import PolicySwitched, fixed_for_interval
 from sim.config.scenario import Scenario
 from sim.experiment.grid import Point, build_points, describe_point, point_key
 from sim.experiment.precision import Precision, Reached
@@ -28,7 +30,7 @@ from sim.experiment.statistics import describe, json_number, metrics_json
 from sim.experiment.store import Store, StoreMismatch
 from sim.experiment.units import Unit, play_points
 from sim.results.precision import points_shortfall
-from sim.results.schema import GPUS, OBJECTIVES
+from sim.results.schema import GPUS, INTERVAL, OBJECTIVES
 
 # ---------------------------------------------------------------- Dask
 
@@ -64,6 +66,7 @@ class SweepResult:
     objective: str
     computed: int
     reused: int
+    notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: The precision asked (``sim.experiment.precision``) and whether every point met it; ``None`` for a fixed count.
     precision: dict[str, Any] | None = None
@@ -161,6 +164,7 @@ def run_sweep(
         raise SweepError(f"jobs must be >= 1, got {shown(workers)}", "jobs")
     workers = min(workers, cores)  # more processes than cores only cost memory: results are the same for any count
     values = {k: list(v) for k, v in params.items()}
+    scenario, note = interval_sweep(scenario, values)
     points = build_points(scenario, values, max_points, max_events)
     # Connect before touching `out` or calling progress: that first call tells the caller that all
     # input, the scheduler included, was accepted.
@@ -193,12 +197,24 @@ def run_sweep(
         reused=played.reused,
         warnings=sweep_warnings(scenario, points, table),
         precision=block,
+        notes=[note] if note else [],
     )
     if block is not None:
         labelled = [(describe_point(p), r.to_json()) for (p, _), r in zip(points, reached, strict=True)]
         missed = points_shortfall(block, labelled)
         result.warnings += [missed] if missed else []
     return result
+
+
+def interval_sweep(scenario: Scenario, params: Mapping[str, Any]) -> tuple[Scenario, str | None]:
+    """The scenario a sweep of ``params`` runs, and a one-line note when a sweep of the interval made it fixed."""
+    fixed, was = fixed_for_interval(scenario, params)
+    if was is None:
+        return scenario, None
+    return fixed, (
+        f"{INTERVAL} is swept, so the sweep runs fixed intervals (checkpoint.policy = 'fixed' instead of "
+        f"{scenario.name}'s {was!r}); Young's and Daly's intervals are marked on the chart"
+    )
 
 
 def with_precision(table: pd.DataFrame, reached: Sequence[Reached]) -> pd.DataFrame:
@@ -232,8 +248,13 @@ def sweep(
     ``max_points`` (grid size, default ``DEFAULT_MAX_POINTS``) and ``max_events`` (expected events
     per replication of any point, default ``sim.analysis.work.DEFAULT_MAX_EVENTS``). Bad parameters
     raise ``SweepError``, and a point above ``max_events`` a ``WorkLimitError``, before any work starts.
+    Sweeping ``checkpoint.interval_minutes`` under policy young or daly sweeps fixed intervals, with
+    a ``PolicySwitched`` warning.
     """
-    return run_sweep(scenario, params, replications, **options).runs
+    result = run_sweep(scenario, params, replications, **options)
+    for note in result.notes:
+        warnings.warn(note, PolicySwitched, stacklevel=2)
+    return result.runs
 
 
 def tidy(

@@ -10,57 +10,165 @@ backend and no pyplot state: nothing to close, safe in threads and headless proc
 
 from __future__ import annotations
 
+import functools
 import math
-import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 from numpy.typing import ArrayLike
 
 from sim.results.files import atomic_path
 
-#: Inches at DPI: 12 x 7 in at 120 dpi is 1440 x 840 px, comfortably above the promised 1200 x 700.
+#: Inches at DPI: 12 x 6.75 in at 120 dpi is 1440 x 810 px, the 16:9 of a slide (1280 x 720 scales it by 0.89).
 WIDTH_IN = 12.0
-HEIGHT_IN = 7.0
+HEIGHT_IN = 6.75
 DPI = 120
-#: Inches kept free above the panels for the question and subtitle, and below them for the footnote.
+#: Inches kept free above the panels for a one-line question and subtitle, and below them for a
+#: one-line footnote; ``header`` makes more room for text that wraps.
 HEADER_IN = 0.95
 FOOTER_IN = 0.45
 TEXT = "#222222"
 FAINT = "#666666"
+#: Point sizes of the question, the subtitle and the footnote, and the space a line takes (x size).
+TITLE_PT, SUBTITLE_PT, FOOTNOTE_PT = 16.0, 11.0, 9.0
+LINE_SPACING = 1.3
+#: Left and right margin of the header and footnote (inches).
+MARGIN_IN = 0.12
+#: Where a subtitle prefers to break: between its parts.
+SEPARATOR = "  ·  "
 
 
 def new_figure(height_in: float = HEIGHT_IN) -> Figure:
     """An empty figure of the standard width, laid out by constrained layout below the header."""
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
-    engine = fig.get_layout_engine()
-    assert isinstance(engine, ConstrainedLayoutEngine)
-    # The header and footnote are figure texts, which constrained layout ignores: keep room for them.
-    engine.set(rect=(0.0, FOOTER_IN / height_in, 1.0, 1.0 - (HEADER_IN + FOOTER_IN / 2) / height_in))
+    _reserve(fig, HEADER_IN, FOOTER_IN)
     return fig
 
 
-def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str = "") -> None:
-    """Title the figure with the question it answers, the run it shows, and a footnote."""
+def _reserve(fig: Figure, top_in: float, bottom_in: float) -> None:
+    """Keep ``top_in`` and ``bottom_in`` inches free of panels: the header and footnote are figure
+    texts, which constrained layout ignores."""
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
     h = fig.get_figheight()
-    fig.text(0.01, 1.0 - 0.12 / h, question, ha="left", va="top", fontsize=16, weight="bold", color=TEXT)
-    fig.text(0.01, 1.0 - 0.5 / h, subtitle(summary), ha="left", va="top", fontsize=11, color=FAINT)
-    if footnote:
-        # Wrapped: about 190 characters of 9-point text fit across the 12-inch page.
-        fig.text(
-            0.01,
-            0.06 / h,
-            "\n".join(textwrap.fill(line, 190) for line in footnote.splitlines()),
-            ha="left",
-            va="bottom",
-            fontsize=9,
-            color=FAINT,
-        )
+    engine.set(rect=(0.0, bottom_in / h, 1.0, 1.0 - (top_in + bottom_in) / h))
+
+
+@functools.cache
+def _renderer() -> RendererAgg:
+    return RendererAgg(10, 10, DPI)  # type: ignore[no-untyped-call]  # at the PNG's resolution: font hinting depends on it
+
+
+def text_width_in(text: str, size: float, weight: str = "normal") -> float:
+    """Width in inches of one line of ``text`` at ``size`` points, as Agg draws it (the PNG's renderer).
+
+    >>> 0.5 < text_width_in("Which failures cost the most?", 16, "bold") < 5
+    True
+    """
+    font = FontProperties(size=size, weight=weight)
+    width, _, _ = _renderer().get_text_width_height_descent(text, font, ismath=False)  # type: ignore[no-untyped-call]
+    return float(width) / DPI
+
+
+def wrap(text: str, size: float, width_in: float, weight: str = "normal") -> list[str]:
+    """``text`` in lines no wider than ``width_in``: broken at its line breaks, then between subtitle
+    parts (``SEPARATOR``), then between words; a word wider than the page stays whole.
+
+    >>> wrap("a  ·  b", 11, 10.0), wrap("a  ·  b", 11, 0.1)
+    (['a  ·  b'], ['a', 'b'])
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for part in paragraph.split(SEPARATOR):
+            joined = f"{line}{SEPARATOR}{part}" if line else part
+            if text_width_in(joined, size, weight) <= width_in:
+                line = joined
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for word in part.split(" "):
+                joined = f"{line} {word}" if line else word
+                if line and text_width_in(joined, size, weight) > width_in:
+                    lines.append(line)
+                    joined = word
+                line = joined
+        lines.append(line)
+    return lines
+
+
+def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str = "", sub: str | None = None) -> None:
+    """Title the figure with the question it answers, the run it shows (``sub``, default ``subtitle(summary)``),
+    and a footnote; each wraps to the page's width, and the panels move to make room, so nothing is cut."""
+    h, width = fig.get_figheight(), fig.get_figwidth() - 2 * MARGIN_IN
+    x = MARGIN_IN / fig.get_figwidth()
+    title = wrap(question, TITLE_PT, width, "bold")
+    sub_lines = wrap(subtitle(summary) if sub is None else sub, SUBTITLE_PT, width)
+    foot = wrap(footnote, FOOTNOTE_PT, width) if footnote else []
+    line = LINE_SPACING / 72.0  # inches per point of type
+    title_in = len(title) * TITLE_PT * line
+    top, bottom = 0.12 + title_in + 0.06 + len(sub_lines) * SUBTITLE_PT * line + 0.1, 0.12
+    # parse_math off: a scenario title with dollar signs is text, not mathematics.
+    style: dict[str, Any] = {"ha": "left", "va": "top", "parse_math": False, "linespacing": LINE_SPACING}
+    fig.text(x, 1.0 - 0.12 / h, "\n".join(title), fontsize=TITLE_PT, weight="bold", color=TEXT, **style)
+    fig.text(x, 1.0 - (0.18 + title_in) / h, "\n".join(sub_lines), fontsize=SUBTITLE_PT, color=FAINT, **style)
+    if foot:
+        bottom = 0.14 + len(foot) * FOOTNOTE_PT * line
+        fig.text(x, 0.06 / h, "\n".join(foot), fontsize=FOOTNOTE_PT, color=FAINT, **(style | {"va": "bottom"}))
+    _reserve(fig, top, bottom)
+
+
+def side_legend(ax: Axes, handles: Sequence[Any], labels: Sequence[str], x: float = 1.01, **style: Any) -> Legend:
+    """A frameless 9 pt legend hung from the top of ``ax`` at ``x`` axes widths: 1.01 beside the panel
+    (constrained layout makes room for it), 0 at the left of an axes kept for legends."""
+    return ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(x, 1.0),
+        fontsize=9,
+        frameon=False,
+        alignment="left",
+        **style,
+    )
+
+
+def cut_texts(fig: Figure) -> list[str]:
+    """The texts of ``fig`` that reach past its edges once drawn: none on a good chart.
+
+    Titles, subtitles and footnotes, axis labels and titles, annotations and legends; tick labels
+    are left to the layout (those outside the view are not drawn, but keep a position).
+    """
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    ticks = {
+        id(label)
+        for axis in fig.findobj(Axis)
+        for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]
+        for label in (tick.label1, tick.label2)
+    }
+    page = fig.bbox
+    cut = []
+    for text in fig.findobj(Text):
+        if id(text) in ticks or not text.get_visible() or not text.get_text().strip():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < page.x0 - 1 or box.x1 > page.x1 + 1 or box.y0 < page.y0 - 1 or box.y1 > page.y1 + 1:
+            cut.append(text.get_text())
+    return cut
 
 
 def subtitle(summary: dict[str, Any]) -> str:

@@ -1,19 +1,19 @@
-"""One palette for every chart: the same colour for a ledger bucket or a failure cause everywhere.
+"""One palette for every chart: the same colour for a ledger bucket everywhere, distinct colours for causes.
 
-Colour-blind safe: ledger buckets use the Okabe-Ito palette (Okabe and Ito, 2008); failure causes
-use Paul Tol's "muted" and "light" schemes (Tol, 2021, personal.sron.nl/~pault), assigned in a fixed
-order to the Llama 3 causes and by a stable hash to any other name, so a cause keeps its colour
-across scenarios, runs and sweeps.
+Colour-blind safe: ledger buckets use the Okabe-Ito palette (Okabe and Ito, 2008). Failure causes
+take their colour from their rank in the run (the order of the failure-impact chart, costliest
+first), from Paul Tol's "muted" scheme and his "vibrant" blue (Tol, 2021, personal.sron.nl/~pault),
+ordered so that neighbouring ranks contrast; the causes beyond the shown ones are summed as
+"other", in grey. So no two causes of a chart share a colour, and a run's failure-impact chart,
+timeline and report agree.
 
->>> BUCKET_COLORS["useful"], cause_color("faulty GPU") == cause_color("faulty GPU")
-('#009E73', True)
+>>> BUCKET_COLORS["useful"], cause_colors(["faulty GPU", "NIC"])
+('#009E73', {'faulty GPU': '#332288', 'NIC': '#DDCC77'})
 """
 
 from __future__ import annotations
 
-import zlib
-
-from sim.config.presets import LLAMA3_COUNTS
+from collections.abc import Sequence
 
 #: Okabe-Ito, one per ledger bucket; "useful" green, "lost" vermillion, waiting black.
 BUCKET_COLORS: dict[str, str] = {
@@ -26,17 +26,29 @@ BUCKET_COLORS: dict[str, str] = {
     "wait": "#000000",
     "maintenance": "#999999",
 }
-#: Charts name the buckets with these words.
 #: The share of peak that is not model FLOPs (1 - MFU) in the waterfall.
 MFU_COLOR = "#56B4E9"
 REALIZED_COLOR = "#009E73"
 
-_TOL_MUTED = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499"]
-_TOL_LIGHT = ["#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00", "#DDDDDD"]
-CAUSE_PALETTE: list[str] = _TOL_MUTED + _TOL_LIGHT
-_KNOWN = {name: CAUSE_PALETTE[i % len(CAUSE_PALETTE)] for i, name in enumerate(LLAMA3_COUNTS)}
+#: Causes by rank: Tol muted (indigo, sand, teal, rose, cyan, wine, olive, purple, green), Tol vibrant blue.
+CAUSE_PALETTE: tuple[str, ...] = (
+    "#332288",
+    "#DDCC77",
+    "#44AA99",
+    "#CC6677",
+    "#88CCEE",
+    "#882255",
+    "#999933",
+    "#AA4499",
+    "#117733",
+    "#0077BB",
+)
+#: The causes summed as "other": a light grey, apart from the "planned maintenance" grey of the ledger.
+OTHER_COLOR = "#CCCCCC"
 
 
-def cause_color(name: str) -> str:
-    """The colour of failure cause ``name``: fixed for the Llama 3 causes, a stable hash otherwise."""
-    return _KNOWN.get(name) or CAUSE_PALETTE[zlib.crc32(name.encode()) % len(CAUSE_PALETTE)]
+def cause_colors(ranked: Sequence[str]) -> dict[str, str]:
+    """Colours of causes in rank order (costliest first); raises ``ValueError`` past the palette's length."""
+    if len(ranked) > len(CAUSE_PALETTE):
+        raise ValueError(f"{len(ranked)} causes: a chart names at most {len(CAUSE_PALETTE)}, the rest as 'other'")
+    return dict(zip(ranked, CAUSE_PALETTE, strict=False))

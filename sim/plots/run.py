@@ -1,7 +1,8 @@
 """Run charts, drawn from a results folder only (never from simulation objects).
 
 - ``waterfall``: where the theoretical compute goes, peak -> MFU -> each ledger bucket -> realized;
-- ``failure_impact``: interruptions, lost GPU-hours and money per failure cause, with 95% CIs;
+- ``failure_impact``: interruptions, lost GPU-hours and money of the costliest failure causes (and
+  "other"), with 95% CIs;
 - ``timeline`` (in ``sim.plots.timeline``): one replication's states, failures and progress; it
   needs ``events.parquet`` and returns ``None`` without it;
 - ``write_run_charts``: all of them as PNG (and SVG) files in the folder.
@@ -12,25 +13,29 @@ and the summary never disagree. Colours come from ``sim.plots.palette``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from sim.plots.base import FAINT, TEXT, header, new_figure, save, scaled, stat, text_color
-from sim.plots.palette import BUCKET_COLORS, MFU_COLOR, REALIZED_COLOR, cause_color
+from sim.plots.base import FAINT, TEXT, header, new_figure, save, scaled, stat, text_color, text_width_in
+from sim.plots.causes import TOP, CauseRow, cause_rows, top_causes
+from sim.plots.palette import BUCKET_COLORS, MFU_COLOR, REALIZED_COLOR
 from sim.plots.timeline import timeline
 from sim.results.folder import NotResults, RunFolder, load
-from sim.results.formats import fmt_num, fmt_sci, fmt_usd
+from sim.results.formats import Scale, fmt_sci, scale_for
 from sim.results.schema import BUCKET_LABELS
 
 __all__ = ["Step", "cause_rows", "failure_impact", "timeline", "waterfall", "waterfall_steps", "write_run_charts"]
 
 WATERFALL_QUESTION = "Where does the theoretical compute go?"
 IMPACT_QUESTION = "Which failures cost the most?"
+#: Point size of the value labels after the bars.
+VALUE_PT = 9.5
 
 
 @dataclass(frozen=True)
@@ -81,19 +86,6 @@ def waterfall_steps(summary: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def _sci_tick(value: float) -> str:
-    """Axis ticks in FLOP: ``0``, ``2e26``, ``1.2e27``.
-
-    >>> _sci_tick(0.0), _sci_tick(2e26), _sci_tick(1.2e27)
-    ('0', '2e26', '1.2e27')
-    """
-    text = f"{value:.3g}"  # '2e+26', '1.75e+23'
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return f"{mantissa}e{int(exponent)}"
-
-
 def _step_color(key: str) -> str:
     return {"peak": "white", "mfu": MFU_COLOR, "realized": REALIZED_COLOR}.get(key) or BUCKET_COLORS.get(key, FAINT)
 
@@ -141,7 +133,7 @@ def waterfall(folder: RunFolder) -> Figure:
     ax.set_xlabel("share of the theoretical peak FLOPs of the whole run (%)", fontsize=11)
     theoretical = steps[0].flop
     top = ax.secondary_xaxis("top", functions=scaled(theoretical))
-    top.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _sci_tick(v)))
+    top.xaxis.set_major_formatter(FuncFormatter(Scale(scientific=True).tick))
     top.set_xlabel("FLOPs over the whole run (FLOP)", fontsize=11)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
@@ -157,49 +149,27 @@ def waterfall(folder: RunFolder) -> Figure:
     return fig
 
 
-@dataclass(frozen=True)
-class CauseRow:
-    """A failure cause's mean and 95% CI, per run: interruptions, lost GPU-hours, lost money."""
-
-    name: str
-    interruptions: tuple[float, float, float]
-    lost_gpu_hours: tuple[float, float, float]
-    lost_usd: tuple[float, float, float]
-
-
-def cause_rows(summary: dict[str, Any]) -> list[CauseRow]:
-    """Causes that struck at least once or cost anything (stragglers slow the job without stopping it),
-    costliest (lost GPU-hours) first."""
-    counts = summary.get("interruptions_by_cause", {})
-    rows = [
-        CauseRow(
-            name,
-            stat(counts, name),
-            stat(summary.get("lost_gpu_hours_by_cause", {}), name),
-            stat(summary.get("lost_usd_by_cause", {}), name),
-        )
-        for name in counts
-    ]
-    rows = [r for r in rows if r.interruptions[0] > 0 or r.lost_gpu_hours[0] > 0]
-    return sorted(rows, key=lambda r: (-r.lost_gpu_hours[0], -r.interruptions[0], r.name))
-
-
 def costs_set(summary: dict[str, Any]) -> bool:
     """Whether the scenario prices energy or capex, so that lost GPU-hours have a money value."""
     energy = summary.get("scenario_resolved", {}).get("energy", {})
     return bool((energy.get("usd_per_kwh") or 0) > 0 or (energy.get("capex_usd") or 0) > 0)
 
 
-def _compact(value: float, prefix: str = "") -> str:
-    """Axis ticks: ``0``, ``500``, ``20k``, ``1.5M``, ``$2B``."""
-    a = abs(value)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{prefix}{value / scale:g}{suffix}"
-    return f"{prefix}{value:g}"
+#: Inches left of the panels for the causes' names, and between a bar's whisker and its value label.
+NAMES_IN, LABEL_GAP_IN = 2.4, 0.08
 
 
-def _cause_panel(ax: Axes, rows: list[CauseRow], field: str, labels: list[str], title: str, xlabel: str) -> None:
+def _cause_panel(
+    ax: Axes,
+    rows: list[CauseRow],
+    field: str,
+    scale: Scale,
+    labels: list[str],
+    titles: tuple[str, str],
+    width_in: float,
+) -> None:
+    """One panel of bars with CI whiskers and a value label after each, ticks and labels in one ``scale``;
+    ``titles``: the panel's and its axis'; ``width_in``: the panel's width, about."""
     stats = [getattr(r, field) for r in rows]
     means = [m for m, _, _ in stats]
     err = [[max(m - lo, 0.0) for m, lo, _ in stats], [max(hi - m, 0.0) for m, _, hi in stats]]
@@ -208,73 +178,113 @@ def _cause_panel(ax: Axes, rows: list[CauseRow], field: str, labels: list[str], 
         ys,
         means,
         height=0.7,
-        color=[cause_color(r.name) for r in rows],
+        color=[r.color for r in rows],
         edgecolor=TEXT,
         linewidth=0.5,
         xerr=err,
         error_kw={"ecolor": TEXT, "capsize": 3, "elinewidth": 1.0},
     )
-    right = max((hi for _, _, hi in stats), default=1.0) or 1.0
-    for y, (_, _, hi), label in zip(ys, stats, labels, strict=True):
-        ax.text(hi + right * 0.015, y, label, va="center", ha="left", fontsize=9.5, color=TEXT)
-    # Room for the longest value label after the longest bar (labels are in data units, layout ignores them).
-    ax.set_xlim(0.0, right * (1.1 + 0.028 * max(len(label) for label in labels)))
-    prefix = "$" if field == "lost_usd" else ""
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _compact(v, prefix)))
-    ax.set_title(title, fontsize=12, loc="left")
-    ax.set_xlabel(xlabel, fontsize=10.5)
+    ends = [max(m, hi) for m, _, hi in stats]
+    right = max(ends, default=1.0) or 1.0
+    # Room for every value label after its whisker: a label of w inches at data x needs
+    # x + (w + gap) / width_in * limit <= limit.
+    limit = right * 1.05
+    for end, label in zip(ends, labels, strict=True):
+        share = (text_width_in(label, VALUE_PT) + 2 * LABEL_GAP_IN) / width_in
+        limit = max(limit, end / max(1.0 - share, 0.2))
+    for y, end, label in zip(ys, ends, labels, strict=True):
+        ax.annotate(
+            label,
+            (end, y),
+            xytext=(LABEL_GAP_IN * 72, 0),
+            textcoords="offset points",
+            va="center",
+            ha="left",
+            fontsize=VALUE_PT,
+            color=TEXT,
+        )
+    ax.set_xlim(0.0, limit)
+    ax.xaxis.set_major_formatter(FuncFormatter(scale.tick))
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.set_title(titles[0], fontsize=12, loc="left")
+    ax.set_xlabel(titles[1], fontsize=10.5)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def failure_impact(folder: RunFolder) -> Figure:
-    """The chart "Which failures cost the most?": per cause, interruptions, lost GPU-hours and money, with 95% CIs."""
+def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
+    """The chart "Which failures cost the most?": the ``top`` costliest causes and "other", with 95% CIs.
+
+    Three panels (interruptions, lost GPU-hours, money; no money when nothing is priced), one row
+    order for all: lost GPU-hours, costliest first, "other" last.
+    """
     summary = folder.summary
-    rows = cause_rows(summary)
+    rows = top_causes(summary, folder.runs, top)
     money = costs_set(summary)
     n = summary.get("replications")
-    fig = new_figure(max(7.0, 2.2 + 0.3 * len(rows)))
+    fig = new_figure()
+    every = cause_rows(summary)
     note = (
-        "Lost = work rolled back + failure detection + restart + waiting for nodes, charged to the cause that "
-        f"stopped the job.  Bars: mean over {n} replications; whiskers: 95% CI of the mean."
+        "Causes ranked by lost GPU-hours, in every panel; lost = work rolled back + failure detection + restart "
+        "+ waiting for nodes, charged to the cause that stopped the job.  "
+        f"Bars: mean over {n} replications; whiskers: 95% CI of the mean."
     )
+    if len(rows) < len(every):
+        note += (
+            f"  The {len(every) - len(rows) + 1} least costly causes are summed as 'other' (CI of the per-replication"
+            " sums); report.html lists every cause."
+        )
     if not rows:
         ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, f"No failure struck in any of the {n} replications.", ha="center", va="center", fontsize=14)
         header(fig, IMPACT_QUESTION, summary, note)
         return fig
-    axes = fig.subplots(1, 3 if money else 2, sharey=True, width_ratios=[1.0, 1.25, 1.0][: 3 if money else 2])
+    ratios = [1.0, 1.25, 1.0][: 3 if money else 2]
+    axes = fig.subplots(1, len(ratios), sharey=True, width_ratios=ratios)
+    panel_in = [(fig.get_figwidth() - NAMES_IN) * r / sum(ratios) for r in ratios]
     total = sum(r.lost_gpu_hours[0] for r in rows) or 1.0
+    counts = scale_for([r.interruptions[0] for r in rows])
+    hours = scale_for([r.lost_gpu_hours[0] for r in rows])
     _cause_panel(
         axes[0],
         rows,
         "interruptions",
-        [fmt_num(r.interruptions[0]) for r in rows],
-        "Interruptions",
-        "interruptions per run (count)",
+        counts,
+        [counts.label(r.interruptions[0]) for r in rows],
+        ("Interruptions", "interruptions per run (count)"),
+        panel_in[0],
     )
     _cause_panel(
         axes[1],
         rows,
         "lost_gpu_hours",
-        [f"{fmt_num(r.lost_gpu_hours[0])} ({r.lost_gpu_hours[0] / total:.1%})" for r in rows],
-        "Lost GPU-hours (share of all lost)",
-        "GPU-hours lost per run",
+        hours,
+        [f"{hours.label(r.lost_gpu_hours[0])} ({r.lost_gpu_hours[0] / total:.1%})" for r in rows],
+        ("Lost GPU-hours (share of all lost)", "GPU-hours lost per run"),
+        panel_in[1],
     )
     if money:
+        usd = scale_for([r.lost_usd[0] for r in rows], "$")
         _cause_panel(
             axes[2],
             rows,
             "lost_usd",
-            [fmt_usd(r.lost_usd[0]) for r in rows],
-            "Money lost",
-            "US dollars lost per run\n(energy + amortised capex)",
+            usd,
+            [usd.label(r.lost_usd[0]) for r in rows],
+            ("Money lost", "US dollars lost per run\n(energy + amortised capex)"),
+            panel_in[2],
         )
     else:
         note += "\nMoney not shown: the scenario sets no energy price (energy.usd_per_kwh) or capex (energy.capex_usd)."
     axes[0].set_yticks(range(len(rows)), [r.name for r in rows], fontsize=10.5)
+    for label, row in zip(axes[0].get_yticklabels(), rows, strict=True):
+        if row.other:
+            label.set_style("italic")
+    if rows[-1].other:  # a rule between the named causes and the sum of the rest
+        for ax in axes:
+            ax.axhline(len(rows) - 1.5, color=FAINT, linewidth=0.8, linestyle=":")
     # Rows keep their height when there are few causes: pad the axis to at least six rows, centred.
     pad = max(6 - len(rows), 0) / 2
     axes[0].set_ylim(len(rows) - 0.5 + pad, -0.5 - pad)  # top to bottom: costliest first
@@ -282,17 +292,23 @@ def failure_impact(folder: RunFolder) -> Figure:
     return fig
 
 
-def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False) -> list[Path]:
+def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False, top: int = TOP) -> list[Path]:
     """Write waterfall, failure_impact and timeline as PNG (and SVG) into a run folder; return the paths.
 
+    ``top``: the causes the failure-impact chart and the timeline name before "other".
     The timeline is skipped when the folder has no ``events.parquet``. Each file is written
     atomically. Raises ``NotResults`` for a folder that is not a complete run folder.
     """
     folder = folder_path if isinstance(folder_path, RunFolder) else load(folder_path)
     if not isinstance(folder, RunFolder):
-        raise NotResults(f"{folder.path} is a sweep folder, not a run folder")
+        raise NotResults(f"{folder.path} is not a run folder")
     written: list[Path] = []
-    for name, build in (("waterfall", waterfall), ("failure_impact", failure_impact), ("timeline", timeline)):
+    builds: tuple[tuple[str, Callable[[RunFolder], Figure | None]], ...] = (
+        ("waterfall", waterfall),
+        ("failure_impact", lambda f: failure_impact(f, top)),
+        ("timeline", lambda f: timeline(f, top=top)),
+    )
+    for name, build in builds:
         fig = build(folder)
         if fig is None:
             continue

@@ -1,9 +1,12 @@
-"""Sweep charts: ETTR and effective compute against the swept key, and ETTR against cluster size.
+"""Sweep charts: ETTR and effective compute against the swept key (``sweep_curve``), and the files.
 
-Drawn from a finished sweep folder (``summary.json``), never from simulation objects. The analytic
-marks (Young's and Daly's intervals, Daly's ETTR) come from the scenario recorded in the summary,
-through ``sim.analysis.estimates.check_report``, so they are the numbers ``trainsim check`` prints. Labels,
-series and axes: ``sim.plots.sweep_base``.
+Drawn from a finished sweep folder (``summary.json``), never from simulation objects. Lines with CI
+bands over a number line, bars with CI whiskers for categories; a ``cluster.gpus`` sweep adds the
+useful FLOPs (or the time to train) beside the shares; the best point by the sweep's objective is
+starred. The analytic marks (Young's and Daly's intervals) come from the scenario recorded in the
+summary, through ``sim.analysis.estimates.check_report``, so they are the numbers ``trainsim
+check`` prints. Labels, series and axes: ``sim.plots.sweep_base``; the scale chart:
+``sim.plots.scale``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import offset_copy
 
 from sim.analysis.estimates import check_report
 from sim.config.errors import ScenarioError
@@ -23,10 +27,19 @@ from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
 from sim.plots.optimize import optimize_chart
 from sim.plots.palette import REALIZED_COLOR
+from sim.plots.scale import scale_chart
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
+from sim.results.formats import Scale, fmt_range, metric_fmt
 from sim.results.precision import per_point
-from sim.results.schema import GPUS, INTERVAL, METRIC_LABELS
+from sim.results.schema import FRACTIONS, GPUS, INTERVAL, METRIC_LABELS
+
+__all__ = ["best_direction", "scale_chart", "sweep_curve", "write_sweep_charts"]
+
+#: Width of a category's group of bars (the categories are 1 apart).
+BAR_GROUP = 0.7
+#: Where the best bar's star sits from the top of its whisker (points): right of its value label.
+STAR_OFFSET_PT = (27, 10)
 
 # ---------------------------------------------------------------- sweep curve
 
@@ -80,21 +93,61 @@ def _mark_interval(
     return label
 
 
-def _draw_series(panels: Sequence[tuple[Axes, str]], series: list[Any], x_key: str, values: list[Any]) -> None:
-    """One line per series on every panel: mean and 95% CI band (error bars on a categorical axis)."""
+def _draw_lines(panels: Sequence[tuple[Axes, str]], series: list[Any], x_key: str) -> None:
+    """One line per series on every panel: mean and its 95% CI band."""
     single = len(series) == 1
-    for i, (color, (rest, pts)) in enumerate(zip(sb.colors(len(series)), series, strict=True)):
-        xs = [sb.x_pos(p, x_key, values) + sb.dodge(i, len(series), values) for p in pts]
+    for color, (rest, pts) in zip(sb.colors(len(series)), series, strict=True):
+        xs = [float(p["params"][x_key]) for p in pts]
         for ax, metric in panels:
             mean, lo, hi = zip(*(sb.stat(p, metric) for p in pts), strict=True)
             # One line: the palette's colours of what each panel measures (useful time, realized FLOPs).
             line_color = REALIZED_COLOR if single and metric != "ettr" else color
-            if sb.numeric(values):
-                ax.fill_between(xs, lo, hi, color=line_color, alpha=0.18, linewidth=0)
-                ax.plot(xs, mean, "o-", color=line_color, linewidth=2, markersize=5, label=sb.series_label(rest))
-            else:
-                err = [[m - a for m, a in zip(mean, lo, strict=True)], [b - m for m, b in zip(mean, hi, strict=True)]]
-                ax.errorbar(xs, mean, yerr=err, fmt="o-", color=line_color, capsize=4, label=sb.series_label(rest))
+            ax.fill_between(xs, lo, hi, color=line_color, alpha=0.18, linewidth=0)
+            ax.plot(xs, mean, "o-", color=line_color, linewidth=2, markersize=5, label=sb.series_label(rest))
+
+
+def _bar_x(i: int, n: int, category: int) -> float:
+    """Centre of bar ``i`` of ``n`` (one per series) in a category's group."""
+    return category + BAR_GROUP * ((i + 0.5) / n - 0.5)
+
+
+def _draw_bars(panels: Sequence[tuple[Axes, str]], series: list[Any], x_key: str, values: list[Any]) -> None:
+    """Categories as groups of bars (one bar per series) with 95% CI whiskers and the mean above each."""
+    single, n = len(series) == 1, len(series)
+    for i, (color, (rest, pts)) in enumerate(zip(sb.colors(n), series, strict=True)):
+        xs = [_bar_x(i, n, values.index(p["params"][x_key])) for p in pts]
+        for ax, metric in panels:
+            mean, lo, hi = zip(*(sb.stat(p, metric) for p in pts), strict=True)
+            bar_color = REALIZED_COLOR if single and metric != "ettr" else color
+            err = [[m - a for m, a in zip(mean, lo, strict=True)], [b - m for m, b in zip(mean, hi, strict=True)]]
+            ax.bar(
+                xs,
+                mean,
+                width=BAR_GROUP / n * 0.9,
+                color=bar_color,
+                edgecolor=plot_base.TEXT,
+                linewidth=0.6,
+                yerr=err,
+                error_kw={"ecolor": plot_base.TEXT, "capsize": 4, "elinewidth": 1.1},
+                label=sb.series_label(rest),
+            )
+            fmt = metric_fmt(metric)
+            for x, m, top in zip(xs, mean, hi, strict=True):
+                ax.annotate(
+                    fmt(m),
+                    (x, top),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=9 if n > 2 else 10,
+                    color=plot_base.TEXT,
+                )
+    for ax, metric in panels:
+        ax.set_xlim(-0.6, len(values) - 0.4)
+        top = max(sb.stat(p, metric)[2] for _, pts in series for p in pts)
+        # From zero, as bars must be; room above the tallest whisker for its label and the star.
+        ax.set_ylim(0.0, top * 1.25 if math.isfinite(top) and top > 0 else 1.0)
 
 
 def _mark_intervals(folder: SweepFolder, axes: Sequence[Axes], series: list[Any], legend: list[Any]) -> str:
@@ -109,165 +162,156 @@ def _mark_intervals(folder: SweepFolder, axes: Sequence[Axes], series: list[Any]
     return note
 
 
-def _mark_best(
-    folder: SweepFolder, panels: Sequence[tuple[Axes, str]], x_key: str, series: list[Any], legend: list[Any]
-) -> None:
-    """A star on the best point of every panel (if its line is drawn), and a legend entry with its ETTR and CI."""
+def best_direction(summary: dict[str, Any]) -> str:
+    """``"highest"`` or ``"lowest"``: how the sweep's best point ranks by its objective among the points.
+
+    Read from the points themselves, so an objective to minimise (a cost, a time) needs no list here.
+    """
+    objective = summary.get("objective", "ettr")
+    best = summary.get("best") or {}
+    means = [sb.stat(p, objective)[0] for p in summary["points"]]
+    chosen = [sb.stat(p, objective)[0] for p in summary["points"] if p["params"] == best]
+    if not chosen or not all(math.isfinite(m) for m in means):
+        return "highest"
+    return "lowest" if chosen[0] == min(means) and chosen[0] != max(means) else "highest"
+
+
+def _mark_best(folder: SweepFolder, panels: Sequence[tuple[Axes, str]], x_key: str, series: list[Any]) -> Any:
+    """A star on the sweep's best point (by its objective) on every panel, if its series is drawn.
+
+    Returns the legend entry ``(handle, text)`` with the objective's mean and CI, or ``None``.
+    """
     summary = folder.summary
     best = summary.get("best") or {}
     line = next((i for i, (_, pts) in enumerate(series) if any(p["params"] == best for p in pts)), None)
     if line is None:
-        return
+        return None
     point = next(p for p in series[line][1] if p["params"] == best)
     values = list(summary["params"][x_key])
-    x = sb.x_pos(point, x_key, values) + sb.dodge(line, len(series), values)
+    bars = not sb.numeric(values)
+    x = _bar_x(line, len(series), values.index(point["params"][x_key])) if bars else float(point["params"][x_key])
     star = None
     for ax, metric in panels:
-        y = sb.stat(point, metric)[0]
-        star = ax.plot([x], [y], "*", markersize=18, color=BEST_COLOR, markeredgecolor="black")
-    ettr = sb.stat(point, "ettr")
-    objective = METRIC_LABELS.get(summary.get("objective", "ettr"), summary.get("objective", "ettr"))
+        mean, _, hi = sb.stat(point, metric)
+        # Beside a bar's value label; on a line's point.
+        dx, dy = STAR_OFFSET_PT
+        where = offset_copy(ax.transData, fig=ax.get_figure(root=True), x=dx, y=dy, units="points")
+        where = where if bars else ax.transData
+        star = ax.plot(
+            [x],
+            [hi if bars else mean],
+            "*",
+            markersize=18,
+            color=BEST_COLOR,
+            markeredgecolor="black",
+            transform=where,
+            clip_on=False,
+            zorder=5,
+        )
+    objective = summary.get("objective", "ettr")
+    label = METRIC_LABELS.get(objective, objective)
+    fmt = metric_fmt(objective)
+    mean, lo, hi = sb.stat(point, objective)
+    ci = fmt_range(lo, hi, fmt, "–")
     text = (
-        f"best (highest mean {objective}):\n{sb.series_label(point['params'])}\n"
-        f"ETTR {ettr[0]:.1%} (95% CI {ettr[1]:.1%}–{ettr[2]:.1%})"
+        f"best by {label} ({best_direction(summary)} mean):\n{sb.series_label(point['params'])}\n"
+        f"{label} {fmt(mean)}" + (f" (95% CI {ci})" if ci else "")
     )
-    if star:
-        legend.append((star[0], text))
+    return (star[0], text) if star else None
+
+
+def _absolute_metric(folder: SweepFolder) -> str:
+    """What a cluster-size sweep draws beside the ratios: the time to train when the run has a target,
+    else the useful (realized) FLOPs."""
+    metrics = folder.summary["points"][0]["metrics"] if folder.summary["points"] else {}
+    return "time_to_train_days" if "time_to_train_days" in metrics else "realized_flop"
+
+
+def _absolute_panel(ax: Axes, folder: SweepFolder, metric: str, series: list[Any]) -> None:
+    """Axis, label and reference of the absolute panel; the failure-free FLOPs (peak x MFU) as a dashed line."""
+    summary = folder.summary
+    if metric == "realized_flop" and len(series) == 1:
+        pts = series[0][1]
+        mfu = float(summary["scenario_resolved"]["workload"]["mfu"])
+        xs = [float(p["params"][GPUS]) for p in pts]
+        ideal = [sb.stat(p, "theoretical_flop")[0] * float(p["params"].get("workload.mfu", mfu)) for p in pts]
+        ax.plot(xs, ideal, "--", color=plot_base.TEXT, linewidth=1.4, label="failure-free (peak × MFU)")
+    if metric == "realized_flop":
+        ax.set_ylabel("useful model FLOPs per run (FLOP)")
+        ax.yaxis.set_major_formatter(FuncFormatter(Scale(scientific=True).tick))
+        ax.set_ylim(bottom=0.0)
+        ax.set_title("Useful compute delivered", fontsize=12, loc="left")
+    else:
+        ax.set_ylabel("time to train (days)")
+        ax.set_title("Time to train", fontsize=12, loc="left")
+    ax.grid(True, color="#DDDDDD", linewidth=0.8)
+    ax.set_axisbelow(True)
 
 
 def sweep_curve(folder: SweepFolder) -> Figure:
-    """ETTR (top) and effective compute ratio (bottom) against the first swept key, with 95% CI bands."""
+    """ETTR and effective compute ratio against the first swept key: lines with 95% CI bands over a
+    number line, bars with CI whiskers for categories; a cluster-size sweep adds the useful FLOPs
+    (or the time to train) beside them. The best point by the sweep's objective is starred."""
     summary = folder.summary
     x_key = folder.keys[0]
     values = list(summary["params"][x_key])
+    bars = not sb.numeric(values)
     series, hidden = sb.capped(sb.series(folder, x_key), dict(summary.get("best") or {}))
     fig = plot_base.new_figure()
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    sb.x_axis(bottom, x_key, values)
-    panels = ((top, "ettr"), (bottom, "effective_compute_ratio"))
-    _draw_series(panels, series, x_key, values)
+    if x_key == GPUS and not bars:
+        grid = fig.add_gridspec(2, 2, width_ratios=[1.15, 1.0])
+        absolute = fig.add_subplot(grid[:, 0])
+        top = fig.add_subplot(grid[0, 1], sharex=absolute)
+        bottom = fig.add_subplot(grid[1, 1], sharex=absolute)
+        metric = _absolute_metric(folder)
+        panels: tuple[tuple[Axes, str], ...] = ((top, "ettr"), (bottom, "effective_compute_ratio"), (absolute, metric))
+        sb.x_axis(absolute, x_key, values)
+        sb.x_axis(bottom, x_key, values)
+        top.tick_params(labelbottom=False)
+        top.set_title("ETTR and effective compute (shares)", fontsize=12, loc="left")
+    else:
+        top, bottom = fig.subplots(2, 1, sharex=True)
+        panels = ((top, "ettr"), (bottom, "effective_compute_ratio"))
+        sb.x_axis(bottom, x_key, values)
+    if bars:
+        _draw_bars(panels, series, x_key, values)
+    else:
+        _draw_lines(panels, series, x_key)
+    if len(panels) == 3:
+        _absolute_panel(panels[2][0], folder, panels[2][1], series)
     sb.percent(top, "ETTR\n(% of job GPU-time useful)")
-    sb.cap_at_one(top)
+    sb.cap_at_one(top, 1.1 if bars else 1.02)
     sb.percent(bottom, "effective compute\n(% of theoretical peak FLOPs)")
-    what = "Shaded" if sb.numeric(values) else "Error bars"
+    if bars:  # a category has no in-between: grid lines across only
+        for ax, _ in panels:
+            ax.grid(axis="x", visible=False)
+    what = "Error bars" if bars else "Shaded"
     notes = [CI_NOTE.format(what=what, n=per_point(summary))]
     if hidden:
         notes.append(f"{hidden} more combinations of {', '.join(folder.keys[1:])} not drawn (see points.csv)")
     legend: list[Any] = list(zip(*top.get_legend_handles_labels(), strict=True))
-    if x_key == INTERVAL and sb.numeric(values):
+    if len(panels) == 3:
+        legend += list(zip(*panels[2][0].get_legend_handles_labels(), strict=True))[len(series) :]
+    if x_key == INTERVAL and not bars:
         notes.append(_mark_intervals(folder, (top, bottom), series, legend))
-    _mark_best(folder, panels, x_key, series, legend)
+    best = _mark_best(folder, panels, x_key, series)
+    if best:
+        legend.append(best)
+    objective = summary.get("objective", "ettr")
+    if GPUS in folder.keys and objective in FRACTIONS:
+        notes.append(
+            f"Best by {METRIC_LABELS.get(objective, objective)}, a share: it favours the smallest cluster; "
+            "--objective realized_flop ranks cluster sizes by the compute they deliver"
+        )
     title = key_label(folder.keys[1]) if len(folder.keys) > 1 else None
     # On the axes, not the figure: constrained layout makes room for an axes legend beside the panels.
     handles, labels = zip(*legend, strict=True)
-    top.legend(
-        handles,
-        labels,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=9,
-        title=title,
-        title_fontsize=9,
-        frameon=False,
-    )
+    if len(panels) == 3 and panels[2][1] == "realized_flop":
+        # Inside the FLOP panel's upper left, empty since more GPUs deliver more: the shares keep their width.
+        plot_base.side_legend(panels[2][0], handles, labels, x=0.02, title=title, title_fontsize=9)
+    else:
+        plot_base.side_legend(top, handles, labels, title=title, title_fontsize=9)
     sb.header(fig, sb.question(x_key), summary, ".  ".join(n for n in notes if n))
-    return fig
-
-
-# ---------------------------------------------------------------- scale
-
-
-def _daly(summary: dict[str, Any], params: dict[str, Any]) -> tuple[float, float]:
-    """Daly's ETTR and the job MTBF in hours of one point, as ``trainsim check`` computes them; NaN if unknown."""
-    try:
-        check = check_report(point_scenario(summary, params))
-    except (ScenarioError, KeyError, TypeError, ValueError):
-        return math.nan, math.nan
-    mtbf = check["job_mtbf_hours"]
-    return float(check["daly_ettr"]), math.inf if mtbf is None else float(mtbf)
-
-
-def _annotate_scale(
-    ax: Axes,
-    xs: list[float],
-    mean: Sequence[float],
-    daly: Sequence[float],
-    mtbf: Sequence[float],
-    pts: list[Any],
-    color: str,
-) -> None:
-    """The job MTBF above each closed-form point; below a simulated point, the time spent waiting for spares."""
-    for x, d, m in zip(xs, daly, mtbf, strict=True):
-        ax.annotate(
-            sb.duration(m).replace("MTBF", "M ="),
-            (x, d),
-            xytext=(0, 8),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-            color=plot_base.FAINT,
-        )
-    for x, m, p in zip(xs, mean, pts, strict=True):  # the usual reason to fall below Daly: no spare left
-        wait = sb.stat(p, "fraction_wait")[0]
-        if wait >= 0.05:
-            ax.annotate(
-                f"waiting {wait:.0%}",
-                (x, m),
-                xytext=(0, -10),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                fontsize=9,
-                color=color,
-            )
-
-
-def scale_chart(folder: SweepFolder) -> Figure | None:
-    """ETTR against GPU count (log x) with 95% CI, and Daly's closed form at each point; None unless GPUs are swept."""
-    summary = folder.summary
-    if GPUS not in folder.keys:
-        return None
-    values = list(summary["params"][GPUS])
-    series, hidden = sb.capped(sb.series(folder, GPUS), dict(summary.get("best") or {}))
-    fig = plot_base.new_figure()
-    ax = fig.subplots()
-    ax.set_xscale("log")
-    sb.x_axis(ax, GPUS, values)
-    ax.xaxis.set_minor_locator(NullLocator())  # log even within a decade: only the swept sizes are ticked
-    ax.set_xlabel("GPUs in the job (count, log scale)")
-    single = len(series) == 1
-    for color, (rest, pts) in zip(sb.colors(len(series)), series, strict=True):
-        xs = [float(p["params"][GPUS]) for p in pts]
-        mean, lo, hi = zip(*(sb.stat(p, "ettr") for p in pts), strict=True)
-        name = "simulated (mean, 95% CI)" if single else sb.series_label(rest)
-        ax.fill_between(xs, lo, hi, color=color, alpha=0.18, linewidth=0)
-        ax.plot(xs, mean, "o-", color=color, linewidth=2, markersize=6, label=name)
-        daly, mtbf = zip(*(_daly(summary, p["params"]) for p in pts), strict=True)
-        ax.plot(xs, daly, "s--", color=color, linewidth=1.4, markersize=5, markerfacecolor="white")
-        if single:  # with one line there is room to say why it falls: the job MTBF, and waiting for spares
-            _annotate_scale(ax, xs, mean, daly, mtbf, pts, color)
-    # One legend entry for every dashed line: its colour already names the series.
-    handles, labels = ax.get_legend_handles_labels()
-    proxy_color = sb.colors(1)[0] if single else plot_base.FAINT
-    proxy = ax.plot([], [], "s--", color=proxy_color, markerfacecolor="white", linewidth=1.4, markersize=5)[0]
-    handles.append(proxy)
-    labels.append("Daly (2006) closed form")
-    sb.percent(ax, "ETTR (% of job GPU-time useful)")
-    ax.margins(y=0.1)
-    sb.cap_at_one(ax, 1.07)  # room for the MTBF labels above points near 100%
-    ax.legend(handles, labels, loc="lower left", fontsize=9)
-    notes = [
-        CI_NOTE.format(what="Shaded", n=per_point(summary)),
-        "Daly (2006) at each point's interval: exponential failures, instant spares, detection counted as "
-        "restart time (as trainsim check)",
-    ]
-    if single:
-        notes.append("M: job MTBF from the failure rates")
-    if hidden:
-        notes.append(f"{hidden} more lines not drawn (see points.csv)")
-    question = "How does ETTR fall as the cluster grows, and how far below Daly's closed form?"
-    sb.header(fig, question, summary, ".  ".join(notes))
     return fig
 
 

@@ -11,13 +11,12 @@ Everything here reads a sweep's ``summary.json`` (as ``sim.results.folder.SweepF
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
 from sim.config.loading import scenario_from_dict
@@ -25,13 +24,13 @@ from sim.config.scenario import Scenario
 from sim.plots import base as plot_base
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.folder import SweepFolder
-from sim.results.formats import fmt_value
+from sim.results.formats import Scale, fmt_value, scale_for
 from sim.results.precision import per_point
 from sim.results.schema import GPUS, INTERVAL
 
 #: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
 MAX_LINES = 8
-#: Values that span at least this ratio (max / min) get a log x-axis.
+#: Values that span at least this ratio (max / min) get a log x-axis (cluster sizes: twice).
 LOG_SPAN = 10.0
 #: Known keys: (axis name, unit, short name for a legend, unit symbol).
 KNOWN: dict[str, tuple[str, str, str, str]] = {
@@ -58,10 +57,6 @@ SUFFIXES: dict[str, tuple[str, str]] = {
 #: its light yellow end left out for contrast on white.
 _VIRIDIS = ["#440154", "#482878", "#3E4989", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6DCD59"]
 CI_NOTE = "{what}: 95% confidence interval of the mean over {n} replications per point"
-#: Characters of 9 pt text across the 12 in page: longer footnotes wrap onto a second line.
-FOOTNOTE_CHARS = 165
-#: Characters of the scenario title kept in an 11 pt subtitle, before the sweep's size and seed.
-TITLE_CHARS = 60
 BEST_COLOR = "#F0E442"  # Okabe-Ito yellow, black-edged: the best point in every sweep chart
 
 
@@ -165,26 +160,38 @@ def series_label(rest: dict[str, Any]) -> str:
 
 def x_axis(ax: Axes, key: str, values: Sequence[Any]) -> bool:
     """Scale, ticks and label of a swept key; True when the axis is logarithmic."""
-    log = numeric(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
+    # Cluster sizes grow by factors (doubling): a log axis keeps 16,384 and 32,768 apart.
+    span = LOG_SPAN if key != GPUS else 2.0
+    log = numeric(values) and min(values) > 0 and max(values) / min(values) >= span
     if numeric(values):
         if log:  # before the locators: setting a scale resets them (on every axes sharing x)
             ax.set_xscale("log")
             ax.xaxis.set_minor_locator(NullLocator())
+        scale = value_scale(values)
         if len(values) <= 12:  # tick exactly the swept values: they are what the reader looks up
             ax.xaxis.set_major_locator(FixedLocator(sorted(float(v) for v in values)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick(v, key)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: scale.label(v)))
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(scale.tick))
     else:
         ax.set_xticks(range(len(values)), [fmt_value(v, thousands=True) for v in values])
     ax.set_xlabel(key_label(key) + (", log scale" if log else ""))
     return log
 
 
-def _tick(v: float, key: str) -> str:
-    if key == GPUS and v >= 1000:  # 16k, 1M; but 16,384 in full, as it was typed
-        if v % 1e6 == 0:
-            return f"{v / 1e6:g}M"
-        return f"{v / 1e3:g}k" if v % 1000 == 0 else f"{v:,.0f}"
-    return f"{v:,.0f}" if v >= 10_000 and v == int(v) else f"{v:g}"
+def value_scale(values: Sequence[Any]) -> Scale:
+    """One format for the swept values: as many decimals as tell them apart, the same for all, no suffix.
+
+    >>> s = value_scale([4.0, 5.657, 8.0, 11.31]); [s.label(v) for v in (4.0, 5.657, 11.31)]
+    ['4.0', '5.7', '11.3']
+    >>> [value_scale([16384, 100000]).label(v) for v in (16384, 100000)]
+    ['16,384', '100,000']
+    """
+    floats = [float(v) for v in values]
+    scale = replace(scale_for(floats), divisor=1.0, suffix="")  # the values as typed: 100,000, not 0.1M
+    while len({scale.label(v) for v in floats}) < len(set(floats)) and scale.decimals < 6:
+        scale = replace(scale, decimals=scale.decimals + 1)
+    return scale
 
 
 def dodge(i: int, n: int, values: Sequence[Any]) -> float:
@@ -214,33 +221,18 @@ def cap_at_one(ax: Axes, top: float = 1.02) -> None:
 
 def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -> None:
     """plot_base's header, with a subtitle that says how many points and replications per point."""
-    h = fig.get_figheight()
     s = summary.get("scenario_resolved", {})
     n, points = per_point(summary), len(summary.get("points", []))
-    title = str(s.get("title") or summary.get("scenario", ""))
-    if len(title) > TITLE_CHARS:  # the subtitle is one line: the sweep's shape matters more than the title's end
-        title = title[: TITLE_CHARS - 1].rstrip() + "…"
-    sub = "  ·  ".join(
+    sub = plot_base.SEPARATOR.join(
         str(part)
         for part in (
-            title,
+            s.get("title") or summary.get("scenario", ""),
             f"{points} points × {n} replication{'s' if n != '1' else ''} each, paired (same failures at every point)",
             f"seed {summary.get('seed')}",
         )
         if part
     )
-    fig.text(0.01, 1.0 - 0.12 / h, question, ha="left", va="top", fontsize=16, weight="bold", color=plot_base.TEXT)
-    fig.text(0.01, 1.0 - 0.5 / h, sub, ha="left", va="top", fontsize=11, color=plot_base.FAINT)
-    lines = textwrap.wrap(footnote, FOOTNOTE_CHARS)
-    if len(lines) > 1:  # make room for the second line below the panels
-        engine = fig.get_layout_engine()
-        assert isinstance(engine, ConstrainedLayoutEngine)
-        # rect is (left, bottom, width, height); the top stays where plot_base.new_figure put it.
-        top = 1.0 - (plot_base.HEADER_IN - plot_base.FOOTER_IN / 2) / h
-        bottom = (plot_base.FOOTER_IN + 0.17 * (len(lines) - 1)) / h
-        engine.set(rect=(0.0, bottom, 1.0, top - bottom))
-    if lines:
-        fig.text(0.01, 0.08 / h, "\n".join(lines), ha="left", va="bottom", fontsize=9, color=plot_base.FAINT)
+    plot_base.header(fig, question, summary, footnote, sub=sub)
 
 
 def question(key: str) -> str:

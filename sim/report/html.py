@@ -23,17 +23,18 @@ import base64
 import functools
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.plots.base import stat
-from sim.plots.run import cause_rows, costs_set, waterfall_steps
+from sim.plots.causes import cause_rows
+from sim.plots.run import costs_set, waterfall_steps
 from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
-from sim.results.folder import RunFolder, SweepFolder, load
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd, fmt_value
+from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
+from sim.results.formats import Fmt, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value
 from sim.results.precision import per_point, replications_line
 from sim.results.schema import FRACTIONS, METRIC_LABELS
 
@@ -42,19 +43,23 @@ if TYPE_CHECKING:
 
 CAPTIONS = {
     "waterfall": "Where does the theoretical compute go? Theoretical peak → MFU → each share of GPU-time → realized.",
-    "failure_impact": "Which failures cost the most? Interruptions, lost GPU-hours and money per cause (95% CIs).",
-    "timeline": "One replication: when the job computed and when it stood still, and useful work against "
-    "the failure-free line.",
-    "sweep_curve": "ETTR and effective compute against the swept key, with 95% CI bands.",
+    "failure_impact": "Which failures cost the most? Interruptions, lost GPU-hours and money of the costliest causes "
+    "and the rest as 'other' (95% CIs); every cause is in the table above.",
+    "timeline": "One replication: interruptions per day by cause, the share of each day in each job state, useful "
+    "work against the failure-free line, and a zoom on the first hours.",
+    "sweep_curve": "ETTR and effective compute against the swept key, with 95% CIs (bars for categories); a "
+    "cluster-size sweep adds the useful FLOPs.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
     "optimize": "The search: the objective at every value evaluated (95% CI), each value's paired difference from "
     "the best, the bracket of values as good as the best, and Young's and Daly's intervals.",
+    "compare_ledger": "Where each scenario's GPU-time goes, with mean ETTR, its 95% CI and the paired difference.",
+    "compare_differences": "Each scenario minus the first: paired 95% CIs (same failures) beside unpaired ones.",
 }
 #: Captions of the charts that leave money out when the scenario sets no prices.
 UNPRICED_CAPTIONS = {
-    "failure_impact": "Which failures cost the most? Interruptions and lost GPU-hours per cause (95% CIs).",
+    "failure_impact": "Which failures cost the most? Interruptions and lost GPU-hours of the costliest causes and "
+    "the rest as 'other' (95% CIs); every cause is in the table above.",
 }
-Fmt = Callable[[float | None], str]
 #: Run headline: (metric, name, unit, format).
 HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
     ("ettr", "ETTR (useful share of job GPU-time)", "%", fmt_pct),
@@ -134,17 +139,20 @@ def table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[
 
 
 def ci_text(mean: float, lo: float, hi: float, fmt: Fmt) -> str:
-    """A 95% CI as ``lo – hi``; empty when the value is a constant or there is one replication."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or fmt(lo) == fmt(hi):
-        return ""
-    return f"{fmt(lo)} – {fmt(hi)}"
+    """A 95% CI as ``lo – hi``, with more digits when its ends would read the same; empty only when
+    there is no interval (a constant, or one replication).
+
+    >>> ci_text(0.66, 0.66001, 0.66004, fmt_pct), ci_text(0.5, 0.5, 0.5, fmt_pct)
+    ('66.001% – 66.004%', '')
+    """
+    return fmt_range(lo, hi, fmt)
 
 
-def pp_text(x: float | None) -> str:
+def pp_text(x: float | None, *, extra: int = 0) -> str:
     """A difference of fractions in percentage points, with a true minus sign."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    return f"{100 * x:+.2f} pp".replace("-", "−") if x else "0 pp"
+    return f"{100 * x:+.{2 + extra}f} pp".replace("-", "−") if x else "0 pp"
 
 
 # ---------------------------------------------------------------- run tables
@@ -159,7 +167,7 @@ def headline_table(summary: dict[str, Any]) -> Table:
             continue
         mean, lo, hi = stat(summary["metrics"], name)
         p = summary["metrics"][name]
-        spread = "" if lo == hi else f"{fmt(p.get('p10'))} – {fmt(p.get('p90'))}"
+        spread = "" if lo == hi else fmt_range(p.get("p10"), p.get("p90"), fmt)
         rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
     head = ("metric", "unit", "mean", "95% CI of the mean", "p10 – p90 over replications")
     return table(head, rows, (False, False, True, True, True))
@@ -321,20 +329,23 @@ def scenario_text(folder: RunFolder | SweepFolder) -> ScenarioText:
     return ScenarioText(SCENARIO_COPY, resolved, False, swept, overrides)
 
 
-def meta(folder: RunFolder | SweepFolder) -> dict[str, Any]:
+def meta(folder: RunFolder | SweepFolder | CompareFolder) -> dict[str, Any]:
     """The line under the title: the scenario's name, then replications, seed, version, start and run time."""
     s = folder.summary
-    sweep = isinstance(folder, SweepFolder)
+    per = {SweepFolder: " per point", CompareFolder: " per scenario, on the same seeds"}.get(type(folder), "")
     runtime = s.get("runtime_s")
     details = [
-        replications_line(s, sweep),
+        replications_line(s, isinstance(folder, SweepFolder))
+        if not isinstance(folder, CompareFolder)
+        else f"{s.get('replications')} replications{per}",
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",
     ]
     if isinstance(runtime, int | float):
         details.append(f"simulated in {runtime:.3g} s")
-    return {"scenario": str(s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))), "details": details}
+    name = s.get("scenario", s.get("scenario_resolved", {}).get("name", ""))
+    return {"scenario": ", ".join(folder.names) if isinstance(folder, CompareFolder) else str(name), "details": details}
 
 
 @functools.cache
@@ -378,6 +389,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "replications": per_point(s),
             "objective": METRIC_LABELS.get(objective, objective),
             "points": points_table(folder),
+            "notes": [str(n) for n in s.get("notes") or []],
         }
     else:
         page |= {
@@ -402,6 +414,8 @@ def write_report_html(folder_path: str | Path | RunFolder | SweepFolder) -> Path
     for a folder that is not a complete results folder.
     """
     folder = folder_path if isinstance(folder_path, RunFolder | SweepFolder) else load(folder_path)
+    if not isinstance(folder, RunFolder | SweepFolder):
+        raise NotResults(f"{folder.path} is a compare folder: sim.report.compare_html writes its report")
     path = folder.path / REPORT
     atomic_write_text(path, render(folder))
     return path

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from sim.config.scenario import Scenario
 from sim.results import precision as target
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_value
+from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_value, metric_fmt
 from sim.results.schema import FRACTIONS, METRIC_LABELS
 
 
@@ -64,10 +64,6 @@ def fmt_diff(x: float, metric: str) -> str:
     return fmt_sci(x) if metric == "realized_flop" else fmt_num(x)
 
 
-def _fmt(metric: str) -> Any:
-    return fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
-
-
 def _half(row: pd.Series, metric: str, prefix: str) -> float:
     """Half the width of a 95% CI (t-intervals are symmetric); nan when there is none."""
     lo, hi = float(row[f"{metric}.{prefix}ci95_low"]), float(row[f"{metric}.{prefix}ci95_high"])
@@ -76,16 +72,21 @@ def _half(row: pd.Series, metric: str, prefix: str) -> float:
 
 def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
     """``mean ± half-width of the 95% CI``; the ``±`` left out when the interval is a point (one replication).
+    A half-width too small for the usual digits gets more of them, never a ``± 0.0``.
 
-    >>> with_ci(pd.Series({"ettr.mean": 0.9, "ettr.ci95_low": 0.88, "ettr.ci95_high": 0.92}), "ettr")
-    '90.0% ± 2.0'
+    >>> row = pd.Series({"ettr.mean": 0.9, "ettr.ci95_low": 0.88, "ettr.ci95_high": 0.92})
+    >>> with_ci(row, "ettr"), with_ci(row.replace({0.88: 0.89999, 0.92: 0.90001}), "ettr")
+    ('90.0% ± 2.0', '90.0% ± 0.001')
     """
     prefix = "diff_" if diff else ""
     mean, half = float(row[f"{metric}.{prefix}mean"]), _half(row, metric, prefix)
     if metric in FRACTIONS:
         text = fmt_diff(mean, metric) if diff else fmt_pct(mean)
-        return text + (f" ± {100.0 * half:.{2 if diff else 1}f}" if half > 0 else "")
-    fmt = _fmt(metric)
+        digits = 2 if diff else 1
+        while half > 0 and round(100.0 * half, digits) == 0 and digits < 8:
+            digits += 1
+        return text + (f" ± {100.0 * half:.{digits}f}" if half > 0 else "")
+    fmt = metric_fmt(metric)
     return str(fmt(mean)) + (f" ± {fmt(half)}" if half > 0 else "")
 
 
@@ -192,7 +193,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     key: str = optimum.key
     objective: str = optimum.objective
     label = METRIC_LABELS.get(objective, objective)
-    fmt = _fmt(objective)
+    fmt = metric_fmt(objective)
     unit = " min" if key.endswith("_minutes") else ""
     head = Text()
     head.append(f"{scenario_name}: ", style="bold")
@@ -205,7 +206,8 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     result.add_column("value", justify="right", style="bold")
     result.add_column("note")
     lo, hi = optimum.best_ci95
-    ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {fmt(lo)}-{fmt(hi)})" if lo != hi else "")
+    interval = fmt_range(lo, hi, fmt, "-")
+    ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {interval})" if interval else "")
     b_lo, b_hi = optimum.bracket
     result.add_row("simulated best", f"{optimum.best:.4g}{unit}", ci)
     result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly below the best")

@@ -24,7 +24,7 @@ from rich.text import Text
 from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.precision import precision_line
 from sim.results.schema import BUCKET_LABELS, BUCKETS, FLEET_METRICS, METRIC_LABELS
 
@@ -110,8 +110,9 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
     row = summary.loc[name]
     if row["std"] == 0:  # a constant (theoretical FLOP, capex) needs no interval
         return fmt(row["mean"]), "", ""
-    ci = f"{fmt(row['ci95_low'])}-{fmt(row['ci95_high'])}"
-    spread = f"{fmt(row['p10'])}-{fmt(row['p90'])}"
+    # More digits where the ends of an interval would read the same (ETTR 66.12%-66.14%, not 66.1%-66.1%).
+    lo, hi, p10, p90 = (float(x) for x in summary.loc[name, ["ci95_low", "ci95_high", "p10", "p90"]].to_numpy())
+    ci, spread = fmt_range(lo, hi, fmt, "-"), fmt_range(p10, p90, fmt, "-")
     return fmt(row["mean"]), ci, spread
 
 

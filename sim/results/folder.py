@@ -2,7 +2,9 @@
 
 A run folder has ``summary.json`` (with ``metrics``), ``runs.parquet`` and usually
 ``events.parquet``; a sweep folder has ``summary.json`` (with ``points``), ``runs.parquet`` and
-``points.csv``. Anything else is refused with one line that says what is missing.
+``points.csv``; a compare folder has ``summary.json`` (with ``differences``), ``runs.parquet``,
+``differences.csv`` and a run folder per scenario in ``scenarios/``. Anything else is refused with
+one line that says what is missing.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as d:
@@ -51,8 +53,30 @@ class SweepFolder:
         return list(self.summary["params"])
 
 
-def load(path: str | Path) -> RunFolder | SweepFolder:
-    """Read a run or sweep folder, or raise ``NotResults``."""
+@dataclass
+class CompareFolder:
+    """A finished ``trainsim compare``: the first scenario is the baseline."""
+
+    path: Path
+    summary: dict[str, Any]
+    runs: pd.DataFrame
+    differences: pd.DataFrame
+
+    @property
+    def names(self) -> list[str]:
+        """The scenarios' names, in order."""
+        return [str(n) for n in self.summary["names"]]
+
+    def scenario(self, name: str) -> RunFolder:
+        """The run folder of one scenario."""
+        folder = load(self.path / "scenarios" / name)
+        if not isinstance(folder, RunFolder):
+            raise NotResults(f"{folder.path}: not the run folder of scenario {name}")
+        return folder
+
+
+def load(path: str | Path) -> RunFolder | SweepFolder | CompareFolder:
+    """Read a run, sweep or compare folder, or raise ``NotResults``."""
     folder = Path(path)
     try:
         if not folder.is_dir():
@@ -77,6 +101,9 @@ def load(path: str | Path) -> RunFolder | SweepFolder:
     status = summary.get("status", "ok")
     if status != "ok":
         raise NotResults(f"{folder}: the run did not finish (status {status}): {summary.get('error', 'no details')}")
+    if "differences" in summary and "names" in summary:
+        runs = _parquet(folder, "runs.parquet")
+        return CompareFolder(folder, summary, runs, _csv(folder, "differences.csv"))
     if "points" in summary:
         return SweepFolder(folder, summary, _parquet(folder, "runs.parquet"), _csv(folder, "points.csv"))
     if "metrics" in summary:

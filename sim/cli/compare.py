@@ -1,0 +1,202 @@
+"""``trainsim compare``: scenarios and variants on the same failures, with paired differences from the first.
+
+Everything is checked before any simulation (the files, every variant, the counts, the work, the
+results folder): bad input exits 2 with one line. The comparison itself is ``sim.experiment.compare``;
+the folder ``sim.experiment.compare_save``; the report and charts read that folder's files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from sim.cli.app import (
+    BadInput,
+    Failed,
+    Format,
+    FormatOpt,
+    MaxEventsOpt,
+    NoPlotsOpt,
+    SetOpt,
+    app,
+    check_replaceable,
+    info,
+    parse_overrides,
+)
+from sim.config.limits import DEFAULT_MAX_EVENTS
+
+if TYPE_CHECKING:
+    from sim.config.scenario import Scenario
+
+
+def _prepare_out(folder: Path) -> None:
+    """Refuse an ``--out`` the comparison cannot replace whole, creating nothing it would not write anyway."""
+    from sim.experiment.compare_save import COMPARE_FOLDER
+    from sim.results import staging
+
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise BadInput(f"--out {folder}: exists and is not a folder")
+        check_replaceable(folder, COMPARE_FOLDER, "trainsim compare")
+        staging.tidy(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
+    if not os.access(folder.resolve().parent, os.W_OK):
+        raise BadInput(f"--out {folder}: cannot write beside it (results are built there, then moved in)")
+
+
+@app.command("compare")
+def compare_command(
+    scenario_paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SCENARIO",
+            help="Scenario files (TOML); the first is the baseline every other is compared with.",
+            show_default=False,
+        ),
+    ],
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            metavar="NAME:KEY=VALUE,...",
+            help=(
+                "The first scenario with overrides, named NAME, e.g. fast:restart.fixed_minutes=5; several "
+                "keys separated by commas; values as for --set; repeatable."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            "--replications",
+            "-n",
+            help="Replications per scenario, paired across scenarios. Default: the first scenario's run.replications.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Root random seed of every scenario (0 or more). Default: the first scenario's run.seed.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", help="Worker processes; results are identical for any value."),
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help=(
+                "Results folder: summary.json, runs.parquet, differences.csv, a run folder per scenario in "
+                "scenarios/, the charts and report.html. Default: results/<first scenario's name>-compare/."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, information or notes on stderr.")] = False,
+    no_plots: NoPlotsOpt = False,
+    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
+) -> None:
+    """Run scenarios (and variants of the first) on the same failures; paired differences from the first."""
+    from sim.cli.progress import Tracker, show_bar
+    from sim.config.errors import CompareError
+    from sim.config.loading import load_scenario
+    from sim.experiment import compare_save
+    from sim.experiment.compare import lineup, parse_variant, run_lineup
+    from sim.report.compare import print_compare
+    from sim.results import files as output
+
+    if jobs < 1:
+        raise BadInput(f"--jobs: must be at least 1, got {jobs}")
+    variants: dict[str, dict[str, Any]] = {}
+    for spec in variant or ():
+        name, overrides_ = parse_variant(spec)
+        if name in variants:
+            raise CompareError(f"{name}: two variants of that name; give each its own", "variants")
+        variants[name] = overrides_
+    overrides = parse_overrides(set_)
+    loaded = [load_scenario(p, overrides) for p in scenario_paths]
+    texts = [p.read_bytes() for p in scenario_paths]
+    plan = lineup(loaded, variants, replications, seed, max_events)
+    sources: list[dict[str, Any]] = [{"file": str(p), "variant": None} for p in scenario_paths]
+    sources += [{"file": str(scenario_paths[0]), "variant": v} for v in variants.values()]
+    texts += [texts[0]] * len(variants)
+    folder = compare_save.default_compare_dir(plan.scenarios[0]) if out is None else out
+    _prepare_out(folder)
+
+    def on_start(done: int, total: int) -> None:
+        info(
+            f"comparing {len(plan.scenarios)} scenarios x {plan.replications} replications on the same seeds "
+            f"(seed {plan.seed}, {jobs} process{'es' if jobs != 1 else ''})",
+            quiet,
+        )
+
+    started = output.utc_now()
+    start = time.perf_counter()
+    write_error: OSError | None = None
+    try:
+        with Tracker(show_bar(quiet), "compare", on_start) as tracker:
+            result = run_lineup(plan, jobs, tracker)
+        try:
+            compare_save.write_compare(folder, result, texts, started, sources, overrides)
+        except OSError as e:
+            write_error = e  # print the report anyway
+    except (Exception, KeyboardInterrupt) as e:
+        _compare_failed(folder, plan.scenarios, plan.seed, plan.replications, e, started, overrides, start)
+    summary = compare_save.summary_document(result, started, sources, overrides)
+    if fmt is Format.json:
+        sys.stdout.write(output.dumps(result.to_json()) + "\n")
+        for note in result.notes:
+            info(f"note: {note}", quiet)
+        for w in summary["warnings"]:
+            info(f"warning: {w}", quiet)
+    else:
+        print_compare(summary)
+    if write_error is not None:
+        raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
+    from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
+
+    finish(folder, no_plots, quiet, result.runtime_s)
+
+
+def _compare_failed(
+    folder: Path,
+    scenarios: list[Scenario],
+    seed: int,
+    replications: int,
+    error: BaseException,
+    started: str,
+    overrides: dict[str, Any],
+    start: float,
+) -> NoReturn:
+    """Record a comparison that raised or was interrupted, where it destroys nothing; raise what the command reports."""
+    from sim.experiment.compare_save import write_compare_failure
+
+    try:
+        summary = write_compare_failure(
+            folder, scenarios, seed, replications, error, started, overrides, time.perf_counter() - start
+        )
+        beside = "" if summary.parent == folder else f"; the earlier results in {folder}/ are kept"
+        where = f"details in {summary}{beside}"
+    except OSError as disk_error:
+        where = f"and its summary could not be written: {disk_error}; {folder}/ is unchanged"
+    if isinstance(error, KeyboardInterrupt):
+        info(f"interrupted ({where})", quiet=False)
+        raise error
+    raise Failed(f"comparison failed: {type(error).__name__}: {error} ({where})") from error

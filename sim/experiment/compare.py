@@ -1,0 +1,388 @@
+"""Paired comparison of scenarios: every scenario on the same failures, differences from the first with CIs.
+
+Every scenario runs the same replications from the same seed: replication ``r`` of each draws its
+failures from child ``r`` of the seed (common random numbers). Where the fleets agree (the keys of
+``fleet``: servers, failure modes, horizon, repairs), the failure times are the same, so the
+difference between two scenarios, taken replication by replication, holds far less noise than
+either value: its 95% t-interval (``ci95``) is far narrower than Welch's interval for two
+independent samples (``unpaired_ci95``), reported beside it for contrast. Where the fleets differ
+(more GPUs, other failure modes), the failures differ too: the paired interval is still valid, but
+no narrower.
+
+>>> parse_variant("fast:restart.fixed_minutes=5,checkpoint.method=async")
+('fast', {'restart.fixed_minutes': 5, 'checkpoint.method': 'async'})
+>>> welch([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])  # doctest: +ELLIPSIS
+(-1.26..., 3.26...)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.analysis.analytic import interval_seconds
+from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
+from sim.config.errors import CompareError, ScenarioError, WorkLimitError, clip_key, shown
+from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
+from sim.config.loading import fixed_for_interval, load_scenario, parse_value, with_overrides
+from sim.config.scenario import Scenario
+from sim.experiment.runner import Replication, Result, replication_seeds, simulate, warnings_for
+from sim.experiment.statistics import describe, json_number
+from sim.experiment.workers import worker_pool
+
+DIFFERENCE_COLUMNS = [
+    "baseline",
+    "scenario",
+    "metric",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+    "unpaired_ci95_low",
+    "unpaired_ci95_high",
+    "baseline_mean",
+    "scenario_mean",
+]
+
+
+# ---------------------------------------------------------------- input
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME:KEY=VALUE,KEY=VALUE,...`` as the name and its overrides (values are TOML literals, as for ``--set``).
+
+    A piece without ``=`` belongs to the value before it (an array such as ``[1,2]``).
+    """
+    name, sep, rest = text.partition(":")
+    example = "e.g. fast-restart:restart.fixed_minutes=5,checkpoint.method=async"
+    if not sep or not name.strip() or not rest.strip():
+        raise CompareError(f"{shown(text)}: expected NAME:KEY=VALUE,... {example}", "variants")
+    pieces: list[str] = []
+    for piece in rest.split(","):
+        if "=" in piece or not pieces:
+            pieces.append(piece)
+        else:
+            pieces[-1] += "," + piece
+    overrides: dict[str, Any] = {}
+    for piece in pieces:
+        key, sep, value = piece.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CompareError(f"{name.strip()}: {shown(piece)} is not KEY=VALUE ({example})", "variants")
+        if key in overrides:
+            raise CompareError(f"{name.strip()}: {clip_key(key)} given twice", "variants")
+        overrides[key] = parse_value(value.strip())
+    return name.strip(), overrides
+
+
+def fleet(scenario: Scenario) -> dict[str, Any]:
+    """What the failure draws of a replication depend on, by key: two scenarios that agree here see the same failures.
+
+    The servers (job and spares, racks, switches), the horizon, the failure modes (but their names and
+    sources), repairs, bad servers and retirement. Everything else (checkpoints, restarts, recovery,
+    the workload, prices) is the job's, and moves no failure time.
+    """
+    d = scenario.model_dump(mode="json")
+    out: dict[str, Any] = {"run.duration_days": d["run"]["duration_days"]}
+    out |= {f"cluster.{k}": v for k, v in d["cluster"].items() if k != "gpu"}
+    for section in ("repair", "heterogeneity", "retirement"):
+        out |= {f"{section}.{k}": v for k, v in d[section].items() if k != "source"}
+    out["failure modes"] = [m.model_dump(mode="json", exclude={"name", "source"}) for m in scenario.modes]
+    return out
+
+
+def fleet_differences(baseline: Scenario, other: Scenario) -> list[str]:
+    """The keys of ``fleet`` in which ``other`` differs from ``baseline`` (none: the same failures)."""
+    a, b = fleet(baseline), fleet(other)
+    return [k for k in a if a[k] != b.get(k)] + [k for k in b if k not in a]
+
+
+#: Fleet keys whose difference leaves the job's own servers on the same failure times (their draws are the spares').
+SPARES_ONLY = ["cluster.spare_nodes"]
+
+
+def pairing(baseline: Scenario, keys: list[str]) -> str:
+    """How a scenario whose fleet differs from the baseline's in ``keys`` is paired with it: ``same failures``,
+    ``same job servers`` (other spares only, on their own stream, sharing no repair crew, rack or switch with
+    the job's servers), or ``other fleet``."""
+    if not keys:
+        return "same failures"
+    shared = baseline.repair.technicians is not None or any(m.scope in ("rack", "switch") for m in baseline.modes)
+    return "same job servers" if keys == SPARES_ONLY and not shared else "other fleet"
+
+
+def fleet_note(baseline: Scenario, name: str, keys: list[str]) -> str:
+    """What a fleet difference means for the pairing, in one line."""
+    if pairing(baseline, keys) == "same job servers":
+        return (
+            f"{name} has other spares than {baseline.name} (cluster.spare_nodes): the job's own servers draw the "
+            "same failure times, the spares their own"
+        )
+    return (
+        f"{name} runs another fleet than {baseline.name} ({', '.join(keys)}): it draws other failure times "
+        "(job-scope failures may still coincide), so pairing sharpens its differences less, or not at all"
+    )
+
+
+@dataclass
+class Lineup:
+    """The scenarios of a comparison, validated and named, and what was changed or noticed on the way."""
+
+    scenarios: list[Scenario]
+    replications: int
+    seed: int
+    notes: list[str] = field(default_factory=list)
+    fleets: list[list[str]] = field(default_factory=list)  # per scenario: fleet keys that differ from the first
+
+
+Given = Scenario | str | Path
+
+
+def lineup(
+    scenarios: Sequence[Given] | Mapping[str, Given],
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    max_events: float = DEFAULT_MAX_EVENTS,
+) -> Lineup:
+    """Validate everything before any work: the scenarios, the variants (the first scenario with overrides,
+    named by their key), the counts and the work each costs. Names are made unique (``name-2``: its position).
+
+    ``replications`` and ``seed`` default to the first scenario's, and become part of every scenario.
+    """
+    named = list(scenarios.items()) if isinstance(scenarios, Mapping) else [(None, s) for s in scenarios]
+    loaded = [(name, s if isinstance(s, Scenario) else load_scenario(s)) for name, s in named]
+    if not loaded:
+        raise CompareError("nothing to compare: give at least one scenario", "scenarios")
+    notes: list[str] = []
+    base = loaded[0][1]
+    for name, overrides in (variants or {}).items():
+        keys = list(overrides)
+        fixed = [k for k in keys if k in ("run.replications", "run.seed")]
+        if fixed:
+            # One count and one seed for every scenario: that is what pairs them.
+            raise CompareError(f"{shown(name)}: {fixed[0]} is the comparison's own (replications, seed)", "variants")
+        try:
+            s, was = fixed_for_interval(base, keys)
+            loaded.append((name, with_overrides(s, overrides)))
+        except ScenarioError as e:
+            raise CompareError(f"{shown(name)}: {e}", "variants") from None
+        if was is not None:
+            notes.append(
+                f"variant {name} sets checkpoint.interval_minutes, so it runs checkpoint.policy = 'fixed' "
+                f"instead of {base.name}'s {was!r}"
+            )
+    if len(loaded) < 2:
+        raise CompareError("nothing to compare: give a second scenario or a variant", "scenarios")
+    n = base.run.replications if replications is None else replications
+    root = base.run.seed if seed is None else seed
+    if not 1 <= n <= MAX_REPLICATIONS:
+        raise CompareError(f"must be from 1 to {MAX_REPLICATIONS:,}, got {shown(n)}", "replications")
+    if not 0 <= root <= MAX_SEED:
+        raise CompareError(f"must be from 0 to {MAX_SEED}, got {shown(root)}", "seed")
+    out: list[Scenario] = []
+    seen: set[str] = set()
+    for i, (given, s) in enumerate(loaded):
+        name = s.name if given is None else given
+        if name in seen:
+            if given is not None:
+                raise CompareError(f"{shown(name)}: the name of two scenarios; give each its own", "variants")
+            name = f"{name}-{i + 1}"
+        seen.add(name)
+        try:
+            s = with_overrides(s, {"name": name, "run.replications": n, "run.seed": root})
+            interval_seconds(s)  # young or daly with nothing to compute from: bad input, not a crash
+            check_work(s, max_events)
+        except WorkLimitError as e:
+            raise WorkLimitError(f"{name}: {e}") from None
+        except ScenarioError as e:
+            raise CompareError(f"{shown(name)}: {e}", None if given is None else "variants") from None
+        out.append(s)
+    fleets = [fleet_differences(out[0], s) for s in out]
+    notes += [fleet_note(out[0], s.name, keys) for s, keys in zip(out[1:], fleets[1:], strict=True) if keys]
+    return Lineup(out, n, root, notes, fleets)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def welch(a: Iterable[float], b: Iterable[float]) -> tuple[float, float]:
+    """Welch's 95% interval of ``mean(b) - mean(a)`` for two independent samples; NaN below two values each."""
+    x, y = (np.asarray(list(v), dtype=float) for v in (a, b))
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if x.size < 2 or y.size < 2:
+        return math.nan, math.nan
+    d = float(y.mean() - x.mean())
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    if va + vb == 0:
+        return d, d
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    half = float(stats.t.ppf(0.975, df)) * math.sqrt(va + vb)
+    return d - half, d + half
+
+
+def differences(results: Sequence[Result]) -> pd.DataFrame:
+    """Per scenario after the first and per metric: the paired difference from the first (mean, std, 95% CI),
+    Welch's unpaired 95% interval, and both means. Replications pair by index; a NaN drops its pair."""
+    base = results[0]
+    a = base.runs.set_index("replication")
+    metrics = [m for m in a.columns if "." not in m]  # every metric, not the by-cause columns
+    rows = []
+    for other in results[1:]:
+        b = other.runs.set_index("replication")
+        for m in metrics:
+            if m not in b:
+                continue
+            pairs = pd.concat([a[m], b[m]], axis=1, keys=["a", "b"]).dropna()
+            d = describe((pairs["b"] - pairs["a"]).to_numpy(float))
+            if len(pairs) < 2:  # one pair: a difference, but no interval
+                d |= {"std": math.nan, "ci95_low": math.nan, "ci95_high": math.nan}
+            lo, hi = welch(a[m], b[m])
+            rows.append(
+                [
+                    base.scenario.name,
+                    other.scenario.name,
+                    m,
+                    d["mean"],
+                    d["std"],
+                    d["ci95_low"],
+                    d["ci95_high"],
+                    lo,
+                    hi,
+                    float(a[m].mean()),
+                    float(b[m].mean()),
+                ]
+            )
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+
+
+# ---------------------------------------------------------------- the comparison
+
+
+@dataclass
+class CompareResult:
+    """Scenarios run on the same failures: each one's ``Result`` and the paired differences from the first."""
+
+    results: list[Result]
+    seed: int
+    replications: int
+    differences: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    fleets: list[list[str]] = field(default_factory=list)
+    runtime_s: float = 0.0
+
+    @property
+    def names(self) -> list[str]:
+        """The scenarios' names, in order: the first is the baseline."""
+        return [r.scenario.name for r in self.results]
+
+    @property
+    def pairings(self) -> list[str]:
+        """Per scenario, how it is paired with the first (``pairing``)."""
+        return [pairing(self.results[0].scenario, keys) for keys in self.fleets]
+
+    def __getitem__(self, name: str) -> Result:
+        return self.results[self.names.index(name)]
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """Every scenario's runs table, one below the other, with a first column ``scenario``."""
+        return pd.concat([r.runs.assign(scenario=r.scenario.name) for r in self.results], ignore_index=True)[
+            ["scenario", *dict.fromkeys(c for r in self.results for c in r.runs.columns)]
+        ]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The mean of every metric (rows) for every scenario (columns)."""
+        return pd.DataFrame({r.scenario.name: r.summary["mean"] for r in self.results})
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--format json`` document: ``{"scenarios": [run documents], "differences": [...]}``."""
+        return {
+            "scenarios": [r.to_json() for r in self.results],
+            "differences": [
+                {
+                    "baseline": row["baseline"],
+                    "scenario": row["scenario"],
+                    "metric": row["metric"],
+                    "mean": json_number(row["mean"]),
+                    "ci95": [json_number(row["ci95_low"]), json_number(row["ci95_high"])],
+                    "unpaired_ci95": [json_number(row["unpaired_ci95_low"]), json_number(row["unpaired_ci95_high"])],
+                }
+                for row in self.differences.to_dict("records")
+            ],
+        }
+
+
+Task = tuple[int, Scenario, np.random.SeedSequence, int]
+
+
+def _play(task: Task) -> tuple[int, Replication, float]:
+    i, scenario, seed_seq, r = task
+    start = time.perf_counter()
+    return i, simulate(scenario, seed_seq, r), time.perf_counter() - start
+
+
+def run_lineup(plan: Lineup, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> CompareResult:
+    """Run every scenario of ``plan`` on ``jobs`` processes (the same results for any ``jobs``)."""
+    if jobs < 1:
+        raise CompareError(f"must be at least 1, got {shown(jobs)}", "jobs")
+    n, k = plan.replications, len(plan.scenarios)
+    seeds = replication_seeds(plan.seed, n)
+    # Replication by replication, so that a partial run has every scenario as far along.
+    tasks: list[Task] = [(i, s, seeds[r], r) for r in range(n) for i, s in enumerate(plan.scenarios)]
+    slots: list[list[Replication | None]] = [[None] * n for _ in range(k)]
+    seconds = [0.0] * k
+    start = time.perf_counter()
+
+    def keep(i: int, rep: Replication, secs: float) -> None:
+        slots[i][rep.index] = rep
+        seconds[i] += secs
+        if progress:
+            progress(sum(r is not None for s in slots for r in s), len(tasks))
+
+    if progress:
+        progress(0, len(tasks))
+    if jobs == 1 or len(tasks) == 1:
+        for t in tasks:
+            keep(*_play(t))
+    else:
+        with worker_pool(min(jobs, len(tasks), os.cpu_count() or 1)) as pool:
+            for f in as_completed([pool.submit(_play, t) for t in tasks]):
+                keep(*f.result())
+    results = []
+    for s, reps, secs in zip(plan.scenarios, slots, seconds, strict=True):
+        result = Result(s, plan.seed, [r for r in reps if r is not None], runtime_s=secs)
+        result.warnings.extend(warnings_for(s, result))
+        results.append(result)
+    return CompareResult(
+        results, plan.seed, n, differences(results), list(plan.notes), list(plan.fleets), time.perf_counter() - start
+    )
+
+
+def compare(
+    scenarios: Sequence[Given] | Mapping[str, Given],
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    variants: Mapping[str, Mapping[str, Any]] | None = None,
+    max_events: float = DEFAULT_MAX_EVENTS,
+    progress: Callable[[int, int], None] | None = None,
+) -> CompareResult:
+    """Run ``scenarios`` (Scenario objects or file paths; a mapping names them) and ``variants`` of the first
+    on the same failures, and take every metric's paired difference from the first.
+
+    ``replications`` and ``seed`` default to the first scenario's. Bad input raises ``CompareError`` or
+    ``ScenarioError`` (a scenario above ``max_events``: ``WorkLimitError``) before any work starts.
+    """
+    return run_lineup(lineup(scenarios, variants, replications, seed, max_events), jobs, progress)
