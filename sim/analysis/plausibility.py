@@ -185,7 +185,7 @@ def wait_line(hits: list[tuple[str, float]], fixed_spares: int | None = None) ->
 
     ``fixed_spares``: the spares when the cluster grows along the points but the spares do not.
 
-    >>> wait_line([("cluster.gpus=65536", 0.23), ("cluster.gpus=131072", 0.41)], fixed_spares=16)[:99]
+    >>> wait_line([("cluster.gpus=65536", 0.23), ("cluster.gpus=131072", 0.41)], fixed_spares=16).split(" of the")[0]
     'the job waits for spare servers or repairs at cluster.gpus=65536 (23.0%), cluster.gpus=131072 (41.0%)'
     """
     where = ", ".join(f"{label} ({fmt_pct(share)})" for label, share in hits[:MAX_WAIT_NAMED])
