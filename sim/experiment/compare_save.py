@@ -64,11 +64,13 @@ def summary_document(
         "fleet_differences": dict(zip(result.names, result.fleets, strict=True)),
         "pairing": dict(zip(result.names, result.pairings, strict=True)),
         "notes": list(result.notes),
-        "warnings": [f"{r.scenario.name}: {w}" for r in result.results for w in r.warnings],
+        "warnings": list(result.warnings),
         "version": VERSION,
         "started_utc": started_utc,
         "runtime_s": result.runtime_s,
     }
+    if result.precision is not None:
+        doc["precision"] = dict(result.precision)
     return doc
 
 

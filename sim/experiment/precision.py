@@ -109,28 +109,50 @@ def prefix_stats(values: np.ndarray, censored: bool = False) -> tuple[np.ndarray
     return mean, half
 
 
+def _columns(values: np.ndarray) -> list[np.ndarray]:
+    """The series in ``values``: one (a vector), or one per column (replications x series)."""
+    v = np.asarray(values, dtype=float)
+    return [v] if v.ndim == 1 else [v[:, j] for j in range(v.shape[1])]
+
+
+def _meets(values: np.ndarray, precision: Precision) -> np.ndarray:
+    """For every ``n``: whether the first ``n`` values of every series meet the target."""
+    ok = np.ones(len(values), dtype=bool)
+    for column in _columns(values):
+        mean, half = prefix_stats(column, precision.censored)
+        goal = np.array([precision.goal(float(m)) for m in mean])
+        with np.errstate(invalid="ignore"):
+            ok &= ~np.isnan(half) & (half <= goal)
+    return ok
+
+
 def stop_at(values: np.ndarray, precision: Precision) -> int | None:
-    """The first ``n`` from ``min_replications`` whose first ``n`` values meet the target, or the maximum when
-    every value up to it is there and none did; ``None`` while more values are needed."""
-    mean, half = prefix_stats(values, precision.censored)
+    """The first ``n`` from ``min_replications`` whose first ``n`` values meet the target (every series of a
+    2-D ``values``: replications x series), or the maximum when every value up to it is there and none did;
+    ``None`` while more values are needed."""
     n_min, n_max = precision.min_replications, precision.max_replications
-    for n in range(n_min, min(len(values), n_max) + 1):
-        h = half[n - 1]
-        if not math.isnan(h) and h <= precision.goal(float(mean[n - 1])):
-            return n
+    if len(values) >= n_min:
+        ok = _meets(values, precision)
+        for n in range(n_min, min(len(values), n_max) + 1):
+            if ok[n - 1]:
+                return n
     return n_max if len(values) >= n_max else None
 
 
 def next_count(values: np.ndarray, precision: Precision, floor: int = 1) -> int:
-    """How many more replications to compute: what the spread so far says is needed, with a margin, at
-    least ``floor`` (to keep workers busy) and at most as many as there are (a batch never more than doubles)."""
+    """How many more replications to compute: what the spread so far says is needed (by the series that needs
+    the most), with a margin, at least ``floor`` (to keep workers busy) and at most as many as there are (a batch
+    never more than doubles)."""
     have = len(values)
     if have < precision.min_replications:
         return precision.min_replications - have
-    mean, half = prefix_stats(values, precision.censored)
-    goal, h = precision.goal(float(mean[-1])), float(half[-1])
-    # The half-width shrinks as 1 / sqrt(n); with none yet (or a goal of 0), double.
-    wanted = 2 * have if math.isnan(h) or goal <= 0 else math.ceil(MARGIN * have * (h / goal) ** 2)
+    wanted = have
+    for column in _columns(values):
+        mean, half = prefix_stats(column, precision.censored)
+        goal, h = precision.goal(float(mean[-1])), float(half[-1])
+        # The half-width shrinks as 1 / sqrt(n); with none yet (or a goal of 0), double.
+        need = 2 * have if math.isnan(h) or goal <= 0 else math.ceil(MARGIN * have * (h / goal) ** 2)
+        wanted = max(wanted, need)
     more = min(max(wanted - have, floor, 1), have)
     return min(more, precision.max_replications - have)
 
@@ -173,17 +195,23 @@ class Series(Generic[T]):
 def until_precise(
     keys: Sequence[K],
     play: Callable[[list[tuple[K, int, int]]], Mapping[K, list[T]]],
-    value_of: Callable[[T], float],
+    value_of: Callable[[T], float | Sequence[float]],
     precision: Precision,
     workers: int = 1,
-) -> dict[K, tuple[list[T], Reached]]:
-    """Run every series (``keys``) until it meets ``precision``; return the replications kept and where each stopped.
+) -> dict[K, list[T]]:
+    """Run every series (``keys``) until it meets ``precision``; return the replications kept of each.
 
     ``play(ranges)`` computes replications ``lo .. hi - 1`` of each ``(key, lo, hi)``, all together (on
-    ``workers`` processes), and returns them in index order by key. Each round gives every unfinished
-    series the replications its spread says it lacks; the rule is then checked replication by replication.
+    ``workers`` processes), and returns them in index order by key. ``value_of`` gives a replication's
+    value of the metric, or several (scenarios compared on the same replications: each must meet the
+    target). Each round gives every unfinished series the replications its spread says it lacks; the rule
+    is then checked replication by replication.
     """
     series = {k: Series[T]([]) for k in keys}
+
+    def values(items: list[T]) -> np.ndarray:
+        return np.array([value_of(x) for x in items], dtype=float)
+
     while True:
         open_keys = [k for k, s in series.items() if s.stop is None]
         if not open_keys:
@@ -192,16 +220,10 @@ def until_precise(
         ranges = []
         for k in open_keys:
             have = len(series[k].items)
-            values = np.array([value_of(x) for x in series[k].items], dtype=float)
-            ranges.append((k, have, have + next_count(values, precision, floor)))
+            ranges.append((k, have, have + next_count(values(series[k].items), precision, floor)))
         done = play(ranges)
         for k, _, _ in ranges:
             s = series[k]
             s.items.extend(done[k])
-            s.stop = stop_at(np.array([value_of(x) for x in s.items], dtype=float), precision)
-    out = {}
-    for k, s in series.items():
-        assert s.stop is not None
-        kept = s.items[: s.stop]
-        out[k] = (kept, reached(np.array([value_of(x) for x in kept], dtype=float), precision))
-    return out
+            s.stop = stop_at(values(s.items), precision)
+    return {k: s.items[: s.stop] for k, s in series.items()}

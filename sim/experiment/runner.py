@@ -38,7 +38,7 @@ from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
 from sim.config.errors import PrecisionError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, until_precise
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, reached, until_precise
 from sim.experiment.statistics import BY_CAUSE, STAT_COLUMNS, describe, metrics_json, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
@@ -326,8 +326,8 @@ def run(
             def value(r: Replication) -> float:
                 return r.metrics.get(target.metric, math.nan)
 
-            reps, reach = until_precise([0], play_ranges, value, target, workers)[0]
-            block = target.to_json() | reach.to_json()
+            reps = until_precise([0], play_ranges, value, target, workers)[0]
+            block = target.to_json() | reached(np.array([value(r) for r in reps]), target).to_json()
             # The scenario as it ran: rerunning it with its replications gives these very results.
             scenario = with_overrides(scenario, {"run.replications": len(reps)})
     result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
@@ -366,12 +366,23 @@ def play_replications(
 
 def warnings_for(scenario: Scenario, result: Result) -> list[str]:
     """Plain-language warnings about a scenario and its results: the plausibility checks
-    (``sim.analysis.plausibility``), then what the results say."""
+    (``sim.analysis.plausibility``), then what the results say (``result_warnings``)."""
     out = [f.text for f in scenario_flags(scenario)]
-    waiting = [r.metrics.get("fraction_wait", 0.0) for r in result.replications]
-    wait = wait_flag(float(np.mean(waiting)), scenario.cluster.spare_nodes) if waiting else None
+    wait = wait_flag(mean_wait(result), scenario.cluster.spare_nodes)
     if wait is not None:
         out.append(wait.text)
+    return out + result_warnings(result)
+
+
+def mean_wait(result: Result) -> float:
+    """The mean share of the job's time spent waiting for spares or repairs (0 without replications)."""
+    waiting = [r.metrics.get("fraction_wait", 0.0) for r in result.replications]
+    return float(np.mean(waiting)) if waiting else 0.0
+
+
+def result_warnings(result: Result) -> list[str]:
+    """What the results say beyond plausibility: a clipped event log, a precision not reached, no useful work."""
+    out = []
     dropped = [r for r in result.replications if r.events_dropped]
     if dropped:
         out.append(

@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from sim.config.scenario import Scenario
 from sim.experiment.executors import execute
-from sim.experiment.precision import Precision, Reached, until_precise
+from sim.experiment.precision import Precision, Reached, reached, until_precise
 from sim.experiment.store import Store
 
 Unit = tuple[str, int]  # (point key, replication)
@@ -90,7 +92,7 @@ def play_points(
     try:
         if precision is None:
             units.play([(k, r) for k in scenarios for r in range(replications)])
-            counts, reached = dict.fromkeys(scenarios, replications), None
+            counts, where = dict.fromkeys(scenarios, replications), None
         else:
 
             def play_ranges(ranges: list[tuple[str, int, int]]) -> dict[str, list[Row]]:
@@ -101,9 +103,9 @@ def play_points(
                 return row.get(precision.metric, math.nan)
 
             kept = until_precise(list(scenarios), play_ranges, value, precision, workers)
-            counts = {k: len(rows) for k, (rows, _) in kept.items()}
-            reached = {k: where for k, (_, where) in kept.items()}
+            counts = {k: len(rows) for k, rows in kept.items()}
+            where = {k: reached(np.array([value(r) for r in rows]), precision) for k, rows in kept.items()}
     finally:
         if store is not None:
             store.close()
-    return Played(units.results, counts, reached, units.computed, units.reused)
+    return Played(units.results, counts, where, units.computed, units.reused)

@@ -35,7 +35,7 @@ from sim.plots.sweep_base import key_label
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
 from sim.results.formats import Fmt, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value
-from sim.results.precision import per_point, replications_line
+from sim.results.precision import compare_precision, per_point, replications_line
 from sim.results.schema import FRACTIONS, METRIC_LABELS
 
 if TYPE_CHECKING:
@@ -337,7 +337,7 @@ def meta(folder: RunFolder | SweepFolder | CompareFolder) -> dict[str, Any]:
     details = [
         replications_line(s, isinstance(folder, SweepFolder))
         if not isinstance(folder, CompareFolder)
-        else f"{s.get('replications')} replications{per}",
+        else f"{s.get('replications')} replications{per}" + compare_precision(s),
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",

@@ -118,3 +118,12 @@ def replications_line(summary: Mapping[str, Any], sweep: bool) -> str:
         lo, hi = int(block["min_replications"]), int(block["max_replications"])
         text += f", each until {label(block)} {asked(block)} ({lo:,} to {hi:,})"
     return text
+
+
+def compare_precision(summary: Mapping[str, Any]) -> str:
+    """What a comparison's precision asked, after its count: ``, until each scenario's ETTR is within ± 0.20 pp``."""
+    block = summary.get("precision")
+    if not block:
+        return ""
+    met = "" if block.get("met") else " (not met by every scenario)"
+    return f", until each scenario's {label(block)} is within {asked(block)}{met}"
