@@ -21,8 +21,9 @@ from typing import Any
 from sim.config.scenario import Scenario
 from sim.experiment.optimize import Optimum
 from sim.experiment.store import FILES as STORE_FILES
-from sim.experiment.sweep_save import POINTS, RUNS, SWEEP_FOLDER, summary_document
+from sim.experiment.sweep_save import POINTS, RUNS, SWEEP_FOLDER, in_memory, summary_document
 from sim.results import files as output
+from sim.results.folder import SweepFolder
 from sim.results.staging import failure_home, staged_folder
 
 #: Everything an optimize folder may hold: a sweep folder's files, charts and report, but no store (a folder
@@ -53,6 +54,15 @@ def optimize_document(
     doc["optimum"] = optimum.to_json()
     doc["search"] = dict(search)
     return doc
+
+
+def optimize_folder(
+    optimum: Optimum, started_utc: str, runtime_s: float, search: Mapping[str, Any], path: str | Path | None = None
+) -> SweepFolder:
+    """The folder of ``optimum`` in memory: the tables ``write_optimum`` writes, for charts drawn without writing."""
+    assert optimum.sweep is not None
+    doc = optimize_document(optimum, started_utc, runtime_s, search)
+    return in_memory(doc, optimum.sweep, path or default_optimize_dir(optimum.sweep.scenario))
 
 
 def write_optimum(

@@ -8,6 +8,7 @@ into those files. Earlier results in the folder stay as they were until the new 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ from sim.results.files import (
     RUNS,
     SUMMARY,
     atomic_path,
+    dumps,
     failure_document,
     provenance,
     write_scenario_copy,
     write_summary,
 )
+from sim.results.folder import RunFolder
 from sim.results.staging import failure_home, staged_folder
 
 
@@ -49,6 +52,13 @@ def derived(scenario: Scenario) -> dict[str, float]:
         "job_nodes": scenario.job_nodes,
         "peak_flops_per_gpu": scenario.peak_flops_per_gpu,
     }
+
+
+def run_folder(result: Result, started_utc: str, path: str | Path | None = None) -> RunFolder:
+    """The folder of ``result`` in memory: the tables ``write_results`` writes (``summary.json`` as read back, strict
+    JSON), for charts drawn without writing anything. ``path`` only names it (default: the scenario's name)."""
+    summary = json.loads(dumps(summary_document(result, started_utc)))
+    return RunFolder(Path(path or result.scenario.name), summary, result.runs, result.events)
 
 
 def write_results(

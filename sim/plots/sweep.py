@@ -25,6 +25,7 @@ from sim.analysis.estimates import check_report
 from sim.config.errors import ScenarioError
 from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
+from sim.plots.base import Build
 from sim.plots.optimize import optimize_chart
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.scale import scale_chart
@@ -34,7 +35,7 @@ from sim.results.formats import Scale, fmt_range, metric_fmt
 from sim.results.precision import per_point
 from sim.results.schema import FRACTIONS, GPUS, INTERVAL, METRIC_LABELS
 
-__all__ = ["best_direction", "scale_chart", "sweep_curve", "write_sweep_charts"]
+__all__ = ["best_direction", "scale_chart", "sweep_builds", "sweep_curve", "write_sweep_charts"]
 
 #: Width of a category's group of bars (the categories are 1 apart).
 BAR_GROUP = 0.7
@@ -318,6 +319,14 @@ def sweep_curve(folder: SweepFolder) -> Figure:
 # ---------------------------------------------------------------- files
 
 
+def sweep_builds(folder: SweepFolder) -> list[Build]:
+    """The charts of a sweep folder: the sweep curve and, for a sweep of cluster.gpus, the scale chart; an optimize
+    folder (a sweep of the values it evaluated) has the search's own chart instead."""
+    if "optimum" in folder.summary:
+        return [("optimize", lambda: optimize_chart(folder))]
+    return [("sweep_curve", lambda: sweep_curve(folder)), ("scale", lambda: scale_chart(folder))]
+
+
 def write_sweep_charts(folder_path: str | Path | SweepFolder, svg: bool = False) -> list[Path]:
     """Write ``sweep_curve.png`` (and ``scale.png`` when GPUs are swept) into a sweep folder; SVG too on request.
 
@@ -326,15 +335,4 @@ def write_sweep_charts(folder_path: str | Path | SweepFolder, svg: bool = False)
     folder = folder_path if isinstance(folder_path, SweepFolder) else load(folder_path)
     if not isinstance(folder, SweepFolder):
         raise NotResults(f"{folder.path} is a run folder, not a sweep folder")
-    written: list[Path] = []
-    # An optimize folder is a sweep of the values it evaluated, with the search's own chart.
-    optimized = "optimum" in folder.summary
-    builds = (("optimize", optimize_chart),) if optimized else (("sweep_curve", sweep_curve), ("scale", scale_chart))
-    for name, build in builds:
-        fig = build(folder)
-        if fig is None:
-            continue
-        for suffix in ("png", "svg") if svg else ("png",):
-            written.append(plot_base.save(fig, folder.path / f"{name}.{suffix}"))
-        del fig  # a Figure made without pyplot is referenced nowhere else: this frees it
-    return written
+    return plot_base.write_figures(folder.path, sweep_builds(folder), svg)
