@@ -23,6 +23,7 @@ from sim.analysis.incidents import Incident
 from sim.cli import main
 from sim.config.errors import ScenarioError
 from sim.config.loading import load_scenario_text, parse_value
+from sim.results.schema import INTERVAL
 
 SCENARIO = """\
 name = "small"
@@ -427,3 +428,22 @@ def test_failed_repairs_that_storm_are_refused_up_front(
     extra = ["repair.manual_fail_probability=1", "repair.unfixed_multiplier=1e6", "failure.1.mtbf_hours=100"]
     flags = [a for kv in extra for a in ("--set", kv)]
     refused(run_cli(run_args(small, tmp_path, *flags), capsys), "failure[1].mtbf_hours", "events per replication")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--set", "run.target_flop=1e22", "--set", "run.target_tokens=1e9"], ["run.target_tokens", "one target"]),
+        (["--set", "run.target_tokens=1e9"], ["run.target_tokens", "workload.parameters"]),
+        (["--set", "run.start_date=20250301"], ["run.start_date"]),
+        (["--set", "cost.usd_per_gpu_hour=-1"], ["cost.usd_per_gpu_hour"]),
+        (["--objective", "time_to_train"], ["objective", "needs a target"]),
+    ],
+)
+def test_targets_prices_and_objectives_are_refused_in_one_line(
+    small: Path, tmp_path: Path, extra: list[str], needles: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two targets, tokens without a model size, a date that is not one, a negative price, a time objective
+    without a target: exit 2, one line naming the key."""
+    args = ["sweep", str(small), "-q", "--no-plots", "-o", str(tmp_path / "s"), "-p", f"{INTERVAL}=10,20"]
+    refused(run_cli([*args, *extra], capsys), *needles)

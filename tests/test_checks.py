@@ -56,3 +56,34 @@ def test_automated_stage_keys_at_their_defaults_pass_without_one() -> None:
     """A resolved scenario (summary.json) writes every key at its default: those pass without auto_hours."""
     s = tiny({"repair.escalate_probability": 0.0, "repair.auto_sigma": 0.0, "repair.auto_fail_probability": 0.0})
     assert s.repair.auto_hours is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (
+            {"run.target_flop": 1e24, "run.target_compute_days": 3.0},
+            "run.target_compute_days: give one target; run.target_flop is given too",
+        ),
+        ({"run.target_tokens": 1e12}, "run.target_tokens: needs workload.parameters"),
+        ({"cost.usd_per_gpu_hour": 2.0, "cost.capex_usd": 1e6}, "cost.usd_per_gpu_hour: a rental price with owned"),
+        ({"cost.usd_per_gpu_hour": 2.0, "energy.capex_usd": 1e6}, "(energy.capex_usd)"),
+        ({"cost.capex_usd": 1e6, "energy.capex_usd": 2e6}, "cost.capex_usd: also given as energy.capex_usd"),
+        ({"cost.usd_per_spare_node_hour": 20.0}, "cost.usd_per_spare_node_hour: spares are rented with"),
+        ({"run.start_date": "2025-02-30"}, "run.start_date: must be an ISO date"),
+    ],
+)
+def test_targets_and_prices_are_checked(overrides: dict[str, object], needle: str) -> None:
+    """One target at most, tokens need the model size, owned or rented (not both), dates are dates."""
+    with pytest.raises(ScenarioError) as e:
+        tiny(overrides)
+    assert needle in str(e.value)
+
+
+def test_the_older_place_of_capex_still_works() -> None:
+    """energy.capex_usd and energy.amortization_years, from older files, mean cost.capex_usd and its period."""
+    old = tiny({"energy.capex_usd": 4e9, "energy.amortization_years": 5.0})
+    new = tiny({"cost.capex_usd": 4e9, "cost.amortization_years": 5.0})
+    assert (old.capex_usd, old.amortization_years) == (new.capex_usd, new.amortization_years) == (4e9, 5.0)
+    # A resolved scenario (every key written, as summary.json keeps it) loads again.
+    assert with_overrides(new, {}).capex_usd == 4e9

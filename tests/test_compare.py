@@ -261,6 +261,22 @@ def test_failure_is_recorded_beside_earlier_results(tmp_path: Path) -> None:
     assert isinstance(load(tmp_path / "out"), CompareFolder)
 
 
+def test_time_and_cost_to_train_are_compared_and_a_missed_target_has_no_difference() -> None:
+    """With a target and a rental price: paired differences of the time and cost to train and the cost of
+    unreliability; a variant that misses the target in some replication has no time difference."""
+    target = {"run.target_compute_days": 0.5, "cost.usd_per_gpu_hour": 2.0}
+    variants = {"fast": FAST_RESTART, "slow": {"restart.fixed_minutes": 600.0}}
+    result = compare([busy(target)], variants=variants, replications=4, seed=3)
+    d = result.differences.set_index(["scenario", "metric"])
+    fast = d.loc["fast"]
+    for metric in ("time_to_train_days", "cost_to_train_usd", "unreliability_cost_usd", "total_cost_usd"):
+        assert fast.loc[metric, "mean"] < 0 and fast.loc[metric, "ci95_high"] < 0, metric
+    slow_runs = result["slow"].runs
+    assert slow_runs["target_reached"].min() == 0.0, "the case needs a variant that misses the target"
+    assert math.isnan(d.loc[("slow", "time_to_train_days"), "mean"])
+    assert math.isnan(d.loc[("slow", "time_to_train_days"), "unpaired_ci95_low"])
+
+
 def test_compare_to_precision_is_the_same_on_any_jobs() -> None:
     """With a precision target every scenario runs the same replications until each one's ETTR meets it."""
     scenarios = {"a": busy(), "b": busy(FAST_RESTART)}

@@ -279,3 +279,20 @@ def test_rewrite_is_atomic_and_reflects_the_folder(run_dir: Path, tmp_path: Path
         (bare / name).write_bytes((run_dir / name).read_bytes())
     page = write_report_html(bare).read_text(encoding="utf-8")
     assert "<img" not in page and "trainsim plot" in page
+
+
+def test_time_to_train_rows_and_sweep_columns(tmp_path: Path) -> None:
+    """A run with a target and a start date: time to train and finish date rows; its sweep: a time column."""
+    text = TINY.replace("[run]", "[run]\ntarget_compute_days = 2\nstart_date = 2025-03-01", 1)
+    assert text != TINY, "TINY has a [run] table"
+    (tmp_path / "t.toml").write_text(text)
+    out = tmp_path / "run"
+    assert main(["run", str(tmp_path / "t.toml"), "--no-plots", "-n", "2", "-o", str(out), "-q"]) == 0
+    page = write_report_html(out).read_text(encoding="utf-8")
+    doc = summary(out)
+    assert "Time to train the target" in page and "Finish date" in page
+    assert doc["finish_date"]["mean"] in page
+    args = ["sweep", str(tmp_path / "t.toml"), "--no-plots", "-p", f"{INTERVAL}=5,10", "-n", "2", "-j", "1"]
+    assert main([*args, "-o", str(tmp_path / "sweep"), "-q", "--objective", "time_to_train"]) == 0
+    page = write_report_html(tmp_path / "sweep").read_text(encoding="utf-8")
+    assert "time to train (days)" in page and "the lowest mean time to train" in page

@@ -2,10 +2,12 @@
 
 Over methods x strategies x maintenance x time of day x stragglers x silent corruption x ``keep`` x
 spares x repair times x detection x fleet age x bad servers and frailty x the repair pipeline (automated
-stage, failed repairs, misdiagnosis, cures) x retirement policies, each replication has every
-ledger bucket >= 0, buckets summing to job GPUs x horizon, ETTR at most the failure-free run's,
-interruptions equal to the failures logged as hitting the job, and either a result or a
-``ScenarioError``: never another exception; the fleet's figures are >= 0 and retire at most the fleet.
+stage, failed repairs, misdiagnosis, cures) x retirement policies x targets x prices, each replication
+has every ledger bucket >= 0, buckets summing to job GPUs x the time it covers (the finish of a run
+that reached its target, else the horizon), useful work equal to the target when reached, bucket
+costs summing to the total, ETTR at most the failure-free run's, interruptions equal to the failures
+logged as hitting the job, and either a result or a ``ScenarioError``: never another exception; the
+fleet's figures are >= 0 and retire at most the fleet.
 """
 
 from __future__ import annotations
@@ -104,6 +106,14 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     raw["repair"] = repairs(draw)
     if draw(st.booleans()):
         raw["retirement"] = retirement(draw)
+    share = draw(st.sampled_from([None, None, 0.05, 0.4, 0.85]))
+    if share is not None:
+        # A target (run.target_*): the run ends when the work is done and saved; some replications fall short.
+        raw["run"]["target_compute_days"] = share * raw["run"]["duration_days"]
+    if draw(st.booleans()):
+        raw["cost"] = draw(
+            st.sampled_from([{"usd_per_gpu_hour": 2.5, "usd_per_spare_node_hour": 20.0}, {"capex_usd": 1e6}])
+        )
     if draw(st.booleans()):
         raw["heterogeneity"] = {
             "bad_node_fraction": draw(st.sampled_from([0.0, 0.25])),
@@ -167,7 +177,7 @@ def phase_allowance(scenario: Scenario, metrics: dict[str, float]) -> float:
     blocking = scenario.blocking_seconds
     cycle = scenario.checkpoint.interval_minutes * 60.0 + blocking
     stops = 1 + metrics["planned_interruptions"] + metrics["interruptions"]
-    return stops * (blocking + scenario.workload.diurnal_amplitude * cycle) / scenario.horizon_seconds
+    return stops * (blocking + scenario.workload.diurnal_amplitude * cycle) / (metrics["run_days"] * 86400.0)
 
 
 def check_mix(raw: dict[str, Any], seed: int, note: Callable[[str], None] = _ignore) -> None:
@@ -183,11 +193,25 @@ def check_mix(raw: dict[str, Any], seed: int, note: Callable[[str], None] = _ign
     note(f"ran: {scenario.recovery.strategy}, {scenario.checkpoint.method}")
     result = sim.run(scenario, seed=seed)
     calm = sim.run(scenario_from_dict({**raw, "failure": []}), seed=seed)
-    capacity = scenario.cluster.gpus * scenario.horizon_seconds
     ceiling = max(r.metrics["ettr"] for r in calm.replications)
     events = result.events
+    target = scenario.target_gpu_seconds
     for rep in result.replications:
         led = rep.gpu_seconds
+        # The ledger covers [0, finish] of a run that reached its target, else the whole horizon.
+        seconds = rep.metrics["run_days"] * 86400.0
+        assert seconds <= scenario.horizon_seconds * (1 + REL)
+        capacity = scenario.cluster.gpus * seconds
+        if target is not None:
+            reached = rep.metrics["target_reached"] == 1.0
+            assert reached == (seconds < scenario.horizon_seconds), "finished exactly when short of the horizon"
+            if reached:
+                assert math.isclose(led["useful"], target, rel_tol=REL), f"useful {led['useful']} != target {target}"
+            else:
+                assert led["useful"] <= target * (1 + REL), "past the target without finishing"
+        if rep.metrics["total_cost_usd"] > 0:
+            priced = sum(rep.metrics[f"{b}_cost_usd"] for b in BUCKETS) + rep.metrics["spare_cost_usd"]
+            assert math.isclose(priced, rep.metrics["total_cost_usd"], rel_tol=REL), "bucket costs differ from total"
         for bucket in BUCKETS:
             assert led[bucket] >= -REL * capacity, f"{bucket} < 0: {led[bucket]} in {raw}"
         assert math.isclose(sum(led.values()), capacity, rel_tol=REL), f"ledger sums to {sum(led.values())}"

@@ -43,3 +43,25 @@ def test_needs_a_range_without_failures() -> None:
         optimize(tiny(), lo=5, hi=1, replications=1)
     assert no_range.value.argument == bad_range.value.argument == "range"
     assert "--" not in str(no_range.value) + str(bad_range.value)
+
+
+def test_time_to_train_is_minimised_near_daly() -> None:
+    """With a target, the shortest time to train is where Daly's ETTR peaks; the objective is a minimum."""
+    from test_completion import daly_target
+
+    delta, r = 0.02, 0.1
+    s = daly_target(0.5, delta, r, work=2 * 86400.0)
+    found = optimize(s, replications=12, seed=8, jobs=1, objective="time_to_train")
+    assert found.objective == "time_to_train_days"
+    means = found.points["time_to_train_days.mean"].to_numpy()
+    assert found.best_mean == pytest.approx(means.min())
+    tau_daly = daly_interval(delta * M_S, M_S)
+    best = daly_ettr(found.best * 60, delta * M_S, r * M_S, M_S)
+    assert best > daly_ettr(tau_daly, delta * M_S, r * M_S, M_S) - 0.005
+    assert found.bracket[0] <= found.best <= found.bracket[1]
+
+
+def test_a_time_objective_needs_a_target() -> None:
+    """time_to_train without run.target_*: refused by name before any work."""
+    with pytest.raises(SweepError, match="needs a target"):
+        optimize(daly_scenario(0.5, 0.02, 0.1), replications=2, seed=1, objective="time_to_train")

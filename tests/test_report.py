@@ -247,3 +247,66 @@ def test_swept_values_are_text_not_markup() -> None:
     )
     text = render(points_renderable(points, ["title"]))
     assert "[/]" in text and "[bold]x[/bold]" in text
+
+
+#: The small scenario with a target of 2 compute-days (about 2.2 days at its ETTR of 90%) and enough spares.
+TARGET = TEXT.replace(
+    "duration_days = 4", "duration_days = 4\ntarget_compute_days = 2\nstart_date = 2025-03-01"
+).replace("spare_nodes = 1", "spare_nodes = 8")
+
+
+def test_time_to_train_in_the_report() -> None:
+    """A target: the time to train, its finish date, the cost to train lead the headline; none are cut at 80."""
+    r = sim.run(load_scenario_text(TARGET), replications=3, seed=5)
+    text = render(report.text_report(r), width=80)
+    assert "target 2 compute-days" in text
+    for part in ("time to train (days)", "finish date", "2025-03-0", "cost to train", "cost of unreliability"):
+        assert part in text
+    assert "…" not in text
+
+
+def test_a_target_missed_in_some_replications() -> None:
+    """Replications short of the target: no mean (not reached), the percentiles that are known, a warning."""
+    short = TARGET.replace("target_compute_days = 2", "target_compute_days = 3.6")  # 4 days at ETTR 90%
+    r = sim.run(load_scenario_text(short), replications=6, seed=5)
+    reached = r.runs["target_reached"].to_numpy()
+    assert 0 < reached.sum() < 6, "the case needs some replications on each side"
+    text = render(report.text_report(r))
+    assert "not reached" in text
+    assert any(f"not reached in {int(6 - reached.sum())} of 6 replications" in w for w in r.warnings)
+    doc = r.to_json()
+    assert doc["metrics"]["time_to_train_days"]["mean"] is None
+    assert doc["finish_date"]["p10"] is not None and doc["finish_date"]["p90"] is None
+
+
+def test_an_unreachable_target_is_a_warning() -> None:
+    """A target that needs more days than the horizon even without failures says so."""
+    r = sim.run(load_scenario_text(TARGET.replace("target_compute_days = 2", "target_compute_days = 4")), 2, 5)
+    assert any("even without failures" in w and "run.target_compute_days" in w for w in r.warnings)
+
+
+def test_check_gives_the_closed_form_time_to_train() -> None:
+    """`check` with a target: Daly's model's mean time to train and its standard deviation."""
+    data = check_report(load_scenario_text(TARGET))
+    assert data["target_key"] == "target_compute_days"
+    assert 2.0 < data["time_to_train_days_estimate"] < 4.0 and data["time_to_train_days_sd"] > 0
+    assert "time to train (Daly's model)" in render(report.check_renderable(data))
+
+
+def test_rental_prices_show_rental_not_capex() -> None:
+    """Rented GPUs: the rental line, no amortised capex line (zero), and the cost of unreliability."""
+    rented = TEXT.replace("capex_usd = 1e7", "").replace("usd_per_kwh = 0.1", "") + "[cost]\nusd_per_gpu_hour = 2.5\n"
+    text = render(report.text_report(sim.run(load_scenario_text(rented), replications=2, seed=5)))
+    assert "GPU rental" in text and "amortised capex" not in text and "cost of unreliability" in text
+
+
+def test_a_sweep_names_the_points_short_of_their_target() -> None:
+    """A sweep with a target: each point where replications missed it gets a line saying how many."""
+    from sim.experiment.sweeps import run_sweep
+    from sim.report.sweep import sweep_renderable
+
+    s = load_scenario_text(TARGET)
+    result = run_sweep(s, {"run.duration_days": [2.1, 4]}, replications=3, seed=5, jobs=1)
+    text = render(sweep_renderable(result))
+    assert "run.duration_days=2.1: not reached in 3 of 3 replications within 2.1 days" in text
+    assert "run.duration_days=4:" not in text

@@ -217,6 +217,28 @@ def test_unreachable_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
         sweep(s, params, replications=1, seed=4, scheduler="tcp://127.0.0.1:9")  # type: ignore[arg-type]
 
 
+def test_lower_is_better_for_time_and_cost() -> None:
+    """A cost objective picks the cheapest point; the paired differences from it are >= 0."""
+    s = tiny({"cost.usd_per_gpu_hour": 2.0, "failure.0.mtbf_hours": 2.0, "run.target_compute_days": 0.25})
+    params = {"checkpoint.interval_minutes": [2, 20, 200]}
+    result = run_sweep(s, params, replications=3, seed=4, jobs=1, objective="cost_to_train")
+    assert result.objective == "cost_to_train_usd"
+    costs = result.points["cost_to_train_usd.mean"].to_numpy()
+    assert result.best == {"checkpoint.interval_minutes": 20} and costs[1] == costs.min()
+    assert (result.points["cost_to_train_usd.diff_mean"].to_numpy() >= 0).all()
+    assert result.to_json()["objective"] == "cost_to_train_usd"
+
+
+def test_a_point_short_of_its_target_is_never_best() -> None:
+    """A point where some replication misses the target has no mean time: it ranks last."""
+    s = tiny({"failure.0.mtbf_hours": 2.0, "run.target_compute_days": 0.5, "run.duration_days": 1.0})
+    params = {"checkpoint.interval_minutes": [1, 30]}  # 1 min between 60 s writes: half the time at best
+    result = run_sweep(s, params, replications=3, seed=4, jobs=1, objective="time_to_train")
+    means = result.points["time_to_train_days.mean"].to_numpy()
+    assert np.isnan(means[0]) and not np.isnan(means[1])
+    assert result.best == {"checkpoint.interval_minutes": 30}
+
+
 def test_sim_sweep_of_the_interval_under_daly_warns_and_runs_fixed() -> None:
     """sim.sweep of the interval of a daly scenario: fixed intervals, with a PolicySwitched warning saying so."""
     s = tiny({"checkpoint.policy": "daly"})

@@ -19,6 +19,7 @@ from sim.analysis.analytic import (
     mean_detect_seconds,
     young_interval,
 )
+from sim.analysis.completion import completion_moments
 from sim.analysis.memory import memory_json
 from sim.config.scenario import Scenario
 
@@ -30,8 +31,9 @@ def _minutes(seconds: float) -> float | None:
 def check_report(scenario: Scenario) -> dict[str, Any]:
     """The analytic view of a scenario, as JSON-ready data (times in the unit their key names).
 
-    Intervals and ETTR assume exponential failures and instant spares (Young 1974, Daly 2006);
-    detection delay counts as part of the restart. ``None`` means "no failures: not applicable".
+    Intervals, ETTR and the time to train a target assume exponential failures and instant spares
+    (Young 1974, Daly 2006; ``sim.analysis.completion``); detection delay counts as part of the
+    restart. ``None`` means "no failures: not applicable" (or, for the time to train, no target).
 
     >>> from sim.config.loading import load_scenario_text
     >>> s = load_scenario_text('''name = "daly"
@@ -62,6 +64,11 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
     finite = not math.isinf(mtbf)
     modes = sorted(s.modes, key=lambda m: -rates[m.name])
     ettr = daly_ettr(tau, block, s.memory_restart_seconds + detect, mtbf)
+    target = s.target_gpu_seconds
+    train_mean = train_var = math.nan
+    if target is not None:
+        work = target / s.cluster.gpus  # seconds of computing of the whole job
+        train_mean, train_var = completion_moments(work, tau, block, s.memory_restart_seconds + detect, mtbf)
     return {
         "scenario": s.name,
         "title": s.title,
@@ -103,5 +110,8 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         "first_order_ettr": first_order_ettr(tau, write, s.restart_seconds, mtbf, detect),
         "daly_ettr": ettr,
         "effective_compute_ratio_estimate": s.workload.mfu * ettr,
+        "target_key": s.run.target_key,
+        "time_to_train_days_estimate": None if target is None else train_mean / 86400.0,
+        "time_to_train_days_sd": None if target is None else math.sqrt(train_var) / 86400.0,
         "memory": memory_json(s),
     }

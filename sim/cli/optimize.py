@@ -93,7 +93,7 @@ def optimize_command(
     no_plots: NoPlotsOpt = False,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
 ) -> None:
-    """Find the value of a key (the checkpoint interval) that maximises ETTR by a paired search; compare Young, Daly.
+    """Find the value of a key (the checkpoint interval) with the best objective, by a paired search; vs Young, Daly.
 
     Writes a results folder: every value evaluated, the optimum with its CI, the chart and report.html."""
     from sim.cli.progress import Tracker, show_bar

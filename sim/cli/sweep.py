@@ -169,7 +169,15 @@ MaxPointsOpt = Annotated[
     ),
 ]
 ObjectiveOpt = Annotated[
-    str, typer.Option("--objective", help=f"The metric whose highest mean is best: {', '.join(OBJECTIVES)}.")
+    str,
+    typer.Option(
+        "--objective",
+        help=(
+            f"What ranks the points: {', '.join(OBJECTIVES)}. The highest mean is best, except for "
+            "time_to_train, cost_to_train, cost_per_exaflop and total_cost (the lowest); time_to_train and "
+            "cost_to_train need a target (run.target_flop, run.target_tokens or run.target_compute_days)."
+        ),
+    ),
 ]
 
 

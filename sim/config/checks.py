@@ -13,8 +13,9 @@ from sim.config.actions import ACTIONS
 from sim.config.errors import ScenarioError, shown
 from sim.config.hardware import get_gpu
 from sim.config.limits import MAX_CLOCKS, MAX_MAINTENANCE_WINDOWS, MAX_MODES, MAX_NODES, MAX_SECONDS
+from sim.config.money import Energy
 from sim.config.presets import preset_modes
-from sim.config.scenario import Scenario
+from sim.config.scenario import TARGET_KEYS, Scenario
 
 
 def check_consistency(s: Scenario) -> None:
@@ -113,6 +114,8 @@ def check_consistency(s: Scenario) -> None:
             )
     _check_derived_times(s)
     _check_maintenance(s)
+    _check_target(s)
+    _check_cost(s)
     _check_repair(s)
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
@@ -168,6 +171,33 @@ def _check_maintenance(s: Scenario) -> None:
             f"{s.run.duration_days:g} days, above the limit of {MAX_MAINTENANCE_WINDOWS:,}"
         )
 
+
+def _check_target(s: Scenario) -> None:
+    """At most one target, and the model size a token target needs."""
+    given = [f"run.{k}" for k in TARGET_KEYS if getattr(s.run, k) is not None]
+    if len(given) > 1:
+        raise ScenarioError(f"{given[1]}: give one target; {given[0]} is given too")
+    if s.run.target_tokens is not None and s.workload.parameters is None:
+        raise ScenarioError("run.target_tokens: needs workload.parameters (a token costs 6 x parameters FLOP)")
+
+
+def _check_cost(s: Scenario) -> None:
+    """Owned or rented, not both; the owned-hardware keys in one place."""
+    e, c = s.energy, s.cost
+    for key in ("capex_usd", "amortization_years"):
+        # A resolved scenario writes every key: the older place counts only away from its default.
+        if getattr(c, key) is not None and getattr(e, key) != Energy.model_fields[key].default:
+            raise ScenarioError(f"cost.{key}: also given as energy.{key} (its older place); keep one")
+    if c.rented and s.capex_usd > 0:
+        where = "cost.capex_usd" if c.capex_usd is not None else "energy.capex_usd"
+        raise ScenarioError(
+            f"cost.usd_per_gpu_hour: a rental price with owned hardware ({where}) would pay for the GPUs twice; "
+            "give one"
+        )
+    if c.usd_per_spare_node_hour > 0 and c.usd_per_gpu_hour == 0:
+        raise ScenarioError(
+            "cost.usd_per_spare_node_hour: spares are rented with the job's GPUs: set cost.usd_per_gpu_hour too"
+        )
 
 
 def _check_repair(s: Scenario) -> None:

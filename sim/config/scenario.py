@@ -14,12 +14,17 @@ windows in the horizon, a maintenance window shorter than its period (the limits
 
 from __future__ import annotations
 
-import unicodedata
+import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from sim.config.actions import ACTIONS, ActionName
+
+# Re-exported: the fleet sections are part of the scenario model.
+from sim.config.fleet import Heterogeneity as Heterogeneity
+from sim.config.fleet import Repair as Repair
+from sim.config.fleet import Retirement as Retirement
 from sim.config.hardware import GPU, get_gpu
 from sim.config.limits import (
     MAX_DAYS,
@@ -34,43 +39,79 @@ from sim.config.limits import (
     MAX_SEED,
     MAX_TEXT_CHARS,
 )
+from sim.config.money import Cost, Energy
 from sim.config.presets import preset_modes
-
-#: Characters that reorder the text around them on a terminal (bidirectional overrides and isolates).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _printable(text: str) -> str:
-    # Text is printed on terminals and written to files: codes that move the cursor (escape, other
-    # C0 and C1 controls) or reorder text are refused; tabs and line breaks are text.
-    if any((unicodedata.category(c) == "Cc" and c not in "\t\n") or c in _BIDI for c in text):
-        raise ValueError("may not hold control characters")
-    return text
+from sim.config.section import Section as _Section
+from sim.config.section import Text, printable
 
 
 def _cause_name(text: str) -> str:
     # A cause names a table row and a results column: one line.
     if "\n" in text or "\t" in text:
         raise ValueError("may not hold tabs or line breaks")
-    return _printable(text)
+    return printable(text)
 
 
-#: Free text (a title, a source): no control characters. A cause name: one line too.
-Text = Annotated[str, AfterValidator(_printable)]
+#: A cause name: free text (``Text``) on one line.
 CauseName = Annotated[str, AfterValidator(_cause_name)]
 
 
-class _Section(BaseModel):
-    # strict: numbers are numbers (no "42", no booleans); ints pass for floats. allow_inf_nan: finite only.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+def _iso_date(value: object) -> object:
+    # TOML has dates (start_date = 2025-03-01); a quoted ISO date is read too. A date and time is not a date.
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a date without a time, e.g. 2025-03-01")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("must be an ISO date, e.g. 2025-03-01") from None
+    return value
+
+
+#: A calendar date: a TOML date or an ISO date in quotes.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+#: The keys of ``[run]`` that end a run when its useful work reaches them.
+TARGET_KEYS = ("target_flop", "target_tokens", "target_compute_days")
 
 
 class Run(_Section):
     """How long, how many replications, which seed."""
 
-    duration_days: float = Field(100.0, gt=0, le=MAX_DAYS, description="simulated horizon")
+    duration_days: float = Field(
+        100.0, gt=0, le=MAX_DAYS, description="simulated horizon; with a target (target_*), the most the run may take"
+    )
     replications: int = Field(10, ge=1, le=MAX_REPLICATIONS, description="independent replications")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="root of every random stream")
+    target_flop: float | None = Field(
+        None,
+        gt=0,
+        le=1e35,
+        description=(
+            "useful model FLOP to train: the run ends once they are done and saved; duration_days is then "
+            "the most it may take (not reached past it)"
+        ),
+    )
+    target_tokens: float | None = Field(
+        None, gt=0, le=1e20, description="tokens to train (6 x workload.parameters FLOP each), as target_flop"
+    )
+    target_compute_days: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_DAYS,
+        description="days of the whole job computing usefully: useful GPU-seconds / (job GPUs x 86400); as target_flop",
+    )
+    start_date: IsoDate | None = Field(
+        None, description="the calendar date of day 0 (ISO, e.g. 2025-03-01): reports give finish dates"
+    )
+
+    @property
+    def target_key(self) -> str | None:
+        """The ``run.target_*`` key given, if any (at most one: a cross-key check)."""
+        for key in TARGET_KEYS:
+            if getattr(self, key) is not None:
+                return key
+        return None
 
 
 class Cluster(_Section):
@@ -194,122 +235,6 @@ class Maintenance(_Section):
     )
 
 
-class Repair(_Section):
-    """Who repairs failed servers, and how a repair goes.
-
-    Without ``auto_hours`` every repair takes its mode's ``repair_hours``, done by a technician. With
-    it, a repair first goes through an automated stage; with ``escalate_probability`` the automated
-    stage cannot fix the fault and a technician's manual repair (the mode's ``repair_hours``) follows.
-    The stage that ends the repair can report success and leave the fault (``*_fail_probability``):
-    the server comes back and the clock that failed runs ``unfixed_multiplier`` times as fast until
-    the server's next failure. A misdiagnosis pulls a healthy server instead and leaves the faulty
-    one in service, likewise. Details: docs/failure-model.md, "Repairs and retirement".
-    """
-
-    technicians: int | None = Field(
-        None, gt=0, le=MAX_NODES, description="manual repairs at once; none: unlimited"
-    )
-    auto_hours: float | None = Field(
-        None, ge=0, le=MAX_HOURS, description="mean automated repair stage; none: no automated stage"
-    )
-    auto_sigma: float = Field(
-        0.0, ge=0, le=5, description="lognormal spread (sigma of log) of automated repair times; 0: fixed"
-    )
-    escalate_probability: float = Field(
-        0.0, ge=0, le=1, description="automated repair cannot fix the fault: manual repair follows"
-    )
-    auto_fail_probability: float = Field(
-        0.0, ge=0, le=1, description="automated repair reports success but leaves the fault"
-    )
-    manual_fail_probability: float = Field(
-        0.0, ge=0, le=1, description="manual repair reports success but leaves the fault"
-    )
-    unfixed_multiplier: float = Field(
-        6.0,
-        ge=1,
-        le=1e6,
-        description="rate of the failed clock of a server left faulty, x its own, until the server's next failure",
-    )
-    misdiagnosis_probability: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="a healthy server is pulled instead: it goes to repair, the faulty one stays in service unfixed",
-    )
-    cures_bad_nodes: bool = Field(
-        False, description="a repair that works makes a bad server good (AIReSim); false: bad until retired"
-    )
-
-    @property
-    def leaves_faults(self) -> bool:
-        """Whether a server can come back, or stay in service, with its fault (its failure rate raised)."""
-        auto_fails = self.auto_hours is not None and self.auto_fail_probability > 0
-        return self.manual_fail_probability > 0 or auto_fails or self.misdiagnosis_probability > 0
-
-    @property
-    def pipeline(self) -> bool:
-        """Whether a repair can be anything but its mode's repair time, done right (else nothing is drawn)."""
-        return self.auto_hours is not None or self.leaves_faults or self.cures_bad_nodes
-
-
-class Heterogeneity(_Section):
-    """Servers differ: some fail again and again. The fleet's mean rate stays each mode's 1 / mtbf_hours.
-
-    A server's failure rate of a mode is the mode's rate times its multiplier (its clocks run that
-    much faster; for a Weibull mode of shape k, the hazard times multiplier^k): a bad server's
-    multiplier is ``bad_node_multiplier`` times a good one's, and a gamma frailty of mean 1 and
-    coefficient of variation ``frailty_cv`` spreads them further. Multipliers are scaled so that
-    their fleet mean is 1. They apply to GPU- and node-scope modes (a GPU-scope multiplier covers
-    every GPU of the server); rack, switch and job scopes are not affected.
-    """
-
-    bad_node_fraction: float = Field(0.0, ge=0, lt=1, description="share of servers that are bad")
-    bad_node_multiplier: float = Field(
-        1.0, ge=1, le=1e6, description="failure rate of a bad server, x a good server's"
-    )
-    frailty_cv: float = Field(
-        0.0, ge=0, le=10, description="coefficient of variation of gamma rate multipliers (mean 1); 0: none"
-    )
-    per_mode: bool = Field(
-        False, description="one multiplier per server and mode; false: one per server, shared by its modes"
-    )
-    source: Text = Field(
-        "assumed", max_length=MAX_TEXT_CHARS, description="citation of the numbers, or assumed; no control characters"
-    )
-
-
-class Retirement(_Section):
-    """When a server that keeps failing is taken out for good (it is not replaced: the spares shrink).
-
-    ``window``: at the failure that makes ``failures`` within ``window_days``. ``score``: a score starts
-    at ``initial_score``, loses ``failure_penalty`` at every failure and gains ``uptime_credit`` for
-    every whole ``credit_days`` of uptime between failures; the server goes when it falls to
-    ``threshold``. Only failures that send a server to repair count.
-    """
-
-    policy: Literal["none", "window", "score"] = Field("none", description="none, window or score")
-    failures: int = Field(5, ge=1, le=1_000_000, description="window: failures within window_days that retire")
-    window_days: float = Field(7.0, gt=0, le=MAX_DAYS, description="window: length of the sliding window")
-    initial_score: float = Field(100.0, ge=-1e9, le=1e9, description="score: every server's starting score")
-    failure_penalty: float = Field(30.0, ge=0, le=1e9, description="score: lost at each failure")
-    uptime_credit: float = Field(10.0, ge=0, le=1e9, description="score: gained per credit_days of uptime")
-    credit_days: float = Field(1.0, gt=0, le=MAX_DAYS, description="score: uptime that earns one credit")
-    threshold: float = Field(0.0, ge=-1e9, le=1e9, description="score: retired at or below this score")
-
-
-class Energy(_Section):
-    """Power and money."""
-
-    it_watts_per_gpu: float | None = Field(
-        None, gt=0, le=1e5, description="IT power per GPU while computing, W; none: TDP"
-    )
-    idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, fraction of it_watts_per_gpu")
-    pue: float = Field(1.0, ge=1, le=10, description="power usage effectiveness: facility power / IT power")
-    usd_per_kwh: float = Field(0.0, ge=0, le=1000, description="electricity price, USD per kWh")
-    capex_usd: float = Field(0.0, ge=0, le=1e15, description="hardware cost, USD, amortised over amortization_years")
-    amortization_years: float = Field(4.0, gt=0, le=100, description="write-off period of capex_usd, years")
-
-
 class FailureMode(_Section):
     """One way the run can fail, at a rate per instance of its scope."""
 
@@ -386,6 +311,7 @@ class Scenario(_Section):
     retirement: Retirement = Retirement()
     maintenance: Maintenance = Maintenance()
     energy: Energy = Energy()
+    cost: Cost = Cost()
     # Not strict: TOML gives a list of tables; each is still checked strictly as a FailureMode.
     failure: tuple[FailureMode, ...] = Field((), strict=False, max_length=MAX_MODES)
 
@@ -473,6 +399,39 @@ class Scenario(_Section):
         if self.checkpoint.method == "sync" or self.checkpoint.snapshot_seconds is None:
             return self.write_seconds
         return self.checkpoint.snapshot_seconds
+
+    @property
+    def target_gpu_seconds(self) -> float | None:
+        """The run's target (``run.target_*``) as useful GPU-seconds; ``None``: a fixed horizon.
+
+        A useful GPU-second does ``peak x MFU`` model FLOP; a token costs ``6 x parameters`` FLOP.
+        """
+        r = self.run
+        per_gpu_second = self.peak_flops_per_gpu * self.workload.mfu
+        if r.target_flop is not None:
+            return r.target_flop / per_gpu_second
+        if r.target_tokens is not None and self.workload.parameters is not None:
+            return 6.0 * self.workload.parameters * r.target_tokens / per_gpu_second
+        if r.target_compute_days is not None:
+            return r.target_compute_days * 86400.0 * self.cluster.gpus
+        return None
+
+    @property
+    def capex_usd(self) -> float:
+        """Owned hardware's cost: ``cost.capex_usd``, or its older place ``energy.capex_usd``."""
+        c = self.cost.capex_usd
+        return self.energy.capex_usd if c is None else c
+
+    @property
+    def amortization_years(self) -> float:
+        """Write-off period of ``capex_usd``: ``cost.amortization_years``, or ``energy.amortization_years``."""
+        y = self.cost.amortization_years
+        return self.energy.amortization_years if y is None else y
+
+    @property
+    def priced(self) -> bool:
+        """Whether the scenario puts a price on anything (energy, owned hardware, rented GPUs)."""
+        return self.energy.usd_per_kwh > 0 or self.capex_usd > 0 or self.cost.rented
 
     @property
     def it_watts_per_gpu(self) -> float:

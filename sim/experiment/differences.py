@@ -15,6 +15,7 @@ from scipy import stats
 
 from sim.experiment.runner import Result
 from sim.experiment.statistics import describe
+from sim.results.schema import CENSORED
 
 DIFFERENCE_COLUMNS = [
     "baseline",
@@ -48,7 +49,8 @@ def welch(a: Iterable[float], b: Iterable[float]) -> tuple[float, float]:
 
 def differences(results: Sequence[Result]) -> pd.DataFrame:
     """Per scenario after the first and per metric: the paired difference from the first (mean, std, 95% CI),
-    Welch's unpaired 95% interval, and both means. Replications pair by index; a NaN drops its pair."""
+    Welch's unpaired 95% interval, and both means. Replications pair by index; a NaN drops its pair, but
+    a time or cost to train that a replication did not reach makes that metric's difference unknown."""
     base = results[0]
     a = base.runs.set_index("replication")
     metrics = [m for m in a.columns if "." not in m]  # every metric, not the by-cause columns
@@ -63,6 +65,11 @@ def differences(results: Sequence[Result]) -> pd.DataFrame:
             if len(pairs) < 2:  # one pair: a difference, but no interval
                 d |= {"std": math.nan, "ci95_low": math.nan, "ci95_high": math.nan}
             lo, hi = welch(a[m], b[m])
+            if m in CENSORED and (a[m].isna().any() or b[m].isna().any()):
+                # A target not reached is later than any time: the difference is unknown, not that of the
+                # pairs that finished (sim.results.schema.CENSORED).
+                d = dict.fromkeys(d, math.nan)
+                lo = hi = math.nan
             rows.append(
                 [
                     base.scenario.name,

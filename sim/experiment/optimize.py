@@ -1,4 +1,5 @@
-"""Paired search for the value of one numeric key (the checkpoint interval) that maximises ETTR.
+"""Paired search for the value of one numeric key (the checkpoint interval) that maximises ETTR (or
+another objective: the highest effective compute, the shortest time or the lowest cost to train).
 
 Every evaluated value runs the same replications on the same failures (common random numbers), so
 two values are compared by the CI of their paired difference. The search starts from a log grid
@@ -23,8 +24,8 @@ from sim.config.errors import ScenarioError, SweepError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.statistics import json_number
-from sim.experiment.sweeps import SweepResult, points_table, run_sweep, sweep_warnings
-from sim.results.schema import INTERVAL
+from sim.experiment.sweeps import SweepResult, check_objective, points_table, run_sweep, sweep_warnings
+from sim.results.schema import INTERVAL, LOWER_IS_BETTER, best_index
 
 #: Default search range for the interval, as factors of Daly's interval.
 DEFAULT_SPAN = 8.0
@@ -104,7 +105,8 @@ def optimize(
     rel_tol: float = 0.02,
     max_events: float = DEFAULT_MAX_EVENTS,
 ) -> Optimum:
-    """Find the value of ``key`` in ``[lo, hi]`` with the highest mean ``objective``.
+    """Find the value of ``key`` in ``[lo, hi]`` with the best mean ``objective`` (the highest, or the
+    lowest for a time or a cost: ``sim.results.schema.LOWER_IS_BETTER``).
 
     For the checkpoint interval the policy is set to ``fixed`` (the swept value is the interval)
     and the range defaults to Daly's interval divided and multiplied by 8. Every value is checked,
@@ -127,6 +129,9 @@ def optimize(
         raise SweepError(f"{lo:g}:{hi:g}: needs finite numbers with 0 < lo < hi", "range")
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    objective = check_objective(objective, [scenario])
+    # Differences from the best, signed so that > 0 is better whatever the objective's direction.
+    sign = -1.0 if objective in LOWER_IS_BETTER else 1.0
 
     runs: list[pd.DataFrame] = []
     tried: list[float] = []
@@ -153,24 +158,31 @@ def optimize(
         table = pd.concat(runs).sort_values([key, "replication"], kind="stable").reset_index(drop=True)
         return points_table(table, [key], objective)
 
+    def best_of(points: pd.DataFrame) -> int:
+        return best_index(points[f"{objective}.mean"].tolist(), objective)
+
+    def better_high(points: pd.DataFrame) -> np.ndarray:
+        """The upper end of each point's CI of (point - best), signed: < 0 means surely worse."""
+        end = "high" if sign > 0 else "low"
+        return np.asarray(sign * points[f"{objective}.diff_ci95_{end}"].to_numpy(float))
+
     points = evaluate(list(np.geomspace(lo, hi, FIRST_GRID)))
     rounds = 1
     while rounds < max_rounds:
         values = points[key].to_numpy(float)
-        b = int(np.argmax(points[f"{objective}.mean"].to_numpy()))
+        b = best_of(points)
         if b == 0 or b == len(values) - 1:
             break  # optimum at the edge: the range should be moved, not refined
         left, right = values[b - 1], values[b + 1]
-        worse = points[f"{objective}.diff_ci95_high"].to_numpy()
+        worse = better_high(points)
         if not (worse[b - 1] < 0 and worse[b + 1] < 0) or (right - left) / values[b] < rel_tol:
             break  # a neighbour is as good as the best within noise, or the bracket is tight
         points = evaluate([math.sqrt(left * values[b]), math.sqrt(values[b] * right)])
         rounds += 1
 
     values = points[key].to_numpy(float)
-    means = points[f"{objective}.mean"].to_numpy()
-    b = int(np.argmax(means))
-    same = points[f"{objective}.diff_ci95_high"].to_numpy() >= 0
+    b = best_of(points)
+    same = better_high(points) >= 0
     i, j = b, b
     while i > 0 and same[i - 1]:
         i -= 1

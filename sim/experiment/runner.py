@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
+from simpy.core import StopSimulation
 
 from sim.analysis.plausibility import scenario_flags, wait_flag
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
@@ -39,7 +40,7 @@ from sim.config.errors import PrecisionError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, reached, until_precise
-from sim.experiment.statistics import BY_CAUSE, STAT_COLUMNS, describe, metrics_json, stat_json
+from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
@@ -53,7 +54,8 @@ from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 from sim.results.precision import shortfall
-from sim.results.schema import OBJECTIVES
+from sim.results.schema import CENSORED, OBJECTIVES, objective_metric
+from sim.results.target import not_reached_text
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -71,6 +73,8 @@ STREAMS = (
     "misdiagnoses",
 )
 
+#: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
+BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
 
 
@@ -127,7 +131,8 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """Statistics of every metric over the replications: rows are metrics."""
         runs = self.runs.drop(columns="replication")
-        return pd.DataFrame({name: describe(runs[name].to_numpy()) for name in runs.columns}).T[STAT_COLUMNS]
+        stats_of = {name: describe(runs[name].to_numpy(), name in CENSORED) for name in runs.columns}
+        return pd.DataFrame(stats_of).T[STAT_COLUMNS]
 
     def to_json(self) -> dict[str, object]:
         """The ``--format json`` document of ``trainsim run`` (its keys: docs/results.md)."""
@@ -145,9 +150,17 @@ class Result:
             "metrics": metrics_json(summary),
             **{kind: block(f"{kind}.") for kind in BY_CAUSE},
         }
+        start = self.scenario.run.start_date
+        if start is not None and "time_to_train_days" in summary.index:
+            doc["finish_date"] = finish_dates(summary, start)
         if self.precision is not None:
             doc["precision"] = dict(self.precision)
         return doc
+
+
+def metrics_json(summary: pd.DataFrame) -> dict[str, object]:
+    """The ``metrics`` block of the JSON documents: every metric but the by-cause ones."""
+    return {n: stat_json(summary.loc[n]) for n in summary.index if n.split(".")[0] not in BY_CAUSE}
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -252,15 +265,20 @@ def play(
     else:
         job = Job(env, cluster, ledger, spec, event_rows=event_rows)
     cluster.start(job.start())
+    if spec.target_gs is not None:
+        # The run ends when the final save after reaching the target is done, or at the horizon.
+        job.stop = env.event()
+        job.stop.callbacks.append(StopSimulation.callback)
     env.run(until=scenario.horizon_seconds)
     job.close()
-    values = metrics(scenario, ledger)
+    seconds = scenario.horizon_seconds if job.finished_at is None else job.finished_at
+    values = metrics(scenario, ledger, seconds, finished=job.finished_at is not None)
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
-    values.update(fleet_metrics(timeline, modes, scenario.horizon_seconds))
+    values.update(fleet_metrics(timeline, modes, seconds))
     values["spares_consumed"] = float(cluster.filled)
-    usd = cost_per_gpu_second(scenario, values)
+    usd = cost_per_gpu_second(scenario, values, seconds)
     return Replication(
         index=index,
         metrics=values,
@@ -348,9 +366,12 @@ def precision_target(
         return half_width
     if half_width is None and relative is None:
         return None
-    if objective not in OBJECTIVES:
-        raise PrecisionError(f"{shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective")
-    return Precision(objective, half_width, relative, min_replications, max_replications)
+    try:
+        metric = objective_metric(objective)
+    except KeyError:
+        raise PrecisionError(f"{shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective") from None
+    # A time or cost to train not reached is later than any: its interval is unknown, the target unmet.
+    return Precision(metric, half_width, relative, min_replications, max_replications, censored=metric in CENSORED)
 
 
 def play_replications(
@@ -396,4 +417,24 @@ def result_warnings(result: Result) -> list[str]:
     ettr = [r.metrics["ettr"] for r in result.replications]
     if ettr and max(ettr) < 0.05:
         out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
+    out.extend(_target_warnings(result.scenario, result))
     return out
+
+
+def _target_warnings(scenario: Scenario, result: Result) -> list[str]:
+    """A target out of reach even without failures, or not reached in some replications."""
+    target = scenario.target_gpu_seconds
+    if target is None or not result.replications:
+        return []
+    days = scenario.run.duration_days
+    # Without any failure the job computes interval / (interval + blocking) of the time.
+    seg = JobSpec.from_scenario(scenario).segment
+    needed = target / scenario.cluster.gpus * seg.cycle_s / seg.interval_s / 86400.0
+    if needed > days:
+        return [
+            f"run.{scenario.run.target_key}: needs {needed:,.1f} days even without failures, more than "
+            f"run.duration_days ({days:g}): no replication can reach it"
+        ]
+    share = sum(r.metrics["target_reached"] for r in result.replications) / len(result.replications)
+    text = not_reached_text(share, len(result.replications), days)
+    return [] if text is None else [f"run.{scenario.run.target_key}: {text}; raise run.duration_days"]

@@ -26,11 +26,12 @@ from sim.config.loading import PolicySwitched, fixed_for_interval
 from sim.config.scenario import Scenario
 from sim.experiment.grid import Point, build_points, describe_point, point_key
 from sim.experiment.precision import Precision, Reached
-from sim.experiment.statistics import describe, json_number, metrics_json
+from sim.experiment.runner import metrics_json
+from sim.experiment.statistics import describe, json_number
 from sim.experiment.store import Store, StoreMismatch
 from sim.experiment.units import Unit, play_points
 from sim.results.precision import points_shortfall
-from sim.results.schema import GPUS, INTERVAL, OBJECTIVES
+from sim.results.schema import CENSORED, GPUS, INTERVAL, OBJECTIVES, best_index, objective_metric
 
 # ---------------------------------------------------------------- Dask
 
@@ -73,7 +74,7 @@ class SweepResult:
 
     @property
     def best(self) -> Point:
-        i = int(np.argmax(self.points[f"{self.objective}.mean"].to_numpy()))
+        i = best_index(self.points[f"{self.objective}.mean"].tolist(), self.objective)
         # Column by column: a row of a mixed table is upcast to float (spare_nodes 1 -> 1.0).
         return {k: _plain(self.points[k].iloc[i]) for k in self.params}
 
@@ -86,7 +87,7 @@ class SweepResult:
         # Both tables are in grid order: groupby(sort=False) keeps the order of first appearance.
         groups = self.runs.groupby(keys, sort=False)
         for i, ((_, group), (_, row)) in enumerate(zip(groups, self.points.iterrows(), strict=True)):
-            summary = pd.DataFrame({m: describe(group[m].to_numpy(float)) for m in metric_names}).T
+            summary = pd.DataFrame({m: describe(group[m].to_numpy(float), m in CENSORED) for m in metric_names}).T
             diffs = {
                 m: {
                     "mean": json_number(row[f"{m}.diff_mean"]),
@@ -122,9 +123,19 @@ class SweepResult:
         return doc
 
 
-#: Metrics a sweep can maximise.
-#: Metrics whose paired difference from the best point is reported.
-PAIRED_METRICS = ("ettr", "effective_compute_ratio", "realized_flop", "interruptions", "usd_lost_to_failures")
+#: Metrics whose paired difference from the best point is reported (those a run has).
+PAIRED_METRICS = (
+    "ettr",
+    "effective_compute_ratio",
+    "realized_flop",
+    "interruptions",
+    "usd_lost_to_failures",
+    "time_to_train_days",
+    "cost_to_train_usd",
+    "total_cost_usd",
+    "usd_per_useful_exaflop",
+    "unreliability_cost_usd",
+)
 
 
 def _plain(v: Any) -> Any:
@@ -152,8 +163,7 @@ def run_sweep(
         raise PrecisionError("give replications or a precision target, not both", "replications")
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
-    if objective not in OBJECTIVES:
-        raise SweepError(f"objective {shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective")
+    check_objective(objective, [])
     if not 1 <= n <= MAX_REPLICATIONS:
         raise SweepError(f"replications must be from 1 to {MAX_REPLICATIONS:,}, got {shown(n)}", "replications")
     if not 0 <= root <= MAX_SEED:
@@ -166,6 +176,7 @@ def run_sweep(
     values = {k: list(v) for k, v in params.items()}
     scenario, note = interval_sweep(scenario, values)
     points = build_points(scenario, values, max_points, max_events)
+    objective = check_objective(objective, [s for _, s in points])
     # Connect before touching `out` or calling progress: that first call tells the caller that all
     # input, the scheduler included, was accepted.
     client = connect(scheduler) if scheduler else None
@@ -226,6 +237,22 @@ def with_precision(table: pd.DataFrame, reached: Sequence[Reached]) -> pd.DataFr
     return out
 
 
+def check_objective(objective: str, scenarios: Iterable[Scenario]) -> str:
+    """The metric ``objective`` ranks by; ``SweepError`` for an unknown one, or for a time or cost to
+    train when one of ``scenarios`` has no target."""
+    try:
+        metric = objective_metric(objective)
+    except KeyError:
+        raise SweepError(f"objective {shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective") from None
+    if metric in CENSORED and any(s.target_gpu_seconds is None for s in scenarios):
+        raise SweepError(
+            f"objective {shown(objective)}: needs a target in the scenario: run.target_flop, run.target_tokens "
+            "or run.target_compute_days",
+            "objective",
+        )
+    return metric
+
+
 def sweep_warnings(scenario: Scenario, points: list[tuple[Point, Scenario]], table: pd.DataFrame) -> list[str]:
     """The plausibility warnings of a sweep's points (``sim.analysis.plausibility``), one line per kind."""
     waits = table["fraction_wait.mean"].tolist() if "fraction_wait.mean" in table else [0.0] * len(points)
@@ -278,13 +305,13 @@ def tidy(
 def points_table(runs: pd.DataFrame, keys: list[str], objective: str = "ettr") -> pd.DataFrame:
     """Per point: mean and 95% CI of every metric, and the paired difference from the best point.
 
-    The best point has the highest mean ``objective``. A difference is taken replication by
+    The best point has the best mean ``objective`` (``best_index``). A difference is taken replication by
     replication (same failures at every point), so its CI is that of the paired differences.
     """
     metric_names = [c for c in runs.columns if c not in (*keys, "replication")]
     groups = list(runs.groupby(keys, sort=False))
-    means = [g[objective].mean() for _, g in groups]
-    best = groups[int(np.argmax(means))][1].set_index("replication")
+    means = [describe(g[objective].to_numpy(float), objective in CENSORED)["mean"] for _, g in groups]
+    best = groups[best_index(means, objective)][1].set_index("replication")
     rows = []
     for point, g in groups:
         values = point if isinstance(point, tuple) else (point,)
@@ -294,11 +321,11 @@ def points_table(runs: pd.DataFrame, keys: list[str], objective: str = "ettr") -
         # Paired on the replications both points ran (all of them, unless a precision target chose the counts).
         common = g.index.intersection(best.index)
         for m in metric_names:
-            d = describe(g[m].to_numpy(float))
+            d = describe(g[m].to_numpy(float), m in CENSORED)
             row.update({f"{m}.mean": d["mean"], f"{m}.ci95_low": d["ci95_low"], f"{m}.ci95_high": d["ci95_high"]})
         for m in PAIRED_METRICS:
             if m in g:
-                diff = describe((g.loc[common, m] - best.loc[common, m]).to_numpy(float))
+                diff = describe((g.loc[common, m] - best.loc[common, m]).to_numpy(float), m in CENSORED)
                 row.update(
                     {
                         f"{m}.diff_mean": diff["mean"],

@@ -35,6 +35,7 @@ class End(enum.Enum):
 
     SURVIVE = "survive"  # at the horizon: everything it computed counts
     PAUSE = "pause"  # a stop without a failure that keeps the state (replicas rejoin)
+    FINISH = "finish"  # the target is reached: as a pause, until the final save makes it all safe
     SAVE = "save"  # a stop that first saves everything (planned maintenance)
     RESTORE_MEMORY = "restore_memory"  # a failure; the restart restores the last snapshot in peers' memory
     RESTORE_STORAGE = "restore_storage"  # a failure; the restart restores the last persisted checkpoint
@@ -76,7 +77,7 @@ def close_run(split: Split, gpus: int, carry: Carry, end: End) -> tuple[Postings
         tentative = paused = 0.0
         taken += split.snapshots
         saved = taken if end is End.SAVE else persisted_number
-    elif end is End.PAUSE:
+    elif end is End.PAUSE or end is End.FINISH:
         tentative += memory
         paused += unsaved
         taken, saved = taken + split.snapshots, persisted_number

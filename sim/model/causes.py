@@ -1,8 +1,9 @@
 """Why the job process is interrupted: typed causes, one class each, delivered by ``process.interrupt``.
 
 The failure watcher (``sim.model.cluster``) sends ``Failure``; the side processes
-(``sim.model.side``) send ``CorruptionFound`` and ``MaintenanceDue``. NamedTuples: the job
-receives one per interruption, and a tuple is the cheapest object to build.
+(``sim.model.side``) send ``CorruptionFound`` and ``MaintenanceDue``, and a straggler's swap
+``Retime``. NamedTuples: the job receives one per interruption, and a tuple is the cheapest object
+to build.
 
 >>> Failure(time=60.0, mode=0, node=3, replace=True, slot=3).node
 3
@@ -36,4 +37,8 @@ class MaintenanceDue(NamedTuple):
     seconds: float
 
 
-Cause = Failure | CorruptionFound | MaintenanceDue
+class Retime(NamedTuple):
+    """The job runs faster from now (a straggler is swapped out): plan when it reaches its target again."""
+
+
+Cause = Failure | CorruptionFound | MaintenanceDue | Retime

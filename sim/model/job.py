@@ -17,6 +17,7 @@ import simpy
 
 from sim.model.accounting import Carry, Checkpointed, End, Period, close_run, drop_unsaved, last_persisted
 from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
+from sim.model.checkpoint import Split
 from sim.model.cluster import Cluster
 from sim.model.ledger import Ledger
 from sim.model.process import EVENT_ROWS, JobProcess
@@ -25,12 +26,13 @@ from sim.model.spec import JobSpec
 from sim.model.speed import Rhythm
 from sim.model.states import JobState
 
-RUN, DETECT, WAIT, RESTART, MAINTENANCE = (
+RUN, DETECT, WAIT, RESTART, MAINTENANCE, FINAL = (
     JobState.RUN,
     JobState.DETECT,
     JobState.WAIT,
     JobState.RESTART,
     JobState.MAINTENANCE,
+    JobState.FINAL,
 )
 
 
@@ -139,6 +141,7 @@ class Job(JobProcess):
         self.beyond_history = 0  # corruptions older than every kept checkpoint
         self.log.add((0.0, RUN.word, "", -1, 0.0))
         self._never = env.event()  # the timer of a state only an interrupt ends; never triggered
+        self._finishing = False  # the pending timer of the run state is the target's, not a rejoin
 
     @property
     def from_memory(self) -> bool:
@@ -150,9 +153,12 @@ class Job(JobProcess):
     def timer(self) -> simpy.Event:
         state, env = self.state, self.env
         if state is RUN:
-            if not self.recovery.out_gpus:
+            finish = self._finish_time() if self.target is not None else math.inf
+            if not self.recovery.out_gpus and math.isinf(finish):
                 return self._never
-            t = self.cluster.next_return()  # units left out may rejoin
+            t = self.cluster.next_return() if self.recovery.out_gpus else math.inf  # units left out may rejoin
+            self._finishing = finish <= t
+            t = min(t, finish)
         elif state is WAIT:
             t = self.cluster.next_return()
         else:
@@ -164,6 +170,17 @@ class Job(JobProcess):
         state = self.state
         if state is RESTART:
             self._enter(RUN)
+        elif state is FINAL:
+            self._book()
+            # The final checkpoint holds everything: what was kept aside for it is safe now.
+            self.ledger.add("useful", self.carry.tentative + self.carry.paused, gpus=1)
+            self.carry = self.carry._replace(tentative=0.0, paused=0.0)
+            self.finished()
+        elif state is RUN and self._finishing:
+            # The work reaches the target: stop computing and write the final checkpoint.
+            self._book(End.FINISH)
+            self.until = self.env.now + self.spec.final_write_s
+            self._enter(FINAL, booked=True)
         elif state is RUN:
             back = self.recovery.rejoinable(self.cluster)
             if back:
@@ -200,7 +217,9 @@ class Job(JobProcess):
                     self.carry = Carry(0.0, self.carry.paused, self.carry.saved, self.carry.saved)
             self.lost_slots.add(failure.slot)
         state = self.state
-        if not (state is RUN or state is RESTART) or (self.recovery.out_gpus and self.recovery.is_out(failure.slot)):
+        if not (state is RUN or state is RESTART or state is FINAL) or (
+            self.recovery.out_gpus and self.recovery.is_out(failure.slot)
+        ):
             # Already down, or on a unit left out: a lost node adds to the nodes to replace.
             self.log.add((failure.time, "failure_while_down", name, failure.node, 0.0))
             return
@@ -222,7 +241,7 @@ class Job(JobProcess):
         del self.alarms[(found.struck, found.mode)]
         name = self.spec.modes[found.mode].name
         led = self.ledger
-        interrupting = self.state is RUN or self.state is RESTART
+        interrupting = self.state is RUN or self.state is RESTART or self.state is FINAL
         if self.state is RUN:
             lost = self._book(End.RESTORE_STORAGE, cause=name)
         else:
@@ -258,7 +277,9 @@ class Job(JobProcess):
         self._enter(MAINTENANCE, booked=True)
 
     def close(self) -> None:
-        """Book the last state up to the horizon (the current simulation time)."""
+        """Book the last state up to the horizon (the current simulation time); a finished run is booked."""
+        if self.finished_at is not None:
+            return
         self._book(End.SURVIVE)
         if self.state is not RUN:
             # The restart under way would restore it: it survives to the end.
@@ -294,14 +315,40 @@ class Job(JobProcess):
                 whole = end is End.SURVIVE or end is End.SAVE
                 upto = now if whole else period.start + split.persisted * self.segment.cycle_s
                 self.book_slow(self.spec.gpus - out, self._rhythm(period.start), period.start, upto)
+            if end is End.FINISH:
+                self._slow_carried(split, self.spec.gpus - out, period.start, now)
+        elif self.state is FINAL and self.recovery.out_gpus:
+            out = self.recovery.out_gpus
+            led.add("wait", elapsed, gpus=out, cause=self.recovery.cause)
+            led.add("checkpoint", elapsed, gpus=self.spec.gpus - out)
         else:
-            led.add(self.state.word, elapsed, cause=self.cause)
+            led.add(self.state.word if self.state is not FINAL else "checkpoint", elapsed, cause=self.cause)
         if self.alarms and end is End.RESTORE_STORAGE:
             self._cancel_alarms(self.saved_at)
         self.since = now
         if cause is not None:
             self.cause = cause
         return lost
+
+    def _finish_time(self) -> float:
+        """When the run period's work, with what is done and kept, reaches the target (if nothing interrupts)."""
+        period = self.periods[-1]
+        held = self.ledger.gpu_seconds["useful"] + self.carry.tentative + self.carry.paused
+        gpus = self.spec.gpus - self.recovery.out_gpus
+        return self.reach_time(held, gpus, self._rhythm(period.start), period.start, self.env.now)
+
+    def _slow_carried(self, split: Split, gpus: int, start: float, now: float) -> None:
+        """Book what slowness took from the work a finish keeps aside (not useful until the final save):
+        the carry holds the work itself, net of it, so that the final save adds exactly what was done."""
+        if not (self.spec.diurnal or self.stragglers.spans):
+            return
+        rhythm, cycle = self._rhythm(start), self.segment.cycle_s
+        persisted_end = start + split.persisted * cycle
+        snapped_end = start + split.snapshots * cycle if split.memory > 0 else persisted_end
+        tentative = self.book_slow(gpus, rhythm, persisted_end, snapped_end, from_useful=False)
+        paused = self.book_slow(gpus, rhythm, snapped_end, now, from_useful=False)
+        c = self.carry
+        self.carry = c._replace(tentative=c.tentative - tentative, paused=c.paused - paused)
 
     def _rhythm(self, start: float) -> Rhythm:
         """The checkpoint rhythm of a run period that began at ``start``."""

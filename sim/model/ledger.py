@@ -16,19 +16,14 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from sim.model.costs import costs
 from sim.results.schema import BUCKETS
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
 
-#: Buckets in which the GPUs do arithmetic at full power; the rest draw ``idle_fraction`` of it.
-#: ``slow`` is throughput lost while computing (stragglers, time of day): the GPUs are busy.
-COMPUTING: tuple[str, ...] = ("useful", "lost", "slow")
 #: Buckets charged to the failure that caused them.
 FAILURE_COST: tuple[str, ...] = ("lost", "slow", "detect", "restart", "wait")
-
-SECONDS_PER_YEAR = 365.25 * 86400.0
-JOULES_PER_MWH = 3.6e9
 
 
 class Ledger:
@@ -56,9 +51,15 @@ class Ledger:
         return sum(self.gpu_seconds.values())
 
 
-def metrics(scenario: Scenario, ledger: Ledger) -> dict[str, float]:
-    """The per-replication figures of ``ledger`` for ``scenario`` (see the README for each)."""
-    horizon = scenario.horizon_seconds
+def metrics(
+    scenario: Scenario, ledger: Ledger, seconds: float | None = None, finished: bool = False
+) -> dict[str, float]:
+    """The per-replication figures of ``ledger`` for ``scenario`` (see docs/results.md for each).
+
+    ``seconds``: the time the ledger covers (default: the horizon); ``finished``: the run reached
+    its target (``run.target_*``) at ``seconds``.
+    """
+    horizon = scenario.horizon_seconds if seconds is None else seconds
     gpus = scenario.cluster.gpus
     capacity = gpus * horizon
     b = ledger.gpu_seconds
@@ -66,14 +67,9 @@ def metrics(scenario: Scenario, ledger: Ledger) -> dict[str, float]:
     theoretical = capacity * peak
     realized = b["useful"] * peak * scenario.workload.mfu
     n_int = sum(ledger.interruptions.values())
-    watts = scenario.it_watts_per_gpu
-    e = scenario.energy
-    computing = sum(b[k] for k in COMPUTING)
-    joules = (computing * watts + (capacity - computing) * watts * e.idle_fraction) * e.pue
-    energy_mwh = joules / JOULES_PER_MWH
-    energy_usd = energy_mwh * 1000.0 * e.usd_per_kwh
-    capex_usd = e.capex_usd * horizon / (e.amortization_years * SECONDS_PER_YEAR)
-    total_usd = energy_usd + capex_usd
+    money = costs(scenario, b, horizon)
+    total_usd = money["total_cost_usd"]
+    job_usd = total_usd - money["spare_cost_usd"]  # the spares' rental is not a job GPU-second's
     out: dict[str, float] = {
         "ettr": b["useful"] / capacity,
         "effective_compute_ratio": realized / theoretical,
@@ -89,17 +85,28 @@ def metrics(scenario: Scenario, ledger: Ledger) -> dict[str, float]:
         out["tokens"] = realized / (6.0 * scenario.workload.parameters)
     out.update(
         {
-            "energy_mwh": energy_mwh,
-            "energy_cost_usd": energy_usd,
-            "capex_cost_usd": capex_usd,
+            "energy_mwh": money["energy_mwh"],
+            "energy_cost_usd": money["energy_cost_usd"],
+            "capex_cost_usd": money["capex_cost_usd"],
             "total_cost_usd": total_usd,
             "usd_per_useful_exaflop": total_usd / (realized / 1e18) if realized else math.nan,
-            "usd_lost_to_failures": total_usd * sum(ledger.lost_by_cause.values()) / capacity,
+            "usd_lost_to_failures": job_usd * sum(ledger.lost_by_cause.values()) / capacity,
+            "rental_cost_usd": money["rental_cost_usd"],
+            "spare_cost_usd": money["spare_cost_usd"],
+            "unreliability_cost_usd": money["unreliability_cost_usd"],
         }
     )
+    out.update({f"{k}_cost_usd": money[f"{k}_cost_usd"] for k in b})
+    out["run_days"] = horizon / 86400.0
+    if scenario.target_gpu_seconds is not None:
+        # Not reached within the horizon: no time (NaN reads as "later than any", see sim.results.schema.CENSORED).
+        out["target_reached"] = 1.0 if finished else 0.0
+        out["time_to_train_days"] = horizon / 86400.0 if finished else math.nan
+        out["cost_to_train_usd"] = total_usd if finished else math.nan
     return out
 
 
-def cost_per_gpu_second(scenario: Scenario, metric_values: dict[str, float]) -> float:
-    """Average money per GPU-second of the run: what a lost GPU-second costs."""
-    return metric_values["total_cost_usd"] / (scenario.cluster.gpus * scenario.horizon_seconds)
+def cost_per_gpu_second(scenario: Scenario, metric_values: dict[str, float], seconds: float) -> float:
+    """Money per job GPU-second of a run of ``seconds`` (spares' rental aside): what a lost GPU-second costs."""
+    job_usd = metric_values["total_cost_usd"] - metric_values["spare_cost_usd"]
+    return job_usd / (scenario.cluster.gpus * seconds)

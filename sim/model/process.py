@@ -13,8 +13,9 @@ from typing import Any
 
 import simpy
 
-from sim.model.causes import CorruptionFound, Failure, MaintenanceDue
+from sim.model.causes import CorruptionFound, Failure, MaintenanceDue, Retime
 from sim.model.cluster import Cluster
+from sim.model.finish import reach
 from sim.model.ledger import Ledger
 from sim.model.side import maintenance, straggler_swap
 from sim.model.spec import JobSpec, ModeSpec
@@ -71,6 +72,11 @@ class JobProcess:
         self.stragglers = Stragglers()
         self.log = EventLog(event_rows)
         self.process: simpy.Process | None = None
+        # A run with a target (run.target_*): ``stop`` fires when the final save is done (the runner
+        # stops the simulation on it).
+        self.target = spec.target_gs
+        self.stop: simpy.Event | None = None
+        self.finished_at: float | None = None
 
     def start(self) -> simpy.Process:
         """Start the job's process, and the maintenance windows that will interrupt it."""
@@ -88,6 +94,8 @@ class JobProcess:
                 self.timer_done()
             except simpy.Interrupt as irq:
                 cause = irq.cause
+                if self.finished_at is not None or type(cause) is Retime:
+                    continue  # done (nothing happens after the end), or a new timer is all it takes
                 if type(cause) is Failure:
                     mode = self.spec.modes[cause.mode]
                     if mode.slow_speed is None:
@@ -109,9 +117,15 @@ class JobProcess:
         handle = self.stragglers.add(self.env.now, mode.slow_speed, mode.name)
 
         def swapped(t: float) -> None:
+            if self.finished_at is not None:
+                return
             self.speed_changes()
             self.stragglers.end_of(handle, t)
             self.log.add((t, "swap", mode.name, failure.node, 0.0))
+            if self.target is not None:
+                # Faster now: the target comes sooner (or within the horizon at all), so plan again.
+                assert self.process is not None
+                self.process.interrupt(Retime())
 
         self.env.process(straggler_swap(self.env, self.cluster, failure.node, mode.detect_s, swapped))
         self.log.add((failure.time, "straggler", mode.name, failure.node, 0.0))
@@ -122,16 +136,46 @@ class JobProcess:
             return 0.0
         return sum(slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).values())
 
-    def book_slow(self, gpus: int, rhythm: Rhythm, t0: float, t1: float) -> float:
-        """Move that work, on ``gpus`` GPUs, from useful to slow (by cause); return the GPU-seconds moved."""
+    def book_slow(self, gpus: int, rhythm: Rhythm, t0: float, t1: float, from_useful: bool = True) -> float:
+        """Move that work, on ``gpus`` GPUs, from useful to slow (by cause); return the GPU-seconds moved.
+
+        ``from_useful=False``: the work is not in the useful bucket yet (the caller holds it aside).
+        """
         if not (self.spec.diurnal or self.stragglers.spans):
             return 0.0
         total = 0.0
         for cause, seconds in slow_loss(self.stragglers, self.spec.diurnal, rhythm, t0, t1).items():
-            self.ledger.add("useful", -seconds, gpus=gpus)
+            if from_useful:
+                self.ledger.add("useful", -seconds, gpus=gpus)
             self.ledger.add("slow", seconds, gpus=gpus, cause=cause)
             total += gpus * seconds
         return total
+
+    def reach_time(self, useful: float, gpus: int, rhythm: Rhythm, since: float, now: float) -> float:
+        """When the work reaches the target if nothing interrupts: ``useful`` GPU-seconds are done or
+        held, and ``gpus`` GPUs compute on the checkpoint rhythm ``rhythm`` from ``since`` (``<= now``)
+        on. ``inf``: not before the horizon."""
+        assert self.target is not None
+        seg = self.segment
+        x0 = since - rhythm.start  # the rhythm's elapsed time at `since`
+        need = (self.target - useful) / gpus + rhythm.compute_time(rhythm.start, since)
+        slowed = None
+        if self.spec.diurnal or self.stragglers.spans:
+
+            def slowed(e: float) -> float:
+                return self.slow_seconds(rhythm, since, rhythm.start + e)
+
+        lo, hi = max(x0, now - rhythm.start), self.spec.horizon_s - rhythm.start
+        e = reach(need, seg.interval_s, seg.cycle_s, lo, hi, slowed)
+        return rhythm.start + e
+
+    def finished(self) -> None:
+        """The final save is done: the run ends now."""
+        now = self.env.now
+        self.finished_at = now
+        self.log.add((now, "finish", "", -1, 0.0))
+        if self.stop is not None:
+            self.stop.succeed()
 
     def speed_changes(self) -> None:
         """Called just before the job's speed changes: a job that books as it goes books up to now."""

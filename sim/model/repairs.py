@@ -248,7 +248,9 @@ def fleet_metrics(timeline: NodeTimeline, modes: Sequence[FailureMode], horizon_
     (1.0, 1.0, 1.0)
     """
     stage, back, mode = timeline.stage, timeline.back, timeline.mode
-    own = np.array([m.scope in ("gpu", "node") for m in modes], dtype=bool)[mode]
+    # A run that reached its target ends before the horizon: what came after its end does not count.
+    within = timeline.time <= horizon_s
+    own = np.array([m.scope in ("gpu", "node") for m in modes], dtype=bool)[mode] & within
     repaired = own & np.isfinite(back)
     auto = (stage & AUTO).astype(bool)
     escalated = (stage & ESCALATED).astype(bool)
@@ -257,11 +259,11 @@ def fleet_metrics(timeline: NodeTimeline, modes: Sequence[FailureMode], horizon_
     down = np.isfinite(back)
     in_repair = np.maximum(np.minimum(back[down], horizon_s) - out_from[down], 0.0)
     return {
-        "nodes_retired": float(np.sum(np.isinf(back))),
+        "nodes_retired": float(np.sum(np.isinf(back) & within)),
         "spares_consumed": 0.0,
         "repairs_auto": float(np.sum(repaired & auto)),
         "repairs_manual": float(np.sum(repaired & (escalated | ~auto))),
         "failed_repairs": float(np.sum(repaired & (stage & UNFIXED).astype(bool))),
-        "misdiagnoses": float(np.sum((stage & MISSED).astype(bool))),
+        "misdiagnoses": float(np.sum((stage & MISSED).astype(bool) & within)),
         "repair_node_hours": float(in_repair.sum() / HOUR),
     }

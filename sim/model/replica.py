@@ -86,6 +86,8 @@ class ReplicaJob(JobProcess):
         self.pending = 0.0  # useful GPU-seconds since the last persisted checkpoint
         self.outage = False
         self.last = 0.0
+        self.final_left: float | None = None  # the final save's computing time still to go, once the target is met
+        self._finishing = False  # the pending timer is the target's (or the final save's end)
         self.log.add((0.0, "run", "", -1, 0.0))
 
     # ------------------------------------------------------------------ skeleton
@@ -98,11 +100,39 @@ class ReplicaJob(JobProcess):
         t = heap[0][0] if heap else math.inf
         if self.waiting:
             t = min(t, self.cluster.next_return())
+        if self.target is not None:
+            finish = self._finish_time()
+            self._finishing = finish <= t
+            t = min(t, finish)
         return self.env.event() if math.isinf(t) else self.env.timeout(max(0.0, t - self.env.now))
 
     def timer_done(self) -> None:
         self._accrue()
+        if self._finishing:
+            self._finishing = False
+            if self.final_left is None:
+                # The work reaches the target: the online replicas stop computing and write the final checkpoint.
+                self.final_left = self.spec.final_write_s
+                self.log.add((self.env.now, "final_save", "", -1, 0.0))
+            else:
+                self.final_left, self.pending = None, 0.0
+                self.finished()
+                return
         self._due()
+
+    def _finish_time(self) -> float:
+        """When the target is reached, or the final save is done, if nothing interrupts; ``inf``: not before
+        the horizon, or no replica online."""
+        now = self.env.now
+        if self.online == 0:
+            return math.inf
+        since = max(now, self.detect_until, self.stall_until)  # the whole job is paused until then
+        if self.final_left is not None:
+            return since + self.final_left
+        self._accrue()
+        x0 = self.run_clock - self.origin
+        rhythm = Rhythm(since - x0, self.segment.cycle_s, self.segment.interval_s)
+        return self.reach_time(self.ledger.gpu_seconds["useful"], self.online * self.unit_gpus, rhythm, since, now)
 
     def failed(self, failure: Failure) -> None:
         self._accrue()
@@ -121,14 +151,16 @@ class ReplicaJob(JobProcess):
         now = self.env.now
         self.maintenance_until = now + due.seconds
         self.pending, self.origin = 0.0, self.run_clock
+        self.final_left = None  # the window's checkpoint saved the work; after it, the final save starts over
         self.ledger.planned += 1
         for unit in range(self.units):
             self._set(unit, MAINTENANCE, self.maintenance_until, cause="")
         self.log.add((now, "maintenance", "", -1, 0.0))
 
     def close(self) -> None:
-        """Book every GPU up to the horizon (the current simulation time)."""
-        self._accrue()
+        """Book every GPU up to the horizon (the current simulation time); a finished run is booked."""
+        if self.finished_at is None:
+            self._accrue()
 
     # ------------------------------------------------------------------ time
 
@@ -147,7 +179,10 @@ class ReplicaJob(JobProcess):
             led.add("detect", detect, gpus=g, cause=self.stall_cause)
             led.add("restart", stall, gpus=g, cause=self.stall_cause)
             running = dt - detect - stall
-            if running > 0:
+            if running > 0 and self.final_left is not None:
+                led.add("checkpoint", running, gpus=g)
+                self.final_left = max(0.0, self.final_left - running)
+            elif running > 0:
                 self._computed(g, running, now - running, now)
         self.last = now
 
@@ -218,6 +253,7 @@ class ReplicaJob(JobProcess):
             self.ledger.add("lost", lost, gpus=1, cause=name)
             self.pending = 0.0
             self.outage = True
+            self.final_left = None  # the work is rolled back: the target is not met any more
         self.log.add((now, "failure", name, failure.node, lost / 3600.0))
 
     def _due(self) -> None:

@@ -22,6 +22,7 @@ keys become engine parameters, and each failure mode becomes one ``ModeSpec``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sim.config.scenario import FailureMode, Scenario
@@ -66,6 +67,9 @@ class JobSpec:
     maintenance_s: float
     keep: int | None  # persisted checkpoints kept (silent corruption can need an old one)
     diurnal: float  # time-of-day throughput dip
+    horizon_s: float = math.inf  # the most the run may take
+    target_gs: float | None = None  # useful GPU-seconds that end the run (run.target_*); None: run to the horizon
+    final_write_s: float = 0.0  # the final save once the target is reached: a whole, persisted write
 
     @staticmethod
     def from_scenario(scenario: Scenario) -> JobSpec:
@@ -85,4 +89,7 @@ class JobSpec:
             maintenance_s=m.hours * 3600.0,
             keep=s.checkpoint.keep,
             diurnal=s.workload.diurnal_amplitude,
+            horizon_s=s.horizon_seconds,
+            target_gs=s.target_gpu_seconds,
+            final_write_s=s.write_seconds,
         )

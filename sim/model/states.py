@@ -1,7 +1,7 @@
 """What the job is doing: one explicit state at a time, each with the ledger bucket its time goes to.
 
->>> JobState.DETECT.bucket, JobState.RUN.bucket
-('detect', None)
+>>> JobState.DETECT.bucket, JobState.RUN.bucket, JobState.FINAL.bucket
+('detect', None, 'checkpoint')
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class JobState(enum.Enum):
     WAIT = "wait"  # waiting for nodes (spares or repairs)
     RESTART = "restart"  # rescheduling, initialising, loading a checkpoint
     MAINTENANCE = "maintenance"  # planned downtime
+    FINAL = "final_save"  # the target is reached: writing the last checkpoint, which ends the run
 
     word: str  # as the event log records it
     bucket: str | None  # the ledger bucket of this state's time; None for RUN, which accounting splits
@@ -24,7 +25,7 @@ class JobState(enum.Enum):
     def __init__(self, word: str) -> None:
         # Plain attributes: the job reads them at every state change, and Enum.value is a slow descriptor.
         self.word = word
-        self.bucket = None if word == "run" else word
+        self.bucket = None if word == "run" else "checkpoint" if word == "final_save" else word
 
 
 class ReplicaState(enum.Enum):

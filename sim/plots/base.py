@@ -29,6 +29,7 @@ from matplotlib.text import Text
 from numpy.typing import ArrayLike
 
 from sim.results.files import atomic_path
+from sim.results.target import target_label
 
 #: Inches at DPI: 12 x 6.75 in at 120 dpi is 1440 x 810 px, the 16:9 of a slide (1280 x 720 scales it by 0.89).
 WIDTH_IN = 12.0
@@ -178,7 +179,10 @@ def subtitle(summary: dict[str, Any]) -> str:
     parts = [s.get("title") or summary.get("scenario", "")]
     if "gpus" in cluster:
         parts.append(f"{cluster['gpus']:,} × {cluster.get('gpu', 'GPU')}")
-    if "duration_days" in run:
+    target = target_label(run)
+    if target is not None:
+        parts.append(f"to {target} (max {run.get('duration_days', 0):g} days)")
+    elif "duration_days" in run:
         parts.append(f"{run['duration_days']:g} days")
     n = summary.get("replications")
     parts.append(f"{n} replication{'s' if n != 1 else ''}")

@@ -169,9 +169,11 @@ def waterfall(folder: RunFolder) -> Figure:
 
 
 def costs_set(summary: dict[str, Any]) -> bool:
-    """Whether the scenario prices energy or capex, so that lost GPU-hours have a money value."""
-    energy = summary.get("scenario_resolved", {}).get("energy", {})
-    return bool((energy.get("usd_per_kwh") or 0) > 0 or (energy.get("capex_usd") or 0) > 0)
+    """Whether the scenario prices energy, owned hardware or rented GPUs, so that lost GPU-hours have a money value."""
+    resolved = summary.get("scenario_resolved", {})
+    energy, cost = resolved.get("energy", {}), resolved.get("cost", {})
+    keys = ((energy, "usd_per_kwh"), (energy, "capex_usd"), (cost, "capex_usd"), (cost, "usd_per_gpu_hour"))
+    return any((table.get(key) or 0) > 0 for table, key in keys)
 
 
 #: Inches left of the panels for the causes' names, and between a bar's whisker and its value label.
@@ -292,11 +294,14 @@ def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
             "lost_usd",
             usd,
             [usd.label(r.lost_usd[0]) for r in rows],
-            ("Money lost", "US dollars lost per run\n(energy + amortised capex)"),
+            ("Money lost", "US dollars lost per run\n(energy + capex or rental)"),
             panel_in[2],
         )
     else:
-        note += "\nMoney not shown: the scenario sets no energy price (energy.usd_per_kwh) or capex (energy.capex_usd)."
+        note += (
+            "\nMoney not shown: the scenario sets no energy price (energy.usd_per_kwh), capex (cost.capex_usd) "
+            "or rental price (cost.usd_per_gpu_hour)."
+        )
     axes[0].set_yticks(range(len(rows)), [r.name for r in rows], fontsize=10.5)
     for label, row in zip(axes[0].get_yticklabels(), rows, strict=True):
         if row.other:

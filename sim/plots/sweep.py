@@ -33,7 +33,7 @@ from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
 from sim.results.formats import Scale, fmt_range, metric_fmt
 from sim.results.precision import per_point
-from sim.results.schema import FRACTIONS, GPUS, INTERVAL, METRIC_LABELS
+from sim.results.schema import FRACTIONS, GPUS, INTERVAL, METRIC_LABELS, better_word
 
 __all__ = ["best_direction", "scale_chart", "sweep_builds", "sweep_curve", "write_sweep_charts"]
 
@@ -164,17 +164,8 @@ def _mark_intervals(folder: SweepFolder, axes: Sequence[Axes], series: list[Any]
 
 
 def best_direction(summary: dict[str, Any]) -> str:
-    """``"highest"`` or ``"lowest"``: how the sweep's best point ranks by its objective among the points.
-
-    Read from the points themselves, so an objective to minimise (a cost, a time) needs no list here.
-    """
-    objective = summary.get("objective", "ettr")
-    best = summary.get("best") or {}
-    means = [sb.stat(p, objective)[0] for p in summary["points"]]
-    chosen = [sb.stat(p, objective)[0] for p in summary["points"] if p["params"] == best]
-    if not chosen or not all(math.isfinite(m) for m in means):
-        return "highest"
-    return "lowest" if chosen[0] == min(means) and chosen[0] != max(means) else "highest"
+    """``"highest"`` or ``"lowest"``: which mean of the sweep's objective is best (``sim.results.schema``)."""
+    return better_word(summary.get("objective", "ettr"))
 
 
 def _mark_best(folder: SweepFolder, panels: Sequence[tuple[Axes, str]], x_key: str, series: list[Any]) -> Any:

@@ -67,7 +67,7 @@ def _per_bin_interruptions(ax: Axes, tr: Track, rows: list[CauseRow], edges: np.
     ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(scale_for(bottom).tick))
     ax.set_title(
-        f"Interruptions per {bin_name(bin_h)}: {total:,} in {tr.horizon_h / 24.0:g} days", fontsize=12, loc="left"
+        f"Interruptions per {bin_name(bin_h)}: {total:,} in {tr.horizon_h / 24.0:.3g} days", fontsize=12, loc="left"
     )
     _style_days(ax, tr)
 

@@ -1,8 +1,8 @@
 """One replication rebuilt from ``events.parquet``: its states, interruptions and useful progress, and daily bins.
 
-A state event (``run``, ``detect``, ``wait``, ``restart``, ``maintenance``) marks entering that
-state until the next one; a ``failure`` event marks an interruption with its cause and the
-GPU-hours of rolled-back work.
+A state event (``run``, ``detect``, ``wait``, ``restart``, ``maintenance``, ``final_save``) marks
+entering that state until the next one; a ``failure`` event marks an interruption with its cause
+and the GPU-hours of rolled-back work. A run with a target ends at its ``finish`` event.
 
 A stretch of running is cycles of *compute ``interval``, block for the checkpoint* (the whole
 write if sync, the snapshot if async or in memory); its compute is that of the whole cycles plus
@@ -26,9 +26,16 @@ from sim.plots.causes import CauseRow, row_of
 from sim.results.schema import BUCKET_LABELS
 
 #: Event kinds that mark entering a state, and the ledger bucket whose colour each state wears.
-STATE_BUCKET = {"run": "useful", "detect": "detect", "wait": "wait", "restart": "restart", "maintenance": "maintenance"}
-STATE_LABELS = {"run": "computing (incl. checkpoint writes)"} | {
-    k: BUCKET_LABELS[b] for k, b in STATE_BUCKET.items() if k != "run"
+STATE_BUCKET = {
+    "run": "useful",
+    "detect": "detect",
+    "wait": "wait",
+    "restart": "restart",
+    "maintenance": "maintenance",
+    "final_save": "checkpoint",  # a run with a target: the last checkpoint, then the end ("finish")
+}
+STATE_LABELS = {"run": "computing (incl. checkpoint writes)", "final_save": "final checkpoint"} | {
+    k: BUCKET_LABELS[b] for k, b in STATE_BUCKET.items() if k not in ("run", "final_save")
 }
 #: Zoom spans to choose from (hours): the smallest that holds about 30 interruptions.
 ZOOM_HOURS = (6.0, 12.0, 24.0, 48.0, 72.0)
@@ -58,7 +65,9 @@ def track(summary: dict[str, Any], events: pd.DataFrame, replication: int = 0) -
         have = sorted(int(r) for r in events["replication"].unique())
         raise ValueError(f"no events for replication {replication} (the folder has {have})")
     scenario = summary["scenario_resolved"]
-    horizon_h = float(scenario["run"]["duration_days"]) * 24.0
+    # A run with a target ends at its "finish" event; any other at the horizon.
+    finish = ev.loc[ev["kind"] == "finish", "time_hours"]
+    horizon_h = float(finish.iloc[0]) if len(finish) else float(scenario["run"]["duration_days"]) * 24.0
     gpus = float(scenario["cluster"]["gpus"])
     interval_h, blocking_h = _cycle_hours(summary)
     cycle_h = interval_h + blocking_h

@@ -21,20 +21,25 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from sim.plots.run import costs_set
 from sim.results import precision as target
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_sci, fmt_usd
 from sim.results.schema import BUCKET_LABELS, BUCKETS, FRACTIONS
 
 #: Width of the report when standard output is not a terminal.
 WIDTH = 120
 #: Metrics whose differences the terminal shows (every metric's is in differences.csv and the JSON).
 SHOWN = (
+    "time_to_train_days",
+    "cost_to_train_usd",
     "ettr",
     "effective_compute_ratio",
     "realized_flop",
     "interruptions",
     "usd_lost_to_failures",
+    "total_cost_usd",
     "usd_per_useful_exaflop",
+    "unreliability_cost_usd",
 )
 #: How the reports name metrics; ledger shares are named by their bucket.
 LABELS = {
@@ -44,9 +49,19 @@ LABELS = {
     "interruptions": "interruptions",
     "usd_lost_to_failures": "lost to failures (USD)",
     "usd_per_useful_exaflop": "USD per useful exaFLOP",
+    "total_cost_usd": "total cost (USD)",
+    "unreliability_cost_usd": "cost of unreliability",
+    "time_to_train_days": "time to train (days)",
+    "cost_to_train_usd": "cost to train (USD)",
 }
 #: Metrics in money: shown only when the scenarios set prices.
-MONEY = ("usd_lost_to_failures", "usd_per_useful_exaflop", "total_cost_usd")
+MONEY = (
+    "usd_lost_to_failures",
+    "usd_per_useful_exaflop",
+    "total_cost_usd",
+    "unreliability_cost_usd",
+    "cost_to_train_usd",
+)
 
 
 def _num(x: Any) -> float:
@@ -108,11 +123,6 @@ def narrower(paired: Sequence[Any], unpaired: Sequence[Any]) -> str:
     return "exact" if p == 0 else f"{u / p:.1f}x"
 
 
-def _priced(doc: dict[str, Any]) -> bool:
-    energy = doc.get("scenario_resolved", {}).get("energy", {})
-    return bool((energy.get("usd_per_kwh") or 0) > 0 or (energy.get("capex_usd") or 0) > 0)
-
-
 def _with_ci(metrics: dict[str, Any], name: str) -> str:
     m = metrics.get(name) or {}
     mean, (lo, hi) = _num(m.get("mean")), (_num(x) for x in m.get("ci95") or [None, None])
@@ -132,20 +142,31 @@ def _name(summary: dict[str, Any], i: int) -> Text:
 
 
 def scenarios_table(summary: dict[str, Any]) -> Table:
-    """One row per scenario: ETTR, effective compute, useful FLOPs, interruptions and, when priced, money."""
+    """One row per scenario: the time to train (with a target), ETTR, effective compute (without prices),
+    useful FLOPs (without a target: with one, they are the target), interruptions, job MTBF and, when
+    priced, the total cost, the cost of unreliability and the cost per useful exaFLOP."""
     docs = summary["scenarios"]
-    money = _priced(docs[0])
-    heads = ["scenario", "ETTR", "effective\ncompute", "useful\nFLOP", "interruptions", "job MTBF\n(hours)"]
-    heads += ["lost to\nfailures", "USD per useful\nexaFLOP"] if money else []
+    money = costs_set(docs[0])
+    timed = "time_to_train_days" in docs[0]["metrics"]
+    heads = ["scenario", *(["time to\ntrain (d)"] if timed else []), "ETTR"]
+    heads += [*([] if money else ["effective\ncompute"]), *([] if timed else ["useful\nFLOP"])]
+    heads += ["interruptions", "job MTBF\n(hours)"]
+    heads += ["total\ncost", "cost of\nunreliability", "USD per useful\nexaFLOP"] if money else []
     table = _table("Scenarios (mean ± 95% CI half-width)", heads)
     for i, d in enumerate(docs):
         m = d["metrics"]
         mean = {k: _num((m.get(k) or {}).get("mean")) for k in m}
-        cells: list[RenderableType] = [_name(summary, i), _with_ci(m, "ettr")]
-        cells += [fmt_pct(mean["effective_compute_ratio"]), fmt_sci(mean["realized_flop"])]
+        cells: list[RenderableType] = [_name(summary, i)]
+        if timed:
+            t = mean.get("time_to_train_days", math.nan)
+            cells.append(fmt_days(t) if math.isfinite(t) else "not reached")
+        cells.append(_with_ci(m, "ettr"))
+        cells += [] if money else [fmt_pct(mean["effective_compute_ratio"])]
+        cells += [] if timed else [fmt_sci(mean["realized_flop"])]
         cells += [fmt_num(mean["interruptions"]), fmt_num(mean.get("job_mtbf_hours", math.nan))]
         if money:
-            cells += [fmt_usd(mean["usd_lost_to_failures"]), fmt_usd(mean["usd_per_useful_exaflop"])]
+            cells += [fmt_usd(mean.get(k, math.nan)) for k in ("total_cost_usd", "unreliability_cost_usd")]
+            cells.append(fmt_usd(mean["usd_per_useful_exaflop"]))
         table.add_row(*cells)
     return table
 
@@ -164,7 +185,7 @@ def ledger_table(summary: dict[str, Any]) -> Table:
 
 def differences_table(summary: dict[str, Any]) -> Table:
     """Per scenario after the first: the paired difference of the headline metrics, with both 95% intervals."""
-    money = _priced(summary["scenarios"][0])
+    money = costs_set(summary["scenarios"][0])
     table = Table(
         title=f"Differences from {summary['baseline']} (scenario − baseline)",
         title_justify="left",

@@ -16,11 +16,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sim.plots.run import costs_set
+from sim.report.cells import Table, ci_text, table
 from sim.report.compare import SHOWN, fmt_difference, interval, metric_label, narrower
-from sim.report.html import Table, chart, chart_paths, ci_text, environment, meta, table
+from sim.report.html import chart, chart_paths, environment, meta
 from sim.results.files import REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, load
-from sim.results.formats import fmt_num, fmt_pct, fmt_sci, fmt_usd
+from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_sci, fmt_usd
 from sim.results.schema import BUCKET_LABELS, BUCKETS
 
 
@@ -34,11 +36,6 @@ def _stat(doc: dict[str, Any], name: str) -> tuple[float, float, float]:
     return _num(m.get("mean")), lo, hi
 
 
-def _priced(doc: dict[str, Any]) -> bool:
-    energy = doc.get("scenario_resolved", {}).get("energy", {})
-    return bool((energy.get("usd_per_kwh") or 0) > 0 or (energy.get("capex_usd") or 0) > 0)
-
-
 def origin(source: dict[str, Any], baseline: str) -> str:
     """Where a scenario came from: its file, or the variant of the baseline it is."""
     if source.get("variant"):
@@ -49,7 +46,8 @@ def origin(source: dict[str, Any], baseline: str) -> str:
 def scenarios_table(folder: CompareFolder) -> Table:
     """One row per scenario: origin, ETTR with its CI, effective compute, useful FLOPs, interruptions, money."""
     s = folder.summary
-    money = _priced(s["scenarios"][0])
+    money = costs_set(s["scenarios"][0])
+    timed = "time_to_train_days" in s["scenarios"][0]["metrics"]
     rows = []
     for i, (doc, src) in enumerate(zip(s["scenarios"], s.get("sources") or [{}] * len(folder.names), strict=True)):
         ettr = _stat(doc, "ettr")
@@ -62,11 +60,17 @@ def scenarios_table(folder: CompareFolder) -> Table:
             fmt_sci(_stat(doc, "realized_flop")[0]),
             fmt_num(_stat(doc, "interruptions")[0]),
         ]
+        if timed:
+            t = _stat(doc, "time_to_train_days")
+            row += [fmt_days(t[0]) if math.isfinite(t[0]) else "not reached", ci_text(*t, fmt_days)]
         if money:
-            row += [fmt_usd(_stat(doc, "usd_lost_to_failures")[0]), fmt_usd(_stat(doc, "total_cost_usd")[0])]
+            row += [fmt_usd(_stat(doc, k)[0]) for k in ("usd_lost_to_failures", "total_cost_usd")]
+            row += [fmt_usd(_stat(doc, k)[0]) for k in ("unreliability_cost_usd", "usd_per_useful_exaflop")]
         rows.append(row)
     head = ["scenario", "from", "ETTR", "95% CI", "effective compute", "useful FLOP", "interruptions"]
-    head += ["lost to failures (USD)", "total cost (USD)"] if money else []
+    head += ["time to train (days)", "95% CI"] if timed else []
+    head += ["lost to failures (USD)", "total cost (USD)", "cost of unreliability (USD)"] if money else []
+    head += ["USD per useful exaFLOP"] if money else []
     return table(head, rows, (False, False, *[True] * (len(head) - 2)))
 
 
@@ -82,7 +86,7 @@ def ledger_table(folder: CompareFolder) -> Table:
 def differences_table(folder: CompareFolder) -> Table:
     """The paired difference of the headline metrics and of every ledger share, with both 95% intervals."""
     s = folder.summary
-    money = _priced(s["scenarios"][0])
+    money = costs_set(s["scenarios"][0])
     order = [*SHOWN, *(f"fraction_{b}" for b in BUCKETS if b != "useful")]  # the useful share is ETTR
     wanted = [d for d in s["differences"] if d["metric"] in order and (money or "usd" not in d["metric"])]
     wanted.sort(key=lambda d: (folder.names.index(d["scenario"]), order.index(d["metric"])))
@@ -129,7 +133,7 @@ def context(folder: CompareFolder) -> dict[str, Any]:
         "meta": meta(folder),
         "warnings": [str(w) for w in s.get("warnings") or []],
         "notes": [str(n) for n in s.get("notes") or []],
-        "figures": [chart(p, _priced(s["scenarios"][0])) for p in chart_paths(folder.path)],
+        "figures": [chart(p, costs_set(s["scenarios"][0])) for p in chart_paths(folder.path)],
         "folder": str(folder.path),
         "baseline": folder.names[0],
         "scenarios": scenarios_table(folder),

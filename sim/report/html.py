@@ -9,12 +9,7 @@ The page is a jinja2 template (``templates/``: ``base.html.j2`` with the CSS, ``
 ``sweep.html.j2``) with autoescape on; this module only turns the folder into plain data:
 tables of formatted strings, base64 images, lines of text.
 
->>> ci_text(0.9, 0.88, 0.92, fmt_pct)
-'88.0% – 92.0%'
->>> pp_text(-0.00571)
-'−0.57 pp'
->>> table(("metric", "mean"), [("ETTR", "90.0%")], (False, True)).body[0].cells[1]
-Cell(text='90.0%', numeric=True)
+The tables are ``sim.report.cells`` (the sweep's: ``sim.report.sweep_html``).
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ import base64
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from sim.plots.base import stat
 from sim.plots.causes import cause_rows
 from sim.plots.run import costs_set, waterfall_steps
-from sim.plots.sweep_base import key_label
+from sim.report.cells import Table, ci_text, table
+from sim.report.sweep_html import grid_text, optimum_table, points_table
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
-from sim.results.formats import Fmt, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value
+from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.precision import compare_precision, per_point, replications_line
-from sim.results.schema import FRACTIONS, METRIC_LABELS
+from sim.results.schema import CENSORED, METRIC_LABELS, better_word
 
 if TYPE_CHECKING:
     import jinja2
@@ -62,6 +57,8 @@ UNPRICED_CAPTIONS = {
 }
 #: Run headline: (metric, name, unit, format).
 HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
+    ("time_to_train_days", "Time to train the target (work done and saved)", "days", fmt_days),
+    ("cost_to_train_usd", "Cost to train the target", "USD", fmt_usd),
     ("ettr", "ETTR (useful share of job GPU-time)", "%", fmt_pct),
     ("effective_compute_ratio", "Effective compute (realized / theoretical FLOPs)", "%", fmt_pct),
     ("realized_flop", "Realized model FLOPs", "FLOP", fmt_sci),
@@ -69,40 +66,21 @@ HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
     ("tokens", "Tokens trained", "tokens", fmt_sci),
     ("interruptions", "Interruptions", "count", fmt_num),
     ("job_mtbf_hours", "Job MTBF (observed)", "hours", fmt_num),
+    ("run_days", "Days simulated (to the finish, or the horizon)", "days", fmt_days),
     ("energy_mwh", "Energy", "MWh", fmt_num),
     ("energy_cost_usd", "Energy cost", "USD", fmt_usd),
     ("capex_cost_usd", "Amortised capex", "USD", fmt_usd),
+    ("rental_cost_usd", "GPU rental (job and spares)", "USD", fmt_usd),
     ("total_cost_usd", "Total cost", "USD", fmt_usd),
     ("usd_per_useful_exaflop", "Cost per useful exaFLOP", "USD", fmt_usd),
     ("usd_lost_to_failures", "Money lost to failures", "USD", fmt_usd),
+    ("unreliability_cost_usd", "Cost of unreliability (every GPU-hour not useful, and spares)", "USD", fmt_usd),
 )
+#: Costs shown only when nonzero: a run pays for owned hardware or for rented GPUs, not both.
+OPTIONAL_COSTS = ("capex_cost_usd", "rental_cost_usd", "energy_cost_usd")
 
 
 # ---------------------------------------------------------------- plain data for the templates
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One table cell: its text, and whether it is a number (right-aligned)."""
-
-    text: str
-    numeric: bool
-
-
-@dataclass(frozen=True)
-class Row:
-    """One table row; ``best`` marks the best point of a sweep."""
-
-    cells: list[Cell]
-    best: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """Column heads and rows of formatted cells."""
-
-    head: Sequence[str]
-    body: list[Row]
 
 
 @dataclass(frozen=True)
@@ -126,35 +104,6 @@ class ScenarioText:
     overrides: str = ""
 
 
-def table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[bool], best: int = -1) -> Table:
-    """A table of formatted strings; ``numeric`` says which columns hold numbers, ``best`` the row to mark."""
-    body = [
-        Row([Cell(text, num) for text, num in zip(row, numeric, strict=True)], best=i == best)
-        for i, row in enumerate(rows)
-    ]
-    return Table(tuple(head), body)
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def ci_text(mean: float, lo: float, hi: float, fmt: Fmt) -> str:
-    """A 95% CI as ``lo – hi``, with more digits when its ends would read the same; empty only when
-    there is no interval (a constant, or one replication).
-
-    >>> ci_text(0.66, 0.66001, 0.66004, fmt_pct), ci_text(0.5, 0.5, 0.5, fmt_pct)
-    ('66.001% – 66.004%', '')
-    """
-    return fmt_range(lo, hi, fmt)
-
-
-def pp_text(x: float | None, *, extra: int = 0) -> str:
-    """A difference of fractions in percentage points, with a true minus sign."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{100 * x:+.{2 + extra}f} pp".replace("-", "−") if x else "0 pp"
-
-
 # ---------------------------------------------------------------- run tables
 
 
@@ -166,9 +115,21 @@ def headline_table(summary: dict[str, Any]) -> Table:
         if name not in summary["metrics"] or (unit == "USD" and not money):
             continue
         mean, lo, hi = stat(summary["metrics"], name)
+        if name in OPTIONAL_COSTS and mean == 0:
+            continue
         p = summary["metrics"][name]
-        spread = "" if lo == hi else fmt_range(p.get("p10"), p.get("p90"), fmt)
-        rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
+        if name in CENSORED and math.isnan(mean):  # some replications did not reach the target
+            ends = [fmt(p.get(q)) if p.get(q) is not None else "not reached" for q in ("p10", "p90")]
+            rows.append((label, unit, "not reached", "", " – ".join(dict.fromkeys(ends))))
+        else:
+            spread = "" if lo == hi else fmt_range(p.get("p10"), p.get("p90"), fmt)
+            rows.append((label, unit, fmt(mean), ci_text(mean, lo, hi, fmt), spread))
+        dates = summary.get("finish_date")
+        if name == "time_to_train_days" and dates:
+            lo_d, hi_d = (d or "not reached" for d in dates["ci95"])
+            ci = "" if math.isnan(mean) or lo_d == hi_d else f"{lo_d} – {hi_d}"
+            spread = " – ".join(dict.fromkeys(d or "not reached" for d in (dates["p10"], dates["p90"])))
+            rows.append(("Finish date", "date", dates["mean"] or "not reached", ci, spread))
     head = ("metric", "unit", "mean", "95% CI of the mean", "p10 – p90 over replications")
     return table(head, rows, (False, False, True, True, True))
 
@@ -217,87 +178,6 @@ def causes_table(summary: dict[str, Any]) -> Table | None:
 
 
 # ---------------------------------------------------------------- sweep table
-
-
-def points_table(folder: SweepFolder) -> Table:
-    """One row per point: swept values, ETTR, paired difference from the best, effective compute, money lost.
-
-    Money only if the scenario sets prices or the sweep varies them.
-    """
-    s = folder.summary
-    keys = folder.keys
-    money = costs_set(s) or any(k.startswith("energy.") for k in keys)
-    best = s.get("best") or {}
-    rows, best_row = [], -1
-    counts = [p.get("replications") for p in s["points"]]
-    varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
-    for i, p in enumerate(s["points"]):
-        m, diff = p["metrics"], p.get("paired_difference_from_best", {})
-        ettr, ecr = stat(m, "ettr"), stat(m, "effective_compute_ratio")
-        is_best = p["params"] == best
-        best_row = i if is_best else best_row
-        d = diff.get("ettr") or {}
-        d_mean = math.nan if d.get("mean") is None else float(d["mean"])
-        d_ci = [math.nan if x is None else float(x) for x in d.get("ci95") or [None, None]]
-        rows.append(
-            (
-                *(fmt_value(p["params"][k], thousands=True) for k in keys),
-                *([f"{counts[i]:,}"] if varied else []),
-                fmt_pct(ettr[0]),
-                ci_text(*ettr, fmt_pct),
-                "best" if is_best else pp_text(d_mean),
-                "" if is_best else ci_text(d_mean, d_ci[0], d_ci[1], pp_text),
-                fmt_pct(ecr[0]),
-                ci_text(*ecr, fmt_pct),
-                fmt_num(stat(m, "interruptions")[0]),
-                *([fmt_usd(stat(m, "usd_lost_to_failures")[0])] if money else []),
-            )
-        )
-    head = (
-        *(key_label(k) for k in keys),
-        *(["replications"] if varied else []),
-        "ETTR",
-        "95% CI",
-        "ETTR − best (paired)",
-        "95% CI",
-        "effective compute",
-        "95% CI",
-        "interruptions",
-        *(["lost to failures (USD)"] if money else []),
-    )
-    return table(head, rows, [True] * len(head), best_row)
-
-
-def optimum_table(summary: dict[str, Any]) -> Table:
-    """The optimum of an optimize folder: the best value with its CI, the bracket, Young's and Daly's intervals."""
-    o = summary["optimum"]
-    key, metric = str(o["key"]), str(o["objective"])
-    name = METRIC_LABELS.get(metric, metric)
-    fmt = fmt_pct if metric in FRACTIONS else fmt_sci if metric == "realized_flop" else fmt_num
-    unit = " min" if key.endswith("_minutes") else ""
-    lo, hi = (math.nan if x is None else float(x) for x in o["best_ci95"])
-    mean = math.nan if o["best_mean"] is None else float(o["best_mean"])
-    rows = [
-        ("simulated best", f"{o['best']:.4g}{unit}", f"{name} {fmt(mean)}", ci_text(mean, lo, hi, fmt)),
-        ("bracket", f"{o['bracket'][0]:.4g} – {o['bracket'][1]:.4g}{unit}", f"{name} not significantly worse", ""),
-    ]
-    for label, minutes, note in (
-        ("Young (1974)", o.get("young_minutes"), "√(2δM)"),
-        ("Daly (2006)", o.get("daly_minutes"), "higher-order optimum"),
-    ):
-        if minutes is not None:
-            rows.append((label, f"{float(minutes):.4g} min", note, ""))
-    head = ("", key_label(key), "note", "95% CI of the mean")
-    return table(head, rows, (False, True, False, True))
-
-
-def grid_text(params: dict[str, list[Any]]) -> str:
-    """The swept grid as typed (1024, not 1,024: thousands separators would read as more values in a list).
-
-    >>> grid_text({"checkpoint.interval_minutes": [5.0, 10.0], "cluster.gpus": [1024]})
-    'checkpoint.interval_minutes ∈ {5, 10} × cluster.gpus ∈ {1024}'
-    """
-    return " × ".join(f"{k} ∈ {{{', '.join(fmt_value(v) for v in vs)}}}" for k, vs in params.items())
 
 
 # ---------------------------------------------------------------- page
@@ -388,6 +268,7 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
             "grid": grid_text(s["params"]),
             "replications": per_point(s),
             "objective": METRIC_LABELS.get(objective, objective),
+            "better": better_word(objective),
             "points": points_table(folder),
             "notes": [str(n) for n in s.get("notes") or []],
         }

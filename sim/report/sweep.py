@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -22,8 +21,10 @@ from rich.text import Text
 
 from sim.config.scenario import Scenario
 from sim.results import precision as target
-from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_value, metric_fmt
-from sim.results.schema import FRACTIONS, METRIC_LABELS
+from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value, metric_fmt
+from sim.results.schema import CENSORED, FRACTIONS, METRIC_LABELS, better_word
+from sim.results.schema import best_index as best_mean_index
+from sim.results.target import not_reached_text
 
 
 class SweepTables(Protocol):
@@ -61,6 +62,8 @@ def fmt_diff(x: float, metric: str) -> str:
         return "n/a"
     if metric in FRACTIONS:
         return f"{100.0 * x:+.2f}" if x else "0"
+    if metric.endswith("_usd") or metric == "usd_per_useful_exaflop":
+        return ("-" if x < 0 else "+") + fmt_usd(abs(x))
     return fmt_sci(x) if metric == "realized_flop" else fmt_num(x)
 
 
@@ -80,6 +83,8 @@ def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
     """
     prefix = "diff_" if diff else ""
     mean, half = float(row[f"{metric}.{prefix}mean"]), _half(row, metric, prefix)
+    if metric in CENSORED and math.isnan(mean):
+        return "not reached"  # in some replications: the mean is unknown
     if metric in FRACTIONS:
         text = fmt_diff(mean, metric) if diff else fmt_pct(mean)
         digits = 2 if diff else 1
@@ -91,8 +96,27 @@ def with_ci(row: pd.Series, metric: str, diff: bool = False) -> str:
 
 
 def best_index(points: pd.DataFrame, objective: str) -> int:
-    """Row of the best point: the highest mean objective, as ``points_table`` chose it."""
-    return int(np.argmax(points[f"{objective}.mean"].to_numpy(float)))
+    """Row of the best point: the best mean objective, as ``points_table`` chose it."""
+    return best_mean_index(points[f"{objective}.mean"].tolist(), objective)
+
+
+#: Columns a sweep table adds when its runs have them: (metric, header); money only when a price is set.
+_EXTRA_COLUMNS = (
+    ("time_to_train_days", "time to\ntrain (d)"),
+    ("total_cost_usd", "total\ncost"),
+    ("unreliability_cost_usd", "cost of\nunreliability"),
+)
+#: Column heads of the other objectives, short enough for a table of many columns.
+_HEADS = dict(_EXTRA_COLUMNS) | {"cost_to_train_usd": "cost to\ntrain", "usd_per_useful_exaflop": "cost per\nuseful EF"}
+
+
+def _extra_columns(points: pd.DataFrame, objective: str) -> list[tuple[str, str]]:
+    costly = "total_cost_usd.mean" in points and bool((points["total_cost_usd.mean"] > 0).any())
+    return [
+        (m, header)
+        for m, header in _EXTRA_COLUMNS
+        if m != objective and f"{m}.mean" in points and (costly or not m.endswith(("_usd", "exaflop")))
+    ]
 
 
 def _header(key: str) -> str:
@@ -101,7 +125,8 @@ def _header(key: str) -> str:
 
 
 def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "ettr", title: str = "") -> Table:
-    """One row per point: swept values, ETTR, effective compute, interruptions, paired difference from the best."""
+    """One row per point: swept values, ETTR, the objective, the time and cost to train (if any), effective
+    compute (else), interruptions, paired difference from the best."""
     label = METRIC_LABELS.get(objective, objective)
     unit = "\n(pp)" if objective in FRACTIONS else ""
     table = Table(
@@ -119,8 +144,12 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
     counts = points["replications"].tolist() if "replications" in points else []
     varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
     headers = ["", *map(_header, keys), *(["repli-\ncations"] if varied else [])]
-    headers += ["ETTR", *([label] if objective != "ettr" else [])]
-    headers += ["eff.\ncompute", "interruptions", f"{label} - best" + unit]
+    headers += ["ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
+    extra = _extra_columns(points, objective)
+    headers += [header for _, header in extra]
+    # Effective compute is MFU x ETTR: room for the time and money columns instead, when there are some.
+    short = _HEADS.get(objective, label)
+    headers += [*([] if extra else ["eff.\ncompute"]), "interruptions", f"{short}\n- best" + unit]
     best = best_index(points, objective)
     rows = []
     for i, (_, row) in enumerate(points.iterrows()):
@@ -132,8 +161,9 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         cells.append(with_ci(row, "ettr"))
         if objective != "ettr":
             cells.append(with_ci(row, objective))
+        cells += [with_ci(row, m) for m, _ in extra]
         cells += [
-            fmt_pct(float(row["effective_compute_ratio.mean"])),
+            *([] if extra else [fmt_pct(float(row["effective_compute_ratio.mean"]))]),
             fmt_num(float(row["interruptions.mean"])),
             "best" if i == best else with_ci(row, objective, diff=True),
         ]
@@ -166,8 +196,24 @@ def sweep_renderable(result: SweepTables) -> Group:
     best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
     foot = Text()
     foot.append(f"best: {best}\n", style="bold")
+    for line in _short_of_target(result.points, keys, result.replications, s.run.duration_days):
+        foot.append(line + "\n", style="yellow")
     foot.append(f"computed {result.computed}, reused {result.reused} replications")
     return Group(head, Text(""), points_renderable(result.points, keys, result.objective), Text(""), foot)
+
+
+def _short_of_target(points: pd.DataFrame, keys: list[str], replications: int, days: float) -> list[str]:
+    """A line for each point where some replication did not reach the target (``run.target_*``)."""
+    if "target_reached.mean" not in points:
+        return []
+    out = []
+    for i, share in enumerate(points["target_reached.mean"].to_numpy(float)):
+        horizon = float(points["run.duration_days"].iloc[i]) if "run.duration_days" in points else days
+        text = not_reached_text(share, replications, horizon)
+        if text is not None:
+            where = ", ".join(f"{k}={fmt_value(points[k].iloc[i])}" for k in keys)
+            out.append(f"{where}: {text}")
+    return out
 
 
 def wide_console() -> Console:
@@ -198,7 +244,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     head = Text()
     head.append(f"{scenario_name}: ", style="bold")
     head.append(
-        f"{key} that maximises {label}; {len(optimum.points)} values in {optimum.rounds} "
+        f"{key} with the {better_word(objective)} mean {label}; {len(optimum.points)} values in {optimum.rounds} "
         f"round{'s' if optimum.rounds != 1 else ''}, {replications} paired replications each, seed {seed}"
     )
     result = Table(show_header=False, show_edge=False, title="Optimum", title_justify="left")
@@ -210,7 +256,7 @@ def optimum_renderable(optimum: Any, scenario_name: str, replications: int, seed
     ci = f"{label} {fmt(optimum.best_mean)}" + (f" (95% CI {interval})" if interval else "")
     b_lo, b_hi = optimum.bracket
     result.add_row("simulated best", f"{optimum.best:.4g}{unit}", ci)
-    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly below the best")
+    result.add_row("bracket", f"{b_lo:.4g}-{b_hi:.4g}{unit}", f"{label} not significantly worse than the best")
     if key == "checkpoint.interval_minutes":
         result.add_row("Young (1974)", f"{_minutes(optimum.young_minutes)}{unit}", "sqrt(2 delta M)")
         result.add_row("Daly (2006)", f"{_minutes(optimum.daly_minutes)}{unit}", "higher-order optimum")

@@ -12,6 +12,7 @@ simulation objects.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sized
 from typing import Any, Protocol
@@ -24,9 +25,10 @@ from rich.text import Text
 from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
-from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
+from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.precision import precision_line
-from sim.results.schema import BUCKET_LABELS, BUCKETS, FLEET_METRICS, METRIC_LABELS
+from sim.results.schema import BUCKET_LABELS, BUCKETS, CENSORED, FLEET_METRICS, METRIC_LABELS
+from sim.results.target import date_range, finish_date, target_label
 
 
 class RunTables(Protocol):
@@ -81,9 +83,11 @@ def waterfall(result: RunTables) -> list[tuple[str, float, float]]:
 
 
 def cost_per_gpu_hour(result: RunTables) -> float:
-    """Average money per GPU-hour of the run (energy and amortised capex): what a lost GPU-hour costs."""
-    s = result.scenario
-    return _stat(result.summary, "total_cost_usd") / (s.cluster.gpus * s.horizon_seconds / 3600.0)
+    """Average money per job GPU-hour of the run (spares' rental aside): what a lost GPU-hour costs."""
+    summary = result.summary
+    job_usd = _stat(summary, "total_cost_usd") - max(_stat(summary, "spare_cost_usd"), 0.0)
+    gpu_hours = sum(_stat(summary, f"{b}_gpu_hours") for b in BUCKETS)
+    return job_usd / gpu_hours if gpu_hours > 0 else math.nan
 
 
 def causes(result: RunTables) -> list[tuple[str, float, float, float]]:
@@ -110,6 +114,10 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
     row = summary.loc[name]
     if row["std"] == 0:  # a constant (theoretical FLOP, capex) needs no interval
         return fmt(row["mean"]), "", ""
+    if math.isnan(_stat(summary, name)) and name in CENSORED:  # some replications did not reach the target
+        ends = (_stat(summary, name, p) for p in ("p10", "p90"))
+        p10_text, p90_text = (fmt(x) if math.isfinite(x) else "not reached" for x in ends)
+        return "not reached", "", p10_text if p10_text == p90_text else f"{p10_text} – {p90_text}"
     # More digits where the ends of an interval would read the same (ETTR 66.12%-66.14%, not 66.1%-66.1%).
     lo, hi, p10, p90 = (float(x) for x in summary.loc[name, ["ci95_low", "ci95_high", "p10", "p90"]].to_numpy())
     ci, spread = fmt_range(lo, hi, fmt, "-"), fmt_range(p10, p90, fmt, "-")
@@ -121,11 +129,14 @@ def _headline(result: RunTables) -> Table:
     summary = result.summary
     n = len(result.replications)
     table = Table(title="Headline", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("metric", no_wrap=True)
-    table.add_column("mean", justify="right", style="bold")
-    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right")
-    table.add_column("p10-p90", justify="right")
+    # Labels wrap, numbers never do: a narrow terminal folds the words, not the figures.
+    table.add_column("metric", ratio=1)
+    table.add_column("mean", justify="right", style="bold", no_wrap=True)
+    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right", no_wrap=True)
+    table.add_column("p10-p90", justify="right", no_wrap=True)
     rows: list[tuple[str, str, Any]] = [
+        ("time to train (days)", "time_to_train_days", fmt_days),
+        ("cost to train", "cost_to_train_usd", fmt_usd),
         ("ETTR (useful / total time)", "ettr", fmt_pct),
         ("realized / theoretical FLOP", "effective_compute_ratio", fmt_pct),
         ("theoretical FLOP", "theoretical_flop", fmt_sci),
@@ -133,19 +144,48 @@ def _headline(result: RunTables) -> Table:
         ("tokens", "tokens", fmt_sci),
         ("interruptions", "interruptions", fmt_num),
         ("job MTBF (h)", "job_mtbf_hours", fmt_num),
+        ("days simulated", "run_days", fmt_days),
         ("energy (MWh)", "energy_mwh", fmt_num),
         ("energy cost", "energy_cost_usd", fmt_usd),
         ("amortised capex", "capex_cost_usd", fmt_usd),
+        ("GPU rental", "rental_cost_usd", fmt_usd),
         ("total cost", "total_cost_usd", fmt_usd),
         ("cost per useful exaFLOP", "usd_per_useful_exaflop", fmt_usd),
         ("cost of failures", "usd_lost_to_failures", fmt_usd),
+        ("cost of unreliability", "unreliability_cost_usd", fmt_usd),
     ]
-    costless = s.energy.usd_per_kwh == 0 and s.energy.capex_usd == 0
     for label, name, fmt in rows:
-        if name not in summary.index or (costless and "usd" in name):
+        if name not in summary.index or (not s.priced and "usd" in name):
             continue
+        if _stat(summary, name) == 0 and name in ("capex_cost_usd", "rental_cost_usd", "energy_cost_usd"):
+            continue  # owned or rented: the other's line is zero
         table.add_row(label, *_ci(summary, name, fmt))
     return table
+
+
+def _dates(summary: pd.DataFrame, start: dt.date) -> tuple[str, str, str]:
+    """The finish date of the mean time to train, of its CI and of its p10-p90 spread."""
+    mean, std, lo, hi, p10, p90 = (
+        _stat(summary, "time_to_train_days", c) for c in ("mean", "std", "ci95_low", "ci95_high", "p10", "p90")
+    )
+    ci = "" if std == 0 or math.isnan(mean) else date_range(start, lo, hi)
+    return finish_date(start, mean), ci, date_range(start, p10, p90)
+
+
+def _target_note(result: RunTables) -> Text | None:
+    """What the run trained to, and its finish dates; ``None`` without a target (replications short
+    of it are a warning). Dates on a line of their own: in the table they would widen every row."""
+    run = result.scenario.run
+    label = target_label(run.model_dump())
+    if label is None:
+        return None
+    text = Text(f"target {label}: each replication ends once the work is done and saved by a final checkpoint")
+    if run.start_date is not None and "time_to_train_days" in result.summary.index:
+        mean, ci, spread = _dates(result.summary, run.start_date)
+        text.append(f"\nfinish date (day 0 = {run.start_date.isoformat()}): ")
+        text.append(mean, style="bold")
+        text.append(f"{f', 95% CI {ci}' if ci else ''}, p10-p90 {spread}")
+    return text
 
 
 def _waterfall_table(result: RunTables) -> Table:
@@ -227,9 +267,10 @@ def _header(result: RunTables) -> Text:
     title = f" - {s.title}" if s.title else ""
     text = Text()
     text.append(f"{s.name}{title}\n", style="bold")
+    label = target_label(s.run.model_dump())
+    span = f"{s.run.duration_days:g} days" if label is None else f"to {label}, at most {s.run.duration_days:g} days"
     text.append(
-        f"{s.cluster.gpus:,} x {s.cluster.gpu} in {s.job_nodes:,} nodes (+ {s.cluster.spare_nodes:,} spare), "
-        f"{s.run.duration_days:g} days\n"
+        f"{s.cluster.gpus:,} x {s.cluster.gpu} in {s.job_nodes:,} nodes (+ {s.cluster.spare_nodes:,} spare), {span}\n"
     )
     text.append(
         f"{s.workload.precision} dense peak {s.peak_flops_per_gpu / 1e12:,.1f} TFLOP/s per GPU, "
@@ -248,9 +289,11 @@ def _header(result: RunTables) -> Text:
 
 def text_report(result: RunTables) -> Group:
     """The ``trainsim run`` report: header, headline, waterfall and causes, as one renderable (warnings: stderr)."""
+    note = _target_note(result)
     parts: list[RenderableType] = [
         _header(result),
         Text(""),
+        *([note, Text("")] if note is not None else []),
         _headline(result),
         Text(""),
         _waterfall_table(result),
@@ -305,6 +348,7 @@ def check_renderable(data: dict[str, Any]) -> Group:
         ("first-order ETTR at that interval", fmt_pct(d["first_order_ettr"], 2)),
         ("Daly ETTR at that interval", fmt_pct(d["daly_ettr"], 2)),
         ("effective compute estimate (MFU x Daly ETTR)", fmt_pct(d["effective_compute_ratio_estimate"], 2)),
+        *_time_to_train_rows(d),
         *memory_rows(d.get("memory")),
     ]
     for row in rows:
@@ -339,6 +383,15 @@ def check_renderable(data: dict[str, Any]) -> Group:
         )
     )
     return Group(*parts)
+
+
+def _time_to_train_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The closed-form time to train a target (mean and standard deviation), if the scenario has one."""
+    mean = d.get("time_to_train_days_estimate")
+    if mean is None:
+        return []
+    sd = d.get("time_to_train_days_sd") or 0.0
+    return [("time to train (Daly's model)", f"{fmt_days(mean)} ± {fmt_days(sd)} days (sd)")]
 
 
 def print_check(data: dict[str, Any], console: Console | None = None) -> None:

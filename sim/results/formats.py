@@ -72,6 +72,17 @@ def fmt_num(x: float | None, *, extra: int = 0) -> str:
     return f"{x:.{3 + extra}g}"
 
 
+def fmt_days(x: float | None, *, extra: int = 0) -> str:
+    """A time in days, to about a quarter of an hour: ``'6.61'``, ``'103.2'``; ``n/a`` for none.
+
+    >>> fmt_days(6.6123), fmt_days(103.24), fmt_days(None)
+    ('6.61', '103.2', 'n/a')
+    """
+    if x is None or _bad(x):
+        return "n/a"
+    return f"{x:,.{2 + extra}f}" if abs(x) < 100 else f"{x:,.{1 + extra}f}"
+
+
 def metric_fmt(metric: str) -> Fmt:
     """The formatter of a metric, by its name: shares as percentages, FLOPs and tokens in scientific
     notation, money in dollars, anything else as an amount.
@@ -85,6 +96,8 @@ def metric_fmt(metric: str) -> Fmt:
         return fmt_sci
     if "usd" in metric or "cost" in metric:
         return fmt_usd
+    if metric.endswith("_days"):
+        return fmt_days
     return fmt_num
 
 

@@ -17,21 +17,21 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.results.formats import fmt_num, fmt_sci
+from sim.results.formats import metric_fmt
 from sim.results.schema import FRACTIONS, METRIC_LABELS
 
 
 def fmt_half(metric: str, x: float | None) -> str:
     """A CI half-width in the metric's unit: percentage points for fractions.
 
-    >>> fmt_half("ettr", 0.002), fmt_half("realized_flop", 1.5e23), fmt_half("interruptions", 12.5)
-    ('± 0.20 pp', '± 1.50e23', '± 12.5')
+    >>> fmt_half("ettr", 0.002), fmt_half("realized_flop", 1.5e23), fmt_half("total_cost_usd", 2.5e6)
+    ('± 0.20 pp', '± 1.50e23', '± $2.50M')
     """
     if x is None or not math.isfinite(x):
         return "unknown"
     if metric in FRACTIONS:
         return f"± {100 * x:.2f} pp"
-    return f"± {fmt_sci(x) if abs(x) >= 1e6 else fmt_num(x)}"
+    return f"± {metric_fmt(metric)(x)}"
 
 
 def asked(block: Mapping[str, Any]) -> str:

@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 #: Ledger buckets, in the order of every table and chart; each is a ``fraction_<bucket>`` metric.
 BUCKETS: tuple[str, ...] = ("useful", "lost", "checkpoint", "slow", "detect", "restart", "wait", "maintenance")
 
@@ -37,6 +40,11 @@ METRIC_LABELS: dict[str, str] = {
     "ettr": "ETTR",
     "effective_compute_ratio": "effective compute",
     "realized_flop": "realized FLOP",
+    "time_to_train_days": "time to train (days)",
+    "cost_to_train_usd": "cost to train",
+    "usd_per_useful_exaflop": "cost per useful exaFLOP",
+    "total_cost_usd": "total cost",
+    "unreliability_cost_usd": "cost of unreliability",
     "nodes_retired": "servers retired",
     "spares_consumed": "spares consumed (job positions filled)",
     "repairs_auto": "automated repairs",
@@ -46,8 +54,60 @@ METRIC_LABELS: dict[str, str] = {
     "repair_node_hours": "server-hours in repair",
 }
 
-#: Metrics a sweep or ``optimize`` can maximise.
-OBJECTIVES: tuple[str, ...] = ("ettr", "effective_compute_ratio", "realized_flop")
+#: Objectives a sweep or ``optimize`` can rank by (``--objective``), each the metric it ranks: its
+#: own name, or for the time and money objectives a shorter one.
+OBJECTIVES: dict[str, str] = {
+    "ettr": "ettr",
+    "effective_compute_ratio": "effective_compute_ratio",
+    "realized_flop": "realized_flop",
+    "time_to_train": "time_to_train_days",
+    "cost_to_train": "cost_to_train_usd",
+    "cost_per_exaflop": "usd_per_useful_exaflop",
+    "total_cost": "total_cost_usd",
+}
+
+#: Metrics of which less is better; of every other objective, more is.
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"time_to_train_days", "cost_to_train_usd", "usd_per_useful_exaflop", "total_cost_usd"}
+)
+
+#: Metrics that need a target (``run.target_*``): a replication that did not reach it has none (NaN),
+#: which means "later (dearer) than any value", not "unknown": statistics treat it so.
+CENSORED: tuple[str, ...] = ("time_to_train_days", "cost_to_train_usd")
+
+
+def objective_metric(objective: str) -> str:
+    """The metric an objective ranks (a metric's own name is accepted too); ``KeyError`` for neither.
+
+    >>> objective_metric("time_to_train"), objective_metric("time_to_train_days"), objective_metric("ettr")
+    ('time_to_train_days', 'time_to_train_days', 'ettr')
+    """
+    if objective in OBJECTIVES:
+        return OBJECTIVES[objective]
+    if objective in OBJECTIVES.values():
+        return objective
+    raise KeyError(objective)
+
+
+def better_word(metric: str) -> str:
+    """``"lowest"`` or ``"highest"``: which mean of ``metric`` is best.
+
+    >>> better_word("ettr"), better_word("time_to_train_days")
+    ('highest', 'lowest')
+    """
+    return "lowest" if metric in LOWER_IS_BETTER else "highest"
+
+
+def best_index(means: Sequence[float], metric: str) -> int:
+    """Position of the best mean of ``metric`` (the first of equals); a missing mean (NaN) is the worst.
+
+    >>> best_index([3.0, 1.0, float("nan")], "ettr"), best_index([3.0, 1.0, float("nan")], "total_cost_usd")
+    (0, 1)
+    """
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    keyed = [sign * float(m) if not math.isnan(m) else -math.inf for m in means]
+    return max(range(len(keyed)), key=keyed.__getitem__)
+
 
 #: Scenario keys that sweeps, charts and ``optimize`` treat specially.
 INTERVAL = "checkpoint.interval_minutes"
