@@ -60,6 +60,17 @@ def test_stop_at_is_the_first_replication_that_meets_the_target() -> None:
     assert not reached(values[:50], tight).met
 
 
+def test_several_series_stop_when_every_one_meets() -> None:
+    """Series on the same replications (scenarios compared) stop at the first n at which every one meets it."""
+    rng = np.random.default_rng(4)
+    values = np.column_stack([rng.normal(0.8, 0.01, 400), rng.normal(0.7, 0.05, 400)])
+    p = Precision(half_width=0.01, min_replications=10, max_replications=400)
+    n = stop_at(values, p)
+    assert n is not None and n >= max(stop_at(values[:, 0], p) or 0, stop_at(values[:, 1], p) or 0)
+    halves = np.column_stack([prefix_stats(values[:, j])[1] for j in range(2)])
+    assert (halves[n - 1] <= 0.01).all() and all((halves[k] > 0.01).any() for k in range(9, n - 1))
+
+
 def test_relative_target() -> None:
     """A relative target is a half-width relative to the mean of the replications so far."""
     rng = np.random.default_rng(3)
