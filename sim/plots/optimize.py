@@ -18,7 +18,7 @@ from sim.plots import sweep_base as sb
 from sim.plots.sweep_base import BEST_COLOR, key_label
 from sim.results.folder import SweepFolder
 from sim.results.precision import per_point
-from sim.results.schema import FRACTIONS, INTERVAL, METRIC_LABELS
+from sim.results.schema import FRACTIONS, INTERVAL, LOWER_IS_BETTER, METRIC_LABELS
 
 LINE = "#0072B2"  # Okabe-Ito blue
 WORSE = "#D55E00"  # Okabe-Ito vermillion: significantly worse than the best
@@ -106,8 +106,10 @@ def optimize_chart(folder: SweepFolder) -> Figure:
     best = next(r for r in rows if r["x"] == float(optimum["best"]))
     ci = f"95% CI {_num(best['lo'], metric)}–{_num(best['hi'], metric)}{_unit(metric)}"
     star = top.plot([best["x"]], [best["mean"]], "*", ms=18, color=BEST_COLOR, markeredgecolor="black")[0]
-    worse = [r for r in rows if r["d_hi"] < 0]
-    same = [r for r in rows if not r["d_hi"] < 0]
+    # Surely worse: the paired CI of (value - best) lies wholly on the wrong side of 0.
+    lower = metric in LOWER_IS_BETTER
+    worse = [r for r in rows if (r["d_lo"] > 0 if lower else r["d_hi"] < 0)]
+    same = [r for r in rows if r not in worse]
     for group, color, label in ((same, LINE, "as good as the best (CI reaches 0)"), (worse, WORSE, "worse")):
         if group:
             bottom.errorbar(
@@ -128,7 +130,7 @@ def optimize_chart(folder: SweepFolder) -> Figure:
     handles += list(zip(*bottom.get_legend_handles_labels(), strict=True))
     top.legend(*zip(*handles, strict=True), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9.5)
     top.set_ylabel(f"{name}" + (f" ({_unit(metric)})" if _unit(metric) else ""))
-    bottom.set_ylabel(f"{name} − best, paired" + (f"\n({_unit(metric, diff=True)})" if metric in FRACTIONS else ""))
+    bottom.set_ylabel(f"{name}\n− best, paired" + (f" ({_unit(metric, diff=True)})" if metric in FRACTIONS else ""))
     bottom.set_xlabel(key_label(key) + ", log scale")
     for ax in (top, bottom):
         ax.grid(True, color="#E0E0E0", lw=0.8)
@@ -142,6 +144,7 @@ def optimize_chart(folder: SweepFolder) -> Figure:
         notes.append("Young and Daly assume exponential failures, instant spares and no detection delay")
     if optimum.get("at_edge_of_range"):
         notes.append("The best value is at the edge of the range: widen --range")
-    question = f"Which {key_label(key).split(' (')[0]} maximises {name}, and how sure is the search?"
+    verb = "minimises" if lower else "maximises"
+    question = f"Which {key_label(key).split(' (')[0]} {verb} {name}, and how sure is the search?"
     sb.header(fig, question, summary, ".  ".join(notes))
     return fig
