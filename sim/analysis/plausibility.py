@@ -168,16 +168,18 @@ def _server_mtbf_hours(s: Scenario) -> float:
 def wait_flag(fraction_wait: float, spares: int | None = None) -> Flag | None:
     """The job waited for spares or repairs more than ``WAIT_SHARE`` of its time (mean over replications).
 
-    >>> wait_flag(0.3, spares=16).text.split(":")[0]
+    >>> wait_flag(0.3, spares=16).text.split(": ")[0]
     'the job waits for spare servers or repairs 30.0% of the time (more than 10%)'
     """
     if not fraction_wait > WAIT_SHARE:
         return None
-    hint = "" if spares is None else f" (now {spares:,})"
-    return Flag("wait", f"the job waits for spare servers or repairs {fmt_pct(fraction_wait)} {_WAIT_ADVICE}{hint}")
+    now = "" if spares is None else f" (now {spares:,})"
+    share = f"{fmt_pct(fraction_wait)} of the time (more than {WAIT_SHARE:.0%})"
+    return Flag("wait", f"{_WAITS} {share}: {_ADVICE.format(now)}")
 
 
-_WAIT_ADVICE = f"of the time (more than {WAIT_SHARE:.0%}): add spares with cluster.spare_nodes or speed up repairs"
+_WAITS = "the job waits for spare servers or repairs"
+_ADVICE = "add spares with cluster.spare_nodes{} or speed up repairs"
 
 
 def wait_line(hits: list[tuple[str, float]], fixed_spares: int | None = None) -> str:
@@ -185,13 +187,13 @@ def wait_line(hits: list[tuple[str, float]], fixed_spares: int | None = None) ->
 
     ``fixed_spares``: the spares when the cluster grows along the points but the spares do not.
 
-    >>> wait_line([("cluster.gpus=65536", 0.23), ("cluster.gpus=131072", 0.41)], fixed_spares=16).split(" of the")[0]
-    'the job waits for spare servers or repairs at cluster.gpus=65536 (23.0%), cluster.gpus=131072 (41.0%)'
+    >>> wait_line([("cluster.gpus=65536", 0.23), ("cluster.gpus=131072", 0.41)], fixed_spares=16).split(" at ")[1][:54]
+    'cluster.gpus=65536 (23.0%), cluster.gpus=131072 (41.0%'
     """
     where = ", ".join(f"{label} ({fmt_pct(share)})" for label, share in hits[:MAX_WAIT_NAMED])
     if len(hits) > MAX_WAIT_NAMED:
         where += f" and {len(hits) - MAX_WAIT_NAMED} more points"
-    line = f"the job waits for spare servers or repairs at {where} {_WAIT_ADVICE}"
+    line = f"{_WAITS} more than {WAIT_SHARE:.0%} of the time at {where}: {_ADVICE.format('')}"
     if fixed_spares is not None:
         line += f"; cluster.spare_nodes stays {fixed_spares:,} at every point while cluster.gpus grows"
     return line
