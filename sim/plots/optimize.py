@@ -130,7 +130,7 @@ def optimize_chart(folder: SweepFolder) -> Figure:
     handles += list(zip(*bottom.get_legend_handles_labels(), strict=True))
     top.legend(*zip(*handles, strict=True), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9.5)
     top.set_ylabel(f"{name}" + (f" ({_unit(metric)})" if _unit(metric) else ""))
-    bottom.set_ylabel(f"{name}\n− best, paired" + (f" ({_unit(metric, diff=True)})" if metric in FRACTIONS else ""))
+    bottom.set_ylabel(f"{name} − best\n(paired{', pp' if metric in FRACTIONS else ''})")
     bottom.set_xlabel(key_label(key) + ", log scale")
     for ax in (top, bottom):
         ax.grid(True, color="#E0E0E0", lw=0.8)
