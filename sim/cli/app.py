@@ -24,6 +24,7 @@ import typer
 from sim.config.errors import InputError
 from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.config.version import VERSION
+from sim.results.schema import OBJECTIVES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Ctrl-C, as shells report a process ended by SIGINT (128 + 2); typer returns it from a command, too.
@@ -148,6 +149,16 @@ MaxReplicationsOpt = Annotated[
         show_default=False,
     ),
 ]
+PrecisionObjectiveOpt = Annotated[
+    str,
+    typer.Option(
+        "--objective",
+        help=(
+            "The metric --precision and --rel-precision apply to (in every scenario of a comparison): "
+            f"{', '.join(OBJECTIVES)}."
+        ),
+    ),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(
@@ -231,6 +242,20 @@ def precision_target(
     lo = DEFAULT_MIN if min_replications is None else min_replications
     hi = max(DEFAULT_MAX, lo) if max_replications is None else max_replications
     return target(half_width, relative, objective, lo, hi)
+
+
+def check_out(folder: Path, ours: Collection[str], command: str) -> None:
+    """Refuse an ``--out`` that ``command`` cannot replace whole (not a folder, the current folder, a folder with
+    files it did not write), creating nothing; finish a swap into it that was cut short."""
+    from sim.results import staging
+
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise BadInput(f"--out {folder}: exists and is not a folder")
+        check_replaceable(folder, ours, command)
+        staging.tidy(folder)
+    except OSError as e:  # a name too long, a folder that cannot be read
+        raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
 
 
 #: The longest error line printed: a message that quotes a huge value must not flood the terminal.

@@ -7,7 +7,6 @@ the folder ``sim.experiment.compare_save``; the report and charts read that fold
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,18 +23,18 @@ from sim.cli.app import (
     MaxReplicationsOpt,
     MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionObjectiveOpt,
     PrecisionOpt,
     RelPrecisionOpt,
     SetOpt,
     app,
-    check_replaceable,
+    check_out,
     info,
     parse_overrides,
     precision_target,
     warn,
 )
 from sim.config.limits import DEFAULT_MAX_EVENTS
-from sim.results.schema import OBJECTIVES
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -44,18 +43,12 @@ if TYPE_CHECKING:
 def _prepare_out(folder: Path) -> None:
     """Refuse an ``--out`` the comparison cannot replace whole, creating nothing it would not write anyway."""
     from sim.experiment.compare_save import COMPARE_FOLDER
-    from sim.results import staging
 
+    check_out(folder, COMPARE_FOLDER, "trainsim compare")
     try:
-        if folder.exists() and not folder.is_dir():
-            raise BadInput(f"--out {folder}: exists and is not a folder")
-        check_replaceable(folder, COMPARE_FOLDER, "trainsim compare")
-        staging.tidy(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
-    if not os.access(folder.resolve().parent, os.W_OK):
-        raise BadInput(f"--out {folder}: cannot write beside it (results are built there, then moved in)")
 
 
 @app.command("compare")
@@ -123,13 +116,7 @@ def compare_command(
     rel_precision: RelPrecisionOpt = None,
     min_replications: MinReplicationsOpt = None,
     max_replications: MaxReplicationsOpt = None,
-    objective: Annotated[
-        str,
-        typer.Option(
-            "--objective",
-            help=f"The metric --precision and --rel-precision apply to, in every scenario: {', '.join(OBJECTIVES)}.",
-        ),
-    ] = "ettr",
+    objective: PrecisionObjectiveOpt = "ettr",
 ) -> None:
     """Run scenarios (and variants of the first) on the same failures; paired differences from the first."""
     from sim.analysis.plausibility import points_warnings

@@ -23,7 +23,7 @@ from sim.cli.app import (
     ScenarioArg,
     SetOpt,
     app,
-    check_replaceable,
+    check_out,
     info,
     parse_overrides,
     warn,
@@ -112,7 +112,7 @@ def optimize_command(
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
     folder = optimize_save.default_optimize_dir(scenario) if out is None else out
-    _check_optimize_out(folder)
+    check_out(folder, optimize_save.OPTIMIZE_FOLDER, "trainsim optimize")
     search = optimize_save.search_block(key, lo, hi, objective)
 
     def on_start(done: int, total: int) -> None:
@@ -150,20 +150,6 @@ def optimize_command(
     from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
 
     finish(folder, no_plots, quiet, runtime)
-
-
-def _check_optimize_out(folder: Path) -> None:
-    """Refuse an ``--out`` that cannot take the search's folder (a file, a run's or sweep's folder); create nothing."""
-    from sim.experiment.optimize_save import OPTIMIZE_FOLDER
-    from sim.results import staging
-
-    try:
-        if folder.exists() and not folder.is_dir():
-            raise BadInput(f"--out {folder}: exists and is not a folder")
-        check_replaceable(folder, OPTIMIZE_FOLDER, "trainsim optimize")
-        staging.tidy(folder)
-    except OSError as e:
-        raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
 
 
 def _optimize_failed(

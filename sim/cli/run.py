@@ -19,6 +19,7 @@ from sim.cli.app import (
     MaxReplicationsOpt,
     MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionObjectiveOpt,
     PrecisionOpt,
     RelPrecisionOpt,
     ScenarioArg,
@@ -32,7 +33,6 @@ from sim.cli.app import (
 )
 from sim.config.errors import ScenarioError
 from sim.config.limits import DEFAULT_MAX_EVENTS
-from sim.results.schema import OBJECTIVES
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -125,13 +125,7 @@ def run_command(
     rel_precision: RelPrecisionOpt = None,
     min_replications: MinReplicationsOpt = None,
     max_replications: MaxReplicationsOpt = None,
-    objective: Annotated[
-        str,
-        typer.Option(
-            "--objective",
-            help=f"The metric --precision and --rel-precision apply to: {', '.join(OBJECTIVES)}.",
-        ),
-    ] = "ettr",
+    objective: PrecisionObjectiveOpt = "ettr",
 ) -> None:
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console

@@ -20,11 +20,12 @@ from typing import Any
 
 from sim.config.scenario import Scenario
 from sim.experiment.optimize import Optimum
+from sim.experiment.save import write_failure
 from sim.experiment.store import FILES as STORE_FILES
 from sim.experiment.sweep_save import POINTS, RUNS, SWEEP_FOLDER, in_memory, summary_document
 from sim.results import files as output
 from sim.results.folder import SweepFolder
-from sim.results.staging import failure_home, staged_folder
+from sim.results.staging import staged_folder
 
 #: Everything an optimize folder may hold: a sweep folder's files, charts and report, but no store (a folder
 #: with a sweep's store is a sweep's, and is not replaced).
@@ -101,10 +102,6 @@ def write_optimize_failure(
 ) -> Path:
     """Record a search that raised or was interrupted (its status, the error, the scenario, the seed and the
     search); into ``folder`` if that holds no results, else beside it. Return the summary's path."""
-    doc = output.failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
-    doc["search"] = dict(search)
-    home = failure_home(Path(folder), doc["status"])
-    with staged_folder(home, OPTIMIZE_FOLDER) as tmp:
-        output.write_scenario_copy(tmp, scenario_text)
-        output.write_summary(tmp, doc)
-    return home / output.SUMMARY
+    extra = {"search": dict(search)}
+    args = (scenario, seed, replications, error, scenario_text, started_utc, overrides, runtime_s)
+    return write_failure(folder, *args, extra=extra, ours=OPTIMIZE_FOLDER)

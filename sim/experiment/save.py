@@ -9,7 +9,7 @@ into those files. Earlier results in the folder stay as they were until the new 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,17 +94,21 @@ def write_failure(
     started_utc: str,
     overrides: Mapping[str, Any] | None = None,
     runtime_s: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+    ours: Collection[str] = RUN_FOLDER,
 ) -> Path:
     """Record a run that raised or was interrupted: a scenario copy and a ``summary.json`` with the status
     (``failed`` or ``interrupted``), the error, the scenario and the seed. Return the summary's path.
 
     The record replaces ``out_dir`` only if that holds no results (nothing, or an earlier failure);
     next to complete results it goes into a new sibling folder (``sim.results.staging.failure_home``),
-    and the results stay as they were.
+    and the results stay as they were. ``extra``: more keys of the record (an optimize's search);
+    ``ours``: the files a folder of this command may hold.
     """
     doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
+    doc.update(extra or {})
     home = failure_home(Path(out_dir), doc["status"])
-    with staged_folder(home, RUN_FOLDER) as tmp:
+    with staged_folder(home, ours) as tmp:
         write_scenario_copy(tmp, scenario_text)
         write_summary(tmp, doc)
     return home / SUMMARY
