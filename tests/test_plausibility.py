@@ -187,3 +187,15 @@ def test_sweep_warns_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str
     lines = [line for line in err.splitlines() if line.startswith("trainsim: warning: ")]
     assert code == 0 and len(lines) == 1 and lines[0].startswith("trainsim: warning: at workload.mfu=0.9: ")
     assert json.loads((tmp_path / "w" / "summary.json").read_text())["warnings"] == [lines[0][19:]]
+
+
+def test_check_lists_the_warnings_a_run_would_give(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`trainsim check` shows the scenario's warnings (text and JSON) before anything runs; none when plausible."""
+    path = _write(tmp_path, "mfu = 0.9")
+    assert main(["check", str(path), "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["warnings"]) == 1 and doc["warnings"][0].startswith("workload.mfu = 0.9 ")
+    assert main(["check", str(path)]) == 0
+    assert "warning: workload.mfu = 0.9" in capsys.readouterr().out
+    assert main(["check", str(_write(tmp_path, "mfu = 0.4")), "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []

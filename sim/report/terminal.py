@@ -355,7 +355,8 @@ def check_renderable(data: dict[str, Any]) -> Group:
         t.add_row(*row)
     parts: list[RenderableType] = [head, Text(""), t]
     mem = d.get("memory") or {}
-    parts += [Text(f"warning: {w}", style="yellow") for w in [mem.get("warning"), *mem.get("notes", [])] if w]
+    shown = d.get("warnings", [mem.get("warning")])
+    parts += [Text(f"warning: {w}", style="yellow") for w in [*shown, *mem.get("notes", [])] if w]
     if d["causes"]:
         c = Table(
             title="Failure modes, most frequent first",
