@@ -237,7 +237,7 @@ def precision_target(
     if replications is not None:
         raise BadInput("--replications: not with --precision or --rel-precision (they choose the count)")
     from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN
-    from sim.experiment.runner import precision_target as target
+    from sim.experiment.precision import precision_target as target
 
     lo = DEFAULT_MIN if min_replications is None else min_replications
     hi = max(DEFAULT_MAX, lo) if max_replications is None else max_replications

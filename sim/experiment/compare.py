@@ -36,17 +36,9 @@ from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
 from sim.config.loading import fixed_for_interval, load_scenario, parse_value, with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.differences import differences
-from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, reached, until_precise
-from sim.experiment.runner import (
-    Replication,
-    Result,
-    child_seed,
-    mean_wait,
-    precision_target,
-    result_warnings,
-    simulate,
-    warnings_for,
-)
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, precision_target, reached, until_precise
+from sim.experiment.run_warnings import mean_wait, result_warnings, warnings_for
+from sim.experiment.runner import Replication, Result, child_seed, simulate
 from sim.experiment.statistics import json_number
 from sim.experiment.workers import worker_pool
 

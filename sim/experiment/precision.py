@@ -27,6 +27,7 @@ from scipy import stats
 
 from sim.config.errors import PrecisionError, shown
 from sim.config.limits import MAX_REPLICATIONS
+from sim.results.schema import CENSORED, OBJECTIVES, objective_metric
 
 #: Replications before the rule is first checked, and the most it may take (``--min-replications``,
 #: ``--max-replications``).
@@ -155,6 +156,26 @@ def next_count(values: np.ndarray, precision: Precision, floor: int = 1) -> int:
         wanted = max(wanted, need)
     more = min(max(wanted - have, floor, 1), have)
     return min(more, precision.max_replications - have)
+
+
+def precision_target(
+    half_width: float | Precision | None,
+    relative: float | None,
+    objective: str = "ettr",
+    min_replications: int = DEFAULT_MIN,
+    max_replications: int = DEFAULT_MAX,
+) -> Precision | None:
+    """The precision target of the arguments of ``run`` (``None`` without one); ``PrecisionError`` if unusable."""
+    if isinstance(half_width, Precision):
+        return half_width
+    if half_width is None and relative is None:
+        return None
+    try:
+        metric = objective_metric(objective)
+    except KeyError:
+        raise PrecisionError(f"{shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective") from None
+    # A time or cost to train not reached is later than any: its interval is unknown, the target unmet.
+    return Precision(metric, half_width, relative, min_replications, max_replications, censored=metric in CENSORED)
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,12 @@ import pandas as pd
 import simpy
 from simpy.core import StopSimulation
 
-from sim.analysis.plausibility import scenario_flags, wait_flag
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
-from sim.config.errors import PrecisionError, shown
+from sim.config.errors import PrecisionError
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, reached, until_precise
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, precision_target, reached, until_precise
+from sim.experiment.run_warnings import warnings_for
 from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
@@ -53,9 +53,7 @@ from sim.model.repairs import fleet_metrics, server_timeline, with_technicians
 from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
-from sim.results.precision import shortfall
-from sim.results.schema import CENSORED, OBJECTIVES, objective_metric
-from sim.results.target import not_reached_text
+from sim.results.schema import CENSORED
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -354,26 +352,6 @@ def run(
     return result
 
 
-def precision_target(
-    half_width: float | Precision | None,
-    relative: float | None,
-    objective: str = "ettr",
-    min_replications: int = DEFAULT_MIN,
-    max_replications: int = DEFAULT_MAX,
-) -> Precision | None:
-    """The precision target of the arguments of ``run`` (``None`` without one); ``PrecisionError`` if unusable."""
-    if isinstance(half_width, Precision):
-        return half_width
-    if half_width is None and relative is None:
-        return None
-    try:
-        metric = objective_metric(objective)
-    except KeyError:
-        raise PrecisionError(f"{shown(objective)}: must be one of {', '.join(OBJECTIVES)}", "objective") from None
-    # A time or cost to train not reached is later than any: its interval is unknown, the target unmet.
-    return Precision(metric, half_width, relative, min_replications, max_replications, censored=metric in CENSORED)
-
-
 def play_replications(
     scenario: Scenario, root: int, indices: list[int], pool: ProcessPoolExecutor | None = None
 ) -> list[Replication]:
@@ -383,58 +361,3 @@ def play_replications(
     if pool is None or len(args) <= 1:
         return [_simulate_args(a) for a in args]
     return list(pool.map(_simulate_args, args))
-
-
-def warnings_for(scenario: Scenario, result: Result) -> list[str]:
-    """Plain-language warnings about a scenario and its results: the plausibility checks
-    (``sim.analysis.plausibility``), then what the results say (``result_warnings``)."""
-    out = [f.text for f in scenario_flags(scenario)]
-    wait = wait_flag(mean_wait(result), scenario.cluster.spare_nodes)
-    if wait is not None:
-        out.append(wait.text)
-    return out + result_warnings(result)
-
-
-def mean_wait(result: Result) -> float:
-    """The mean share of the job's time spent waiting for spares or repairs (0 without replications)."""
-    waiting = [r.metrics.get("fraction_wait", 0.0) for r in result.replications]
-    return float(np.mean(waiting)) if waiting else 0.0
-
-
-def result_warnings(result: Result) -> list[str]:
-    """What the results say beyond plausibility: a clipped event log, a precision not reached, no useful work."""
-    out = []
-    dropped = [r for r in result.replications if r.events_dropped]
-    if dropped:
-        out.append(
-            f"the event log of {len(dropped)} replication{'s' if len(dropped) != 1 else ''} kept its first "
-            f"{EVENT_ROWS:,} rows and dropped {sum(r.events_dropped for r in dropped):,} more: "
-            "the timeline shows the start of those runs; every metric counts them all"
-        )
-    missed = None if result.precision is None else shortfall(result.precision)
-    if missed is not None:
-        out.append(missed)
-    ettr = [r.metrics["ettr"] for r in result.replications]
-    if ettr and max(ettr) < 0.05:
-        out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
-    out.extend(_target_warnings(result.scenario, result))
-    return out
-
-
-def _target_warnings(scenario: Scenario, result: Result) -> list[str]:
-    """A target out of reach even without failures, or not reached in some replications."""
-    target = scenario.target_gpu_seconds
-    if target is None or not result.replications:
-        return []
-    days = scenario.run.duration_days
-    # Without any failure the job computes interval / (interval + blocking) of the time.
-    seg = JobSpec.from_scenario(scenario).segment
-    needed = target / scenario.cluster.gpus * seg.cycle_s / seg.interval_s / 86400.0
-    if needed > days:
-        return [
-            f"run.{scenario.run.target_key}: needs {needed:,.1f} days even without failures, more than "
-            f"run.duration_days ({days:g}): no replication can reach it"
-        ]
-    share = sum(r.metrics["target_reached"] for r in result.replications) / len(result.replications)
-    text = not_reached_text(share, len(result.replications), days)
-    return [] if text is None else [f"run.{scenario.run.target_key}: {text}; raise run.duration_days"]
