@@ -141,6 +141,29 @@ def test_a_stationary_fleet_expects_window_over_mtbf(shape: float, action: str) 
         assert_mean(counts_before(tl, w * HOUR), w / 100.0)
 
 
+def counts_between(tl: NodeTimeline, a_s: float, b_s: float, mode_index: int) -> np.ndarray:
+    """Failures of mode ``mode_index`` of each node (row) in [a_s, b_s)."""
+    node = np.repeat(np.arange(tl.nodes), np.diff(tl.ptr))
+    keep = (tl.time >= a_s) & (tl.time < b_s) & (tl.mode == mode_index)
+    return np.bincount(node[keep], minlength=tl.nodes)
+
+
+def test_a_repair_renews_only_the_part_that_failed() -> None:
+    """Replace modes side by side (Weibull shapes 0.5 and 2.5, an exponential; repairs of no length): every mode
+    expects window / MTBF in the first window and in late ones, as if alone. (When a repair renewed every clock,
+    the shape-0.5 mode failed 2.2 times window / MTBF in hours 0-30 and 2.6 times in 300-600, the shape-2.5 one
+    0.69 and 0.31 times.)"""
+    modes = [
+        mode(distribution="weibull", shape=0.5, mtbf_hours=100.0, action="replace", repair_hours=0.0),
+        mode(distribution="weibull", shape=2.5, mtbf_hours=100.0, action="replace", repair_hours=0.0),
+        mode(mtbf_hours=50.0, action="replace", repair_hours=0.0),
+    ]
+    tl = node_timeline(modes, 20_000, 8, 600 * HOUR, np.random.default_rng(37), fleet_age="stationary")
+    for a, b in ((0.0, 30.0), (300.0, 600.0)):
+        for i, m in enumerate(modes):
+            assert_mean(counts_between(tl, a * HOUR, b * HOUR, i), (b - a) / m.mtbf_hours)
+
+
 def test_stationary_gpu_clocks_of_one_server_each_expect_window_over_mtbf() -> None:
     """Eight Weibull GPU clocks (shape 0.5, restart) of a server: 8 w / MTBF per server in every window."""
     m = mode(scope="gpu", distribution="weibull", shape=0.5, mtbf_hours=800.0)

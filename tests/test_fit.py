@@ -111,7 +111,8 @@ def test_renewal_fits_match_scipy(seed: int, shape: float, mtbf: float, nodes: i
 
 def test_stationary_likelihood_is_the_forward_recurrence() -> None:
     """A node up at the window start: its first interval has density S(t) / mean (fault) or survival
-    Q(1/k, (t/scale)^k) (none); later intervals are fresh lifetimes. Checked against scipy's functions."""
+    Q(1/k, (t/scale)^k) (none); later intervals are fresh lifetimes; a cause's clock runs on over another
+    cause's fault (paused while down). Checked against scipy's functions."""
     rows = [Incident(30.0, "a", "n1", 0, 40.0), Incident(100.0, "a", "n1", 0, 110.0)]
     rows.append(Incident(50.0, "b", "n2", 0, 60.0))
     h = histories(rows, nodes=3, window=200.0)
@@ -122,8 +123,7 @@ def test_stationary_likelihood_is_the_forward_recurrence() -> None:
         math.log(w.sf(30.0) / mean)  # n1: first interval ends in a fault of a
         + w.logpdf(60.0)  # n1: 40 -> 100
         + w.logsf(90.0)  # n1: 110 -> 200, censored
-        + math.log(special.gammaincc(1 / k, (50.0 / lam) ** k))  # n2: first interval ends in b: a censored
-        + w.logsf(140.0)  # n2: 60 -> 200
+        + math.log(special.gammaincc(1 / k, (190.0 / lam) ** k))  # n2: a's clock 0 -> 50 and 60 -> 200, censored
         + math.log(special.gammaincc(1 / k, (200.0 / lam) ** k))  # the silent node
     )
     assert CauseLikelihood(h, 0, (np.ones(1), np.ones(1)))(k, math.log(mean)) == pytest.approx(expected, rel=1e-12)
@@ -151,7 +151,7 @@ def test_frailty_likelihood_integrates_the_multiplier_given_the_other_causes() -
         return math.log(sum(pq_ * math.exp(node(zq, *args)) for zq, pq_ in zip(z, p, strict=True)))
 
     expected = (
-        mix((30.0, True), [(60.0, False), (90.0, False)], 180.0, 1)
+        mix((30.0, True), [(150.0, False)], 180.0, 1)  # a's clock runs on over b's fault: 40 -> 100 -> 200
         + mix((50.0, True), [(140.0, False)], 190.0, 0)
         + mix((200.0, False), [], 200.0, 0)
     )

@@ -1,18 +1,19 @@
 """Each cause's failure law by maximum likelihood over the node histories (``sim.analysis.histories``).
 
-The model is the simulator's: a node is at risk from the window start (or its return from repair)
-until its next fault, of whatever cause; every cause is a clock of its own law on the node, all of
-them as good as new when the node comes back (``action = "replace"``). A node's clocks run
-``z`` times as fast as the fleet's (its rate multiplier, mean 1 over the fleet; ``z = 1`` everywhere
-for a homogeneous fleet). In a fleet in steady state (``stationary``) the first interval of a node
-that is up at the window start is a forward-recurrence time: density ``S(t) / mean``, survival
-``Q(1/k, (t/scale)^k)`` for a Weibull of shape ``k`` (the regularized upper incomplete gamma), which
-for the exponential is its own law.
+The model is the simulator's: a node is at risk from the window start (or its return from repair) until
+its next fault, of whatever cause; every cause is a clock of its own law on the node, renewed by its own
+faults (``action = "replace"`` renews the part that failed) and paused while the node is down
+(``Histories.own``). A node's clocks run ``z`` times as fast as the fleet's (its rate multiplier, mean 1
+over the fleet; ``z = 1`` everywhere for a homogeneous fleet). In a fleet in steady state
+(``stationary``) the first interval of a node that is up at the window start is a forward-recurrence
+time: density ``S(t) / mean``, survival ``Q(1/k, (t/scale)^k)`` for a Weibull of shape ``k`` (the
+regularized upper incomplete gamma), which for the exponential is its own law.
 
 Each cause is fitted by the likelihood of its own faults (observed ends of intervals) and of every
 other interval as censored, with the node's multiplier integrated over the fitted heterogeneity law
-(``sim.analysis.heterogeneity``) given the node's faults of the other causes (counted as Poisson at
-their fleet rate over the node's exposure). This is the likelihood of the cause's data given the
+(``sim.analysis.heterogeneity``) given the node's other causes: their terms of the likelihood
+(``sim.analysis.joint_fit``), or their counts read as Poisson at their fleet rate over the node's
+exposure (the same when they are exponential). This is the likelihood of the cause's data given the
 rest, so clustering that the heterogeneity explains (bad nodes failing again and again, and their
 many short intervals between repairs) is not read as a decreasing hazard. Exponential: with no
 heterogeneity, MTBF = exposure / faults with the exact chi-square interval of a time-truncated
@@ -121,49 +122,62 @@ def _log_q(s: float, x: np.ndarray) -> np.ndarray:
 
 
 class CauseLikelihood:
-    """The log-likelihood of one cause's faults over the histories, the node's multiplier integrated out."""
+    """The log-likelihood of one cause's faults over the histories, the node's multiplier integrated out.
 
-    def __init__(self, h: Histories, cause: int, law: tuple[np.ndarray, np.ndarray], stationary: bool = True) -> None:
+    What the node's other causes say about its multiplier: ``others`` (groups x multipliers: their
+    log-likelihood terms, ``sim.analysis.joint_fit``), or else their counts read as Poisson at their
+    fleet rate over the node's exposure.
+    """
+
+    def __init__(
+        self, h: Histories, cause: int, law: tuple[np.ndarray, np.ndarray], stationary: bool = True,
+        others: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
         z, p = law
         self.log_z, self.z, self.log_p = np.log(z)[None, :], z[None, :], np.log(p)[None, :]
         self.w = h.weight
         groups = h.weight.size
-        first = h.iv_first if stationary else np.zeros_like(h.iv_first)
-        hit = h.iv_cause == cause
+        iv = h.own(cause)
+        first = iv.first if stationary else np.zeros_like(iv.first)
+        hit = iv.hit
         fresh = ~first
-        self.d = np.bincount(h.iv_group[fresh & hit], minlength=groups).astype(float)[:, None]
-        self.log_x_sum = np.bincount(h.iv_group[fresh & hit], np.log(h.iv_length[fresh & hit]), groups)[:, None]
-        self.fresh_group, self.fresh_x = h.iv_group[fresh], h.iv_length[fresh]
+        self.d = np.bincount(iv.group[fresh & hit], minlength=groups).astype(float)[:, None]
+        self.log_x_sum = np.bincount(iv.group[fresh & hit], np.log(iv.length[fresh & hit]), groups)[:, None]
+        self.fresh_group, self.fresh_x = iv.group[fresh], iv.length[fresh]
         self.groups = groups
-        self.first_group, self.first_x, self.first_hit = h.iv_group[first], h.iv_length[first], hit[first]
+        self.first_group, self.first_x, self.first_hit = iv.group[first], iv.length[first], hit[first]
         self.events = int(hit.sum())
-        self.exposure = float((h.weight[h.iv_group] * h.iv_length).sum())
+        self.exposure = float((h.weight[iv.group] * iv.length).sum())
         self.plain = z.size == 1 and z[0] == 1.0
         if not self.plain:
-            # What the node's other faults say about its multiplier: log Poisson(n_other; z rate_other exposure)
-            # up to a term free of z.
-            others = h.counts - h.by_cause[:, cause]
-            rate = float(h.weight @ others) / max(h.exposure_hours, 1e-300)
-            self.log_p = self.log_p + others[:, None] * self.log_z - rate * h.exposure[:, None] * self.z
+            if others is not None:
+                self.log_p = self.log_p + others
+            else:
+                # Log Poisson(n_other; z rate_other exposure) up to a term free of z.
+                n = h.counts - h.by_cause[:, cause]
+                rate = float(h.weight @ n) / max(h.exposure_hours, 1e-300)
+                self.log_p = self.log_p + n[:, None] * self.log_z - rate * h.exposure[:, None] * self.z
 
-    def __call__(self, k: float, log_mean: float) -> float:
-        """Log-likelihood at shape ``k`` and mean ``exp(log_mean)`` (hours)."""
+    def terms(self, k: float, log_mean: float, z: np.ndarray | None = None) -> np.ndarray:
+        """Log-likelihood of each group's data of this cause (rows) at each multiplier (columns: the law's, or
+        ``z``), at shape ``k`` and mean ``exp(log_mean)`` (hours)."""
+        zz, log_z = (self.z, self.log_z) if z is None else (z[None, :], np.log(z)[None, :])
         log_scale = log_mean - float(special.gammaln(1.0 + 1.0 / k))
         a = np.bincount(self.fresh_group, (self.fresh_x / math.exp(log_scale)) ** k, self.groups)[:, None]
-        zk = self.z**k
-        ll = self.d * (math.log(k) + k * self.log_z - k * log_scale) + (k - 1.0) * self.log_x_sum - zk * a
+        zk = zz**k
+        ll: np.ndarray = self.d * (math.log(k) + k * log_z - k * log_scale) + (k - 1.0) * self.log_x_sum - zk * a
         if self.first_group.size:
             u = (self.first_x[:, None] / math.exp(log_scale)) ** k * zk
-            term = np.where(self.first_hit[:, None], self.log_z - log_mean - u, 0.0)
+            term = np.where(self.first_hit[:, None], log_z - log_mean - u, 0.0)
             cens = ~self.first_hit
             if cens.any():
                 term[cens] = -u[cens] if k == 1.0 else _log_q(1.0 / k, u[cens])
-            ll[self.first_group] += term
-        total = ll + self.log_p
-        if total.shape[1] == 1:
-            return float(self.w @ total[:, 0])
-        top = total.max(axis=1, keepdims=True)
-        return float(self.w @ (top[:, 0] + np.log(np.exp(total - top).sum(axis=1))))
+            ll[self.first_group] += term  # one first interval per group
+        return ll
+
+    def __call__(self, k: float, log_mean: float) -> float:
+        """Log-likelihood at shape ``k`` and mean ``exp(log_mean)`` (hours)."""
+        return mix(self.w, self.terms(k, log_mean) + self.log_p)
 
     def exponential(self, alpha: float = ALPHA) -> ExponentialFit:
         """The exponential MLE (shape 1) and its 95% interval."""
@@ -179,20 +193,28 @@ class CauseLikelihood:
         lo, hi = profile_interval(lambda v: self(1.0, v), best, float(r.x), *bounds)
         return ExponentialFit(math.exp(float(r.x)), (math.exp(lo), math.exp(hi)), best)
 
-    def weibull(self, start_log_mean: float) -> WeibullFit:
-        """The Weibull MLE over shape and mean, with Wald intervals on the log scale (observed information)."""
+    def weibull(self, start_log_mean: float, start_log_shape: float = 0.0, polish: bool = False) -> WeibullFit:
+        """The Weibull MLE over shape and mean, with Wald intervals on the log scale (observed information).
+
+        ``polish``: the start is near the optimum (a fit of nearly the same data): Newton steps from it,
+        without the simplex unless the start's information is not positive definite.
+        """
         lk = (math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1]))
         lm = (start_log_mean - _SPAN, start_log_mean + _SPAN)
 
         def ll(u: float, v: float) -> float:
             return self(math.exp(float(np.clip(u, *lk))), float(np.clip(v, *lm)))
 
-        simplex = np.array([[0.0, start_log_mean], [0.4, start_log_mean], [0.0, start_log_mean + 0.4]])
-        options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 1000, "initial_simplex": simplex}
-        r = optimize.minimize(lambda x: -ll(x[0], x[1]), simplex[0], method="Nelder-Mead", options=options)
-        u, v = float(np.clip(r.x[0], *lk)), float(np.clip(r.x[1], *lm))
-        best, grad, info = _newton(ll, u, v)
-        for _ in range(2):  # Newton steps polish the coarse simplex's optimum to the MLE
+        u0 = start_log_shape
+        u, v = u0, start_log_mean
+        best, grad, info = _newton(ll, u, v) if polish else (math.nan, np.zeros(2), np.full((2, 2), math.nan))
+        if not (np.all(np.isfinite(info)) and info[0, 0] > 0 and np.linalg.det(info) > 0):
+            simplex = np.array([[u0, start_log_mean], [u0 + 0.4, start_log_mean], [u0, start_log_mean + 0.4]])
+            options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 1000, "initial_simplex": simplex}
+            r = optimize.minimize(lambda x: -ll(x[0], x[1]), simplex[0], method="Nelder-Mead", options=options)
+            u, v = float(np.clip(r.x[0], *lk)), float(np.clip(r.x[1], *lm))
+            best, grad, info = _newton(ll, u, v)
+        for _ in range(6 if polish else 2):  # Newton steps polish the coarse simplex's optimum to the MLE
             if not (np.all(np.isfinite(info)) and info[0, 0] > 0 and np.linalg.det(info) > 0):
                 break
             du, dv = np.linalg.solve(info, grad)
@@ -219,6 +241,14 @@ class CauseLikelihood:
         )
 
 
+def mix(w: np.ndarray, total: np.ndarray) -> float:
+    """Sum over groups (weights ``w``) of the log of each row's sum of exponentials (the multiplier integrated)."""
+    if total.shape[1] == 1:
+        return float(w @ total[:, 0])
+    top = total.max(axis=1, keepdims=True)
+    return float(w @ (top[:, 0] + np.log(np.exp(total - top).sum(axis=1))))
+
+
 _STEP = 1e-3
 
 
@@ -230,6 +260,19 @@ def _newton(ll: Any, u: float, v: float) -> tuple[float, np.ndarray, np.ndarray]
     f_uv = (ll(u + e, v + e) - ll(u + e, v - e) - ll(u - e, v + e) + ll(u - e, v - e)) / (4 * e**2)
     info = -np.array([[(pu - 2 * best + mu) / e**2, f_uv], [f_uv, (pv - 2 * best + mv) / e**2]])
     return best, np.array([(pu - mu) / (2 * e), (pv - mv) / (2 * e)]), info
+
+
+def weibull_note(events: int, k: float) -> str:
+    """Why a Weibull fit of shape ``k`` to ``events`` faults is not trusted, however small its p-value; empty
+    when it is."""
+    if events < MIN_WEIBULL_EVENTS:
+        n = f"{events} event{'' if events == 1 else 's'}"
+        return f"only {n}: too few for the Weibull fit and its test (exponential kept)"
+    if not SHAPE_BOUNDS[0] * 1.01 < k < SHAPE_BOUNDS[1] / 1.01:
+        return f"Weibull shape at its search bound {k:.3g}: degenerate fit (exponential kept)"
+    if not SCENARIO_SHAPES[0] <= k <= SCENARIO_SHAPES[1]:
+        return f"Weibull shape {k:.3g} outside the scenario's {SCENARIO_SHAPES[0]:g}-{SCENARIO_SHAPES[1]:g}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -264,15 +307,7 @@ class ModeFit:
     @property
     def note(self) -> str:
         """Why a Weibull fit is not trusted, however small its p-value; empty when it is."""
-        if self.events < MIN_WEIBULL_EVENTS:
-            n = f"{self.events} event{'' if self.events == 1 else 's'}"
-            return f"only {n}: too few for the Weibull fit and its test (exponential kept)"
-        k = self.weibull.shape
-        if not SHAPE_BOUNDS[0] * 1.01 < k < SHAPE_BOUNDS[1] / 1.01:
-            return f"Weibull shape at its search bound {k:.3g}: degenerate fit (exponential kept)"
-        if not SCENARIO_SHAPES[0] <= k <= SCENARIO_SHAPES[1]:
-            return f"Weibull shape {k:.3g} outside the scenario's {SCENARIO_SHAPES[0]:g}-{SCENARIO_SHAPES[1]:g}"
-        return ""
+        return weibull_note(self.events, self.weibull.shape)
 
     @property
     def mtbf_hours(self) -> float:
@@ -329,9 +364,13 @@ def fit_cause(
     stationary: bool = True,
     alpha: float = ALPHA,
     repair: RepairFit | None = None,
+    others: np.ndarray | None = None,
+    start: tuple[float, float] = (1.0, math.nan),
 ) -> ModeFit:
-    """Fit cause number ``cause`` of the histories ``h`` under the heterogeneity ``law`` (multipliers, weights)."""
-    lik = CauseLikelihood(h, cause, law, stationary)
+    """Fit cause number ``cause`` of the histories ``h`` under the heterogeneity ``law`` (multipliers, weights),
+    the node's other causes given by ``others`` (see ``CauseLikelihood``); ``start``: (shape, log mean) near
+    the Weibull optimum, polished from there when its shape is not 1."""
+    lik = CauseLikelihood(h, cause, law, stationary, others)
     if lik.events == 0:
         # Every fault of the cause struck a node already down: its rate is all there is to fit.
         e = _exponential_closed(int(h.events[cause]), h.exposure_hours, alpha)
@@ -339,7 +378,8 @@ def fit_cause(
         lr = 0.0
     else:
         e = lik.exponential(alpha)
-        w = lik.weibull(math.log(e.mtbf_hours))
+        polish = start[0] != 1.0 and math.isfinite(start[1])
+        w = lik.weibull(start[1], math.log(start[0]), polish=True) if polish else lik.weibull(math.log(e.mtbf_hours))
         lr = max(0.0, 2 * (w.loglik - e.loglik))
     return ModeFit(
         name=h.causes[cause],

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.analysis.fit import ALPHA, ModeFit, fit_cause
-from sim.analysis.heterogeneity import MODELS, HeterogeneityFit, fit_heterogeneity
+from sim.analysis.fit import ALPHA, ModeFit
+from sim.analysis.heterogeneity import MODELS, HeterogeneityFit
 from sim.analysis.histories import Histories, histories
 from sim.analysis.incidents import FitError, Incident
+from sim.analysis.joint_fit import fit_jointly
 from sim.analysis.repair_fit import MAX_SIGMA, fit_repairs
 from sim.config.scenario import FailureMode, Heterogeneity
 
@@ -165,13 +166,6 @@ def fit_fleet(
     if heterogeneity != "auto" and heterogeneity not in MODELS:
         raise FitError(f"--heterogeneity: one of auto, {', '.join(MODELS)}; got {heterogeneity!r}")
     h = histories(incidents, nodes, window)
-    het = fit_heterogeneity(h.counts, h.exposure, h.weight, alpha, None if heterogeneity == "auto" else heterogeneity)
-    law = het.law()
-    fits = []
-    for c in range(len(h.causes)):
-        repair = None
-        if h.repairs is not None:
-            repair = fit_repairs(h.repairs[c].hours, h.repairs[c].open)
-        fits.append(fit_cause(h, c, law, stationary, alpha, repair))
-    fits.sort(key=lambda f: (-f.events, f.name))
-    return FleetFit(nodes, window, stationary, h, het, tuple(fits))
+    repairs = None if h.repairs is None else [fit_repairs(r.hours, r.open) for r in h.repairs]
+    het, modes = fit_jointly(h, stationary, alpha, None if heterogeneity == "auto" else heterogeneity, repairs)
+    return FleetFit(nodes, window, stationary, h, het, tuple(sorted(modes, key=lambda f: (-f.events, f.name))))

@@ -122,16 +122,18 @@ def two_point_law(fraction: float, multiplier: float) -> tuple[np.ndarray, np.nd
     return np.array([good, good * multiplier]), np.array([1.0 - fraction, fraction])
 
 
-def gamma_law(cv: float, ratio: float = 1.1) -> tuple[np.ndarray, np.ndarray]:
+def gamma_law(cv: float, ratio: float = 1.1, narrow: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Gamma multipliers of mean 1 and coefficient of variation ``cv`` as a discrete law: geometric bins
-    ``ratio`` wide, each at its conditional mean (so the mean stays exactly 1), the far tails lumped.
+    ``ratio`` wide (narrower for a narrow law, unless not ``narrow``), each at its conditional mean (so the
+    mean stays exactly 1), the far tails lumped.
 
     >>> z, p = gamma_law(0.5)
     >>> round(float(p.sum()), 12), round(float(z @ p), 12), round(float(np.sqrt(((z - 1) ** 2) @ p)), 2)
     (1.0, 1.0, 0.5)
     """
     a = 1.0 / cv**2
-    ratio = min(ratio, 1.0 + cv / 10.0)  # a narrow law needs narrow bins
+    if narrow:
+        ratio = min(ratio, 1.0 + cv / 10.0)  # a narrow law needs narrow bins
     lo = max(float(stats.gamma.ppf(1e-7, a, scale=1 / a)), 1e-4)
     hi = float(stats.gamma.isf(1e-12, a, scale=1 / a))
     inner = np.exp(np.arange(math.log(lo), math.log(hi), math.log(ratio)))

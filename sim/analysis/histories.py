@@ -2,12 +2,14 @@
 
 A node is at risk from the window start (unless a fault that began before the window still holds it
 down) until its first fault; then it is down until that fault's end (no end column: back at once; an
-open repair: down to the window end), and at risk again, as good as new, from its return. These
-stretches are the *intervals*; the first of a node that is up at the window start is a
-forward-recurrence time of a fleet in steady state. A fault that starts while its node is already down
-(overlapping an earlier fault's [start, end)) is counted as a fault of its cause but ends no interval
-and adds no downtime twice: it is *secondary*. Nodes absent from the log share one group: one whole
-window at risk, with their count as weight, so a fleet of a billion nodes costs one row.
+open repair: down to the window end), and at risk again from its return. These stretches are the
+*intervals*; the first of a node that is up at the window start is a forward-recurrence time of a fleet
+in steady state. A repair renews the part that failed: a cause's clock runs over the intervals of a node
+from one of its own faults to the next (``Histories.own``), paused while the node is down. A fault that
+starts while its node is already down (overlapping an earlier fault's [start, end)) is counted as a
+fault of its cause but ends no interval and adds no downtime twice: it is *secondary*. Nodes absent from
+the log share one group: one whole window at risk, with their count as weight, so a fleet of a billion
+nodes costs one row.
 
 >>> from sim.analysis.incidents import Incident
 >>> h = histories([Incident(10.0, "psu", "n1", 2, 12.0), Incident(11.0, "nic", "n1", 3, 15.0)], nodes=3, window=100.0)
@@ -36,6 +38,16 @@ class Repairs:
 
     hours: np.ndarray
     open: np.ndarray
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """At-risk intervals of one cause: node group, length (hours), a first one, ended by the cause."""
+
+    group: np.ndarray
+    length: np.ndarray
+    first: np.ndarray
+    hit: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,26 @@ class Histories:
     @property
     def downtime_hours(self) -> float:
         return float((self.weight * (self.window - self.exposure)).sum())
+
+    def own(self, cause: int) -> Intervals:
+        """The intervals of one cause's clock: the at-risk time between its own faults.
+
+        A repair renews the part that failed, so a cause's clock runs on over the faults of other
+        causes (paused while the node is down): consecutive intervals of a node are joined up to one
+        that the cause ended. A joined interval is a first one (forward recurrence) if its first
+        piece is.
+        """
+        ends = self.iv_cause == cause
+        start = np.ones(self.iv_group.size, dtype=bool)
+        start[1:] = (self.iv_group[1:] != self.iv_group[:-1]) | ends[:-1]
+        chain = np.cumsum(start) - 1
+        heads = np.flatnonzero(start)
+        return Intervals(
+            group=self.iv_group[heads],
+            length=np.bincount(chain, self.iv_length, heads.size),
+            first=self.iv_first[heads],
+            hit=np.bincount(chain, ends, heads.size) > 0,
+        )
 
 
 def histories(incidents: Sequence[Incident], nodes: int, window: float) -> Histories:

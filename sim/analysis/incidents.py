@@ -1,40 +1,107 @@
-"""Incident logs: reading CSV, JSON-lines and Parquet files of faults, each with its start and, optionally, its end.
+"""Incident logs: faults with their start and, optionally, their end, from any of the log files that
+``sim.analysis.log_files`` reads.
 
-A log has columns ``timestamp`` (when the fault struck; ISO 8601, no offset means UTC), ``cause`` and
-``node``, and optionally an end column (``end`` unless named otherwise: when the node was back; empty
-for a repair still open). Other columns are ignored. The format follows the file's suffix: ``.jsonl``
-or ``.ndjson`` (one JSON object a line), ``.parquet``, anything else CSV. A row with a missing value, a
-bad time or an end before its start is *bad*: listed with its line (CSV, JSON lines) or row (Parquet)
-number. A row repeating an earlier one (same start, cause and node) is dropped and listed. Rows
-outside the fitted window are kept: faults before it may hold a node down at its start, and faults
-after it serve the predictive check.
+A log names, per row, when a fault struck, its cause and its node (the columns ``timestamp``,
+``cause`` and ``node`` unless ``LogColumns`` names others, nested fields with dots such as
+``fault_type.class``), and optionally when the node was back (``end``; empty for a repair still
+open). Times are ISO 8601 (no offset means UTC), typed timestamps (Parquet), or, with a time unit,
+numbers: offsets in that unit from an origin (the Unix epoch unless given). Other columns are ignored.
 
->>> log = read_text_log("timestamp,cause,node,end\\n2024-01-01T05:00:00Z,psu,n1,2024-01-01T08:00:00Z\\n",
-...                     dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+Or the log has one row per *event* (``LogColumns.event``): a fault's start and its end are separate
+rows, told apart by the event column's value (``start`` and ``end``, or values ending in them such
+as ``fault_start``). Each end closes the earliest open start of the same node and cause; an end
+with none open is a bad row, a start never closed a repair still open.
+
+A row with a missing value, a bad time or an end before its start is *bad*: listed with its line (CSV,
+JSON) or row (Parquet) number. A row repeating an earlier one (same start, cause and node) is dropped
+and listed. Rows outside the fitted window are kept: faults before it may hold a node down at its
+start, and faults after it serve the predictive check.
+
+>>> log = parse_csv("timestamp,cause,node,end\\n2024-01-01T05:00:00Z,psu,n1,2024-01-01T08:00:00Z\\n",
+...                 dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
 >>> log.incidents[0].hours, log.incidents[0].end_hours, log.has_ends
 (5.0, 8.0, True)
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
+import difflib
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import re
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("timestamp", "cause", "node")
-END_COLUMN = "end"
-JSON_SUFFIXES = (".jsonl", ".ndjson")
-PARQUET_SUFFIXES = (".parquet", ".pq")
+from sim.analysis.log_files import FitError as FitError
+from sim.analysis.log_files import Records, csv_records, read_records
+
+#: Seconds per unit of numeric times (``--time-unit``).
+TIME_UNITS = {"days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class FitError(ValueError):
-    """A log or window that cannot be fitted; the message is one line naming the problem."""
+@dataclass(frozen=True)
+class LogColumns:
+    """Which column holds what (lower case; nested fields joined by dots), and how times are written.
+
+    ``event``: the column that tells a fault's start row from its end row (None: one row a fault, its
+    end in ``end``). ``time_unit``: numbers are offsets in that unit (``TIME_UNITS``) from ``origin``.
+    """
+
+    time: str = "timestamp"
+    cause: str = "cause"
+    node: str = "node"
+    end: str = "end"
+    event: str | None = None
+    event_values: tuple[str, str] = ("start", "end")
+    time_unit: str | None = None
+    origin: dt.datetime = EPOCH
+
+    def normalised(self) -> LogColumns:
+        """The same, column names stripped and in lower case (as the files' names are)."""
+        low = {k: getattr(self, k).strip().lower() for k in ("time", "cause", "node", "end")}
+        return replace(self, **low, event=self.event.strip().lower() if self.event else None)
+
+    def needed(self) -> tuple[str, ...]:
+        return (self.time, self.cause, self.node) + ((self.event,) if self.event else ())
+
+    def when(self, value: Any) -> dt.datetime:
+        """A time value of the log as an aware UTC datetime; ``ValueError`` (with a hint) if it is none."""
+        if isinstance(value, dt.datetime):
+            return aware(value)
+        number = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return parse_time(value)
+        if number is None or not math.isfinite(number):
+            raise ValueError("")
+        if self.time_unit is None:
+            raise ValueError(" (a number: give --time-unit)")
+        try:
+            return self.origin + dt.timedelta(seconds=number * TIME_UNITS[self.time_unit])
+        except OverflowError:
+            raise ValueError(" (out of range)") from None
+
+    def kind(self, value: Any) -> str | None:
+        """``start`` or ``end`` for an event value that is (or ends or begins with) one of ``event_values``.
+
+        >>> [LogColumns(event="e").kind(v) for v in ("fault_start", "END", "start-of-outage", "restart")]
+        ['start', 'end', 'start', None]
+        """
+        text = _text(value).lower()
+        words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
+        for test in (lambda w: text == w, lambda w: words[-1:] == [w], lambda w: words[:1] == [w]):
+            for kind, word in zip(("start", "end"), self.event_values, strict=True):
+                if test(word.strip().lower()):
+                    return kind
+        return None
 
 
 @dataclass(frozen=True)
@@ -53,7 +120,7 @@ class Incident:
 class IncidentLog:
     """The usable incidents of a log, its bad rows as (line, problem), and dropped duplicate lines.
 
-    ``unit`` is what the numbers count: ``line`` (CSV, JSON lines) or ``row`` (Parquet).
+    ``unit`` is what the numbers count: ``line`` (CSV, JSON) or ``row`` (Parquet).
     """
 
     incidents: tuple[Incident, ...]
@@ -104,156 +171,135 @@ def describe_lines(items: Sequence[tuple[int, str]], limit: int = 10, unit: str 
     return shown + (f"; and {more} more" if more > 0 else "")
 
 
-def read_log(path: Path, start: dt.datetime, end_column: str = END_COLUMN) -> IncidentLog:
+def read_log(path: Path, start: dt.datetime, columns: LogColumns | None = None) -> IncidentLog:
     """Read the incident log at ``path`` (format by suffix), times in hours after ``start``.
 
     A missing file or column, or a file without any data row, is a ``FitError``.
     """
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path, start, end_column)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise FitError(f"{path}: cannot read the log: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise FitError(f"{path}: line {line}: not UTF-8 text: {e.reason}") from None
-    if suffix in JSON_SUFFIXES:
-        return read_json_lines(text, start, end_column, name=str(path))
-    return read_text_log(text, start, end_column, name=str(path))
+    return incidents(read_records(path), start, columns or LogColumns(), str(path))
 
 
-def read_text_log(text: str, start: dt.datetime, end_column: str = END_COLUMN, name: str = "log") -> IncidentLog:
+def parse_csv(text: str, start: dt.datetime, columns: LogColumns | None = None, name: str = "log") -> IncidentLog:
     """A CSV log from its text (see ``read_log``)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise FitError(f"{name}: empty log: no header and no incidents")
-        names = [h.strip().lower() for h in header]
-        index = _columns(names, end_column, name, f"line 1 has {', '.join(repr(h) for h in header)}")
-
-        def rows() -> Iterator[tuple[int, list[Any]]]:
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    yield reader.line_num, [row[i] if i is not None and i < len(row) else "" for i in index]
-
-        return _collect(rows(), start, end_column.lower() in names, name)
-    except csv.Error as e:
-        raise FitError(f"{name}: line {reader.line_num}: not a readable CSV file: {e}") from None
+    return incidents(csv_records(text, name), start, columns or LogColumns(), name)
 
 
-def read_json_lines(text: str, start: dt.datetime, end_column: str = END_COLUMN, name: str = "log") -> IncidentLog:
-    """A JSON-lines log from its text: one object a line, keys as the CSV's columns (see ``read_log``)."""
-    key_end = end_column.lower()
-    has_end = False
-    parsed: list[tuple[int, list[Any]]] = []
-    bad: list[tuple[int, str]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            bad.append((n, "not a JSON object"))
-            continue
-        if not isinstance(obj, dict):
-            bad.append((n, "not a JSON object"))
-            continue
-        lower = {str(k).strip().lower(): v for k, v in obj.items()}
-        has_end = has_end or key_end in lower
-        parsed.append((n, [lower.get(c) for c in (*COLUMNS, key_end)]))
-    if not parsed and not bad:
+def incidents(records: Records, start: dt.datetime, columns: LogColumns, name: str) -> IncidentLog:
+    """The incidents of a file's records: each row checked, events paired, repeats dropped."""
+    if not records.rows and not records.bad:
         raise FitError(f"{name}: empty log: no incidents to fit (an empty log says nothing about the failure rate)")
-    log = _collect(iter(parsed), start, has_end, name)
-    return IncidentLog(log.incidents, tuple(sorted(bad + list(log.bad))), log.duplicates, log.has_ends)
-
-
-def _read_parquet(path: Path, start: dt.datetime, end_column: str) -> IncidentLog:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except OSError as e:
-        # pyarrow raises OSError both for a missing file and for bytes that are not Parquet.
-        why = e.strerror or str(e).splitlines()[0][:200]
-        raise FitError(f"{path}: cannot read the log: {why}") from None
-    except Exception as e:  # pyarrow's own errors for a damaged file (ArrowInvalid and friends)
-        raise FitError(f"{path}: not a readable Parquet file: {str(e).splitlines()[0][:200]}") from None
-    names = [c.strip().lower() for c in table.column_names]
-    index = _columns(names, end_column, str(path), f"columns {', '.join(repr(c) for c in table.column_names)}")
-    columns = [table.column(i).to_pylist() if i is not None else [None] * table.num_rows for i in index]
-    rows = ((r + 1, [c[r] for c in columns]) for r in range(table.num_rows))
-    log = _collect(rows, start, index[3] is not None, str(path))
-    return IncidentLog(log.incidents, log.bad, log.duplicates, log.has_ends, unit="row")
-
-
-def _columns(names: list[str], end_column: str, name: str, found: str) -> list[int | None]:
-    """Positions of the three needed columns and of the end column (``None`` when absent)."""
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise FitError(
-            f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"({found}; needed: {', '.join(COLUMNS)})"
-        )
-    end = end_column.lower()
-    return [*(names.index(c) for c in COLUMNS), names.index(end) if end in names else None]
-
-
-def _time(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return aware(value)
-    if isinstance(value, str):
-        return parse_time(value)
-    raise ValueError("not a time")
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _collect(rows: Iterable[tuple[int, list[Any]]], start: dt.datetime, has_end: bool, name: str) -> IncidentLog:
-    """Check each row (line, [timestamp, cause, node, end]) and keep the good ones."""
-    incidents: list[Incident] = []
-    bad: list[tuple[int, str]] = []
-    duplicates: list[int] = []
-    seen: set[tuple[dt.datetime, str, str]] = set()
-    count = 0
-    for line, values in rows:
-        count += 1
-        stamp, cause, node = values[0], _text(values[1]), _text(values[2])
-        empty = [c for c, v in zip(COLUMNS, (_text(stamp), cause, node), strict=True) if not v]
+    c = columns.normalised()
+    _check_columns(records, c, name)
+    bad = list(records.bad)
+    rows: list[Row] = []
+    for line, row in records.rows:
+        stamp, cause, node = row.get(c.time), _text(row.get(c.cause)), _text(row.get(c.node))
+        empty = [col for col, v in zip((c.time, c.cause, c.node), (_text(stamp), cause, node), strict=True) if not v]
         if empty:
             bad.append((line, f"missing {', '.join(empty)}"))
             continue
         try:
-            t = _time(stamp)
-        except ValueError:
-            bad.append((line, f"bad timestamp {_text(stamp)[:60]!r}"))
+            t = c.when(stamp)
+        except ValueError as e:
+            bad.append((line, f"bad {c.time} {_text(stamp)[:60]!r}{_hint(e)}"))
             continue
-        end_hours: float | None = None
-        if has_end:
-            raw = values[3]
-            if _text(raw) == "":
-                end_hours = math.nan  # a repair still open when the log was taken
-            else:
-                try:
-                    e = _time(raw)
-                except ValueError:
-                    bad.append((line, f"bad end {_text(raw)[:60]!r}"))
-                    continue
-                if e < t:
-                    bad.append((line, f"end {_text(raw)[:60]} before its start {_text(stamp)[:60]}"))
-                    continue
-                end_hours = (e - start).total_seconds() / 3600.0
+        extra = row.get(c.end) if c.event is None else c.kind(row.get(c.event))
+        if c.event is not None and extra is None:
+            words = " nor ".join(repr(v) for v in c.event_values)
+            bad.append((line, f"{c.event} {_text(row.get(c.event))[:60]!r}: neither {words} (--event-values)"))
+            continue
+        rows.append((line, t, cause, node, extra, _text(stamp)))
+    has_ends = c.event is not None or c.end in records.names
+    duplicates: list[int] = []
+    faults = _with_ends(rows, c, has_ends, bad) if c.event is None else _paired(rows, bad, duplicates)
+    out, seen = [], set()
+    for line, t, cause, node, back in faults:
         if (t, cause, node) in seen:
             duplicates.append(line)
             continue
         seen.add((t, cause, node))
-        incidents.append(Incident((t - start).total_seconds() / 3600.0, cause, node, line, end_hours))
-    if count == 0:
-        raise FitError(f"{name}: empty log: no incidents to fit (an empty log says nothing about the failure rate)")
-    return IncidentLog(tuple(incidents), tuple(bad), tuple(duplicates), has_end)
+        end_hours = None if not has_ends else math.nan if back is None else _hours(back, start)
+        out.append(Incident(_hours(t, start), cause, node, line, end_hours))
+    return IncidentLog(tuple(out), tuple(sorted(bad)), tuple(sorted(duplicates)), has_ends, records.unit)
+
+
+#: A checked row: line, start, cause, node, the end column's value (or the event's kind), the start as written.
+Row = tuple[int, dt.datetime, str, str, Any, str]
+#: A fault: line, start, cause, node, end (None: still open, or no end column).
+Fault = tuple[int, dt.datetime, str, str, dt.datetime | None]
+
+
+def _with_ends(rows: list[Row], c: LogColumns, has_ends: bool, bad: list[tuple[int, str]]) -> list[Fault]:
+    """One row a fault: its end from the end column (None: still open, or no end column)."""
+    out: list[Fault] = []
+    for line, t, cause, node, raw, written in rows:
+        back = None
+        if has_ends and _text(raw) != "":
+            try:
+                back = c.when(raw)
+            except ValueError as e:
+                bad.append((line, f"bad {c.end} {_text(raw)[:60]!r}{_hint(e)}"))
+                continue
+            if back < t:
+                bad.append((line, f"{c.end} {_text(raw)[:60]} before its start {written[:60]}"))
+                continue
+        out.append((line, t, cause, node, back))
+    return out
+
+
+def _paired(rows: list[Row], bad: list[tuple[int, str]], duplicates: list[int]) -> list[Fault]:
+    """Start and end rows as faults: each end closes the earliest open start of its node and cause (in time
+    order, starts before ends at the same time); an end with none open is bad, a start never closed is open.
+    A start or end repeating an earlier one (same time, node and cause) is dropped."""
+    waiting: dict[tuple[str, str], deque[tuple[dt.datetime, int]]] = defaultdict(deque)
+    out: list[Fault] = []
+    seen: set[tuple[dt.datetime, str, str, str]] = set()
+    for line, t, cause, node, kind, _ in sorted(rows, key=lambda r: (r[1], r[4] != "start", r[0])):
+        if (t, cause, node, kind) in seen:
+            duplicates.append(line)
+            continue
+        seen.add((t, cause, node, kind))
+        if kind == "start":
+            waiting[(node, cause)].append((t, line))
+        elif waiting[(node, cause)]:
+            began, first = waiting[(node, cause)].popleft()
+            out.append((first, began, cause, node, t))
+        else:
+            bad.append((line, f"end with no open start of node {node[:40]!r}, cause {cause[:40]!r}"))
+    out.extend((first, began, cause, node, None) for (node, cause), q in waiting.items() for began, first in q)
+    return sorted(out)
+
+
+def _check_columns(records: Records, c: LogColumns, name: str) -> None:
+    """A ``FitError`` naming the needed columns the file lacks, what it has, and the likeliest meant."""
+    have = records.names
+    missing = [col for col in c.needed() if col not in have]
+    if not missing:
+        return
+    guesses = {g for col in missing for g in _close(col, have)}
+    shown = ", ".join(repr(h) for h in have[:12]) + (", ..." if len(have) > 12 else "")
+    where = {"csv": "line 1 has", "json": "keys:", "parquet": "columns"}[records.layout]
+    hint = f"; did you mean {', '.join(sorted(guesses))}?" if guesses else ""
+    raise FitError(
+        f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({where} {shown or 'none'}; "
+        f"needed: {', '.join(c.needed())}; --time-column, --cause-column, --node-column name others){hint}"
+    )
+
+
+def _close(wanted: str, have: Sequence[str]) -> list[str]:
+    """Columns that end with ``.wanted`` (a nested field), or are spelt like it."""
+    ends = [h for h in have if h.endswith("." + wanted)]
+    return ends or difflib.get_close_matches(wanted, list(have), n=2, cutoff=0.75)
+
+
+def _hint(e: ValueError) -> str:
+    text = str(e)
+    return text if text.startswith(" (") else ""
+
+
+def _hours(t: dt.datetime, start: dt.datetime) -> float:
+    return (t - start).total_seconds() / 3600.0
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()

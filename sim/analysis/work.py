@@ -6,9 +6,9 @@ counts, and their expectations are closed forms (``sim.analysis.stationary``): i
 expected count of one instance per failure mode (horizon / MTBF in a fleet in steady state, whatever
 the law and however the servers differ; the renewal function of a fresh Weibull clock for
 ``cluster.fleet_age = "new"``, above horizon / MTBF for a shape below 1), one row per server for a
-rack or switch failure, and horizon / period maintenance windows. They are exact for clocks that
-only renew themselves; a repair restarts every clock of its server as new, which adds failures for a
-shape below 1 and removes some above 1, and its downtime removes some. Checkpoints cost no event:
+rack or switch failure, and horizon / period maintenance windows. Every clock renews only itself (a
+repair renews the part that failed), so they are exact but for repairs, whose downtime removes some
+failures and whose failed repairs add some. Checkpoints cost no event:
 the job books them in closed form within each run segment.
 
 A run whose expected count is above a limit (``DEFAULT_MAX_EVENTS``, ``max_events`` to raise it) is

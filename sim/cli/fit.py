@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sim.cli.app import BadInput, app, info, visible
+from sim.cli.fit_log import TimeUnit, fit_notes, log_columns, log_warnings, time_option
 from sim.config.errors import shown
 
 if TYPE_CHECKING:
@@ -69,56 +70,6 @@ MIN_CHECK_REPLICATIONS = 40
 OUT_FILES = ("fit.toml", "fit.json", "check_windows.csv", "check_histogram.csv", "check.png")
 
 
-def _time_option(name: str, text: str) -> dt.datetime:
-    from sim.analysis.incidents import parse_time
-
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise BadInput(f"{name} {shown(text)}: not an ISO 8601 time, e.g. 2024-07-01T00:00:00Z") from None
-
-
-def _warnings(log: Path, data: IncidentLog, hours: float, skip_bad: bool) -> list[str]:
-    """Warnings about the rows (refusing bad ones unless ``skip_bad``); printed once the fit has worked."""
-    from sim.analysis.incidents import describe_lines
-
-    out: list[str] = []
-    if data.bad:
-        n = len(data.bad)
-        listed = f"{n} bad row{'s' if n != 1 else ''}: {describe_lines(data.bad, unit=data.unit)}"
-        if not skip_bad:
-            raise BadInput(f"{log}: {listed} (fix them, or pass --skip-bad to fit without them)")
-        out.append(f"warning: {log}: skipped {listed}")
-    if data.duplicates:
-        lines = ", ".join(str(line) for line in data.duplicates[:10])
-        more = "..." if len(data.duplicates) > 10 else ""
-        out.append(f"warning: {log}: dropped {len(data.duplicates)} repeated rows ({data.unit}s {lines}{more})")
-    if not data.within(hours):
-        skipped = f" ({len(data.bad)} bad rows skipped)" if data.bad else ""
-        raise BadInput(f"{log}: no usable incidents to fit{skipped}")
-    outside = len(data.incidents) - len(data.within(hours))
-    if outside:
-        out.append(f"{log}: {plural_rows(outside)} outside the window (before it they can hold a node down at its "
-                   "start; after it they serve --check-end)")  # fmt: skip
-    return out
-
-
-def plural_rows(n: int) -> str:
-    return f"{n:,} fault{'' if n == 1 else 's'}"
-
-
-def _fit_notes(log: Path, fit: FleetFit, unit: str) -> list[str]:
-    h = fit.histories
-    out = []
-    if h.secondary_lines:
-        lines = ", ".join(str(x) for x in h.secondary_lines[:10]) + ("..." if len(h.secondary_lines) > 10 else "")
-        out.append(f"warning: {log}: {plural_rows(len(h.secondary_lines))} started while their node was already "
-                   f"down ({unit}s {lines}): counted as faults, no exposure or downtime twice")  # fmt: skip
-    if h.open_repairs:
-        out.append(f"{log}: {plural_rows(h.open_repairs)} still in repair at the window end (censored repair times)")
-    return out
-
-
 def _check(
     fit: FleetFit, data: IncidentLog, hours: float, check_end: dt.datetime | None, t0: dt.datetime,
     windows: int, replications: int, seed: int,
@@ -162,9 +113,10 @@ def fit_command(
         Path,
         typer.Argument(
             metavar="LOG",
-            help="Incident log: CSV, JSON lines (.jsonl, .ndjson) or Parquet (.parquet) with columns timestamp "
-            "(ISO 8601, UTC unless it has an offset), cause, node, and optionally the fault's end (--end-column); "
-            "other columns are ignored.",
+            help="Incident log: CSV, JSON (.json: an array of objects), JSON lines (.jsonl, .ndjson) or Parquet "
+            "(.parquet) with columns timestamp (ISO 8601, UTC unless it has an offset; numbers with --time-unit), "
+            "cause, node, and optionally the fault's end (--end-column), or start and end rows (--event-column); "
+            "nested fields as outer.inner; other columns are ignored.",
             show_default=False,
         ),
     ],
@@ -177,9 +129,15 @@ def fit_command(
         ),
     ],
     start: Annotated[
-        str, typer.Option("--start", metavar="ISO", help="Window start, e.g. 2024-07-01T00:00:00Z.", show_default=False)
+        str,
+        typer.Option(
+            "--start",
+            metavar="TIME",
+            help="Window start, e.g. 2024-07-01T00:00:00Z (a number with --time-unit).",
+            show_default=False,
+        ),
     ],
-    end: Annotated[str, typer.Option("--end", metavar="ISO", help="Window end (after --start).", show_default=False)],
+    end: Annotated[str, typer.Option("--end", metavar="TIME", help="Window end (after --start).", show_default=False)],
     fmt: Annotated[
         FitFormat,
         typer.Option(
@@ -200,10 +158,50 @@ def fit_command(
         bool,
         typer.Option("--skip-bad", help="Fit without the bad rows (listed on stderr) instead of refusing the log."),
     ] = False,
+    time_column: Annotated[
+        str, typer.Option("--time-column", metavar="NAME", help="Column of each fault's start (nested: outer.inner).")
+    ] = "timestamp",
+    cause_column: Annotated[
+        str, typer.Option("--cause-column", metavar="NAME", help="Column of the cause, e.g. fault_type.Class.")
+    ] = "cause",
+    node_column: Annotated[str, typer.Option("--node-column", metavar="NAME", help="Column of the node.")] = "node",
     end_column: Annotated[
+        str | None,
+        typer.Option(
+            "--end-column", metavar="NAME", help="Column of each fault's end (the node back); optional [default: end]."
+        ),
+    ] = None,
+    event_column: Annotated[
+        str | None,
+        typer.Option(
+            "--event-column",
+            metavar="NAME",
+            help="A fault's start and end are separate rows, told apart "
+            "by this column (--event-values); each end closes the open start of its node and cause.",
+        ),
+    ] = None,
+    event_values: Annotated[
         str,
-        typer.Option("--end-column", metavar="NAME", help="Column of each fault's end (the node back); optional."),
-    ] = "end",
+        typer.Option(
+            "--event-values",
+            metavar="START,END",
+            help="Values of --event-column (or their last or first word, e.g. fault_start).",
+        ),
+    ] = "start,end",
+    time_unit: Annotated[
+        TimeUnit | None,
+        typer.Option(
+            "--time-unit", help="Times are numbers of this unit from --time-origin (also --start, --end, --check-end)."
+        ),
+    ] = None,
+    time_origin: Annotated[
+        str | None,
+        typer.Option(
+            "--time-origin",
+            metavar="ISO",
+            help="What numeric times count from [default: 1970-01-01T00:00:00Z, Unix time].",
+        ),
+    ] = None,
     heterogeneity: Annotated[
         HeterogeneityChoice,
         typer.Option(
@@ -224,7 +222,7 @@ def fit_command(
         str | None,
         typer.Option(
             "--check-end",
-            metavar="ISO",
+            metavar="TIME",
             help="Check the log between --end and this time (out of sample) instead of the fit window.",
         ),
     ] = None,
@@ -252,13 +250,15 @@ def fit_command(
         raise BadInput(f"--nodes: must be at least 1, got {nodes}")
     if nodes > MAX_NODES:
         raise BadInput(f"--nodes: must be at most {MAX_NODES:.0e}, got {shown(nodes)}")
-    t0, t1 = _time_option("--start", start), _time_option("--end", end)
-    t2 = None if check_end is None else _time_option("--check-end", check_end)
+    columns = log_columns(time_column, cause_column, node_column, end_column, event_column, event_values, time_unit,
+                       time_origin)  # fmt: skip
+    t0, t1 = time_option("--start", start, columns), time_option("--end", end, columns)
+    t2 = None if check_end is None else time_option("--check-end", check_end, columns)
     try:
         hours = window_hours(t0, t1)
-        data = read_log(log, t0, end_column)
+        data = read_log(log, t0, columns)
         # Warnings wait for the fit: a refused log gets its one error line and nothing else.
-        warnings = _warnings(log, data, hours, skip_bad)
+        warnings = log_warnings(log, data, hours, skip_bad)
         fit = fit_fleet(data.incidents, nodes, hours, heterogeneity=heterogeneity.value,
                         stationary=fleet_age is FleetAge.stationary)  # fmt: skip
     except FitError as e:
@@ -266,7 +266,7 @@ def fit_command(
     check = None
     if check_windows:
         check = _check(fit, data, hours, t2, t0, check_windows, check_replications, seed)
-    for warning in [*warnings, *_fit_notes(log, fit, data.unit)] + ([check] if isinstance(check, str) else []):
+    for warning in [*warnings, *fit_notes(log, fit, data.unit)] + ([check] if isinstance(check, str) else []):
         info(warning, quiet=False)
     name = log.name
     doc = {
@@ -303,8 +303,9 @@ def fit_command(
         console = Console()
         console.print(show.modes_table(fit, name, scope.value))
         for f in fit.modes:
-            if f.note:
-                console.print(f"{visible(f.name)}: {f.note}", markup=False, highlight=False)
+            for note in (f.note, f"repairs: {f.repair.note}" if f.repair and f.repair.note else ""):
+                if note:
+                    console.print(f"{visible(f.name)}: {note}", markup=False, highlight=False)
         console.print(f"Heterogeneity: {show.heterogeneity_summary(fit.heterogeneity)}", markup=False,
                       highlight=False)  # fmt: skip
         if isinstance(check, tuple):

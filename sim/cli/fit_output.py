@@ -78,7 +78,8 @@ def toml_text(fit: FleetFit, log_name: str, start: dt.datetime, end: dt.datetime
         f"# Fitted by trainsim fit from {log_name}: {plural(fit.events, 'event')}, {plural(fit.nodes, unit)}, "
         f"window {window}.",
         f"# Fleet: {'in steady state' if fit.stationary else 'new at the window start'}; heterogeneity "
-        f"{MODEL_WORDS[h.model]}; each cause a clock per {unit}, all of them new after a repair;",
+        f"{MODEL_WORDS[h.model]}; each cause a clock per {unit}, renewed by its own faults (a repair renews the part "
+        "that failed);",
         f"# Weibull only where the likelihood-ratio test against exponential gives p < {ALPHA:g}.",
         "# Merge [cluster] into your scenario's own [cluster] table.",
         "",

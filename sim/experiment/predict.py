@@ -26,8 +26,9 @@ import pandas as pd
 
 from sim.analysis.fleet_fit import FleetFit
 from sim.analysis.incidents import Incident
-from sim.config.scenario import FailureMode, Heterogeneity
-from sim.experiment.runner import child_seed
+from sim.config.scenario import FailureMode, Heterogeneity, Scenario
+from sim.experiment.runner import STREAMS as RUN_STREAMS
+from sim.experiment.runner import child_seed, fleet_timeline, replication_seeds
 from sim.model.failures import node_timeline
 from sim.model.fleet import fleet_rates
 
@@ -123,6 +124,22 @@ def simulate(
         )  # fmt: skip
         node = np.repeat(np.arange(fit.nodes), np.diff(tl.ptr))
         rows.append(tally(node, tl.time / 3600.0 - start, fit.nodes, length, windows))
+    return Tally(*(np.concatenate([getattr(t, f) for t in rows]) for f in ("faults", "nodes", "histogram")))
+
+
+def scenario_tally(scenario: Scenario, length: float, windows: int, replications: int, seed: int = 0) -> Tally:
+    """Tallies of a scenario's whole fleet (job servers and spares) over ``windows`` windows of ``length`` hours
+    from the run's start, in ``replications`` replications: the failures ``trainsim run --seed`` draws (the
+    runner's streams and ``fleet_timeline``), whatever the job does. The way to check a fitted model pasted
+    into a scenario file against a log: faults, failing servers, faults per server.
+    """
+    if length * windows > scenario.horizon_seconds / 3600.0 * (1 + 1e-12):
+        raise ValueError(f"{windows} windows of {length:g} h are longer than run.duration_days")
+    rows = []
+    for rep in replication_seeds(seed, replications):
+        rngs = {name: np.random.default_rng(child_seed(rep, i)) for i, name in enumerate(RUN_STREAMS)}
+        tl = fleet_timeline(scenario, rngs)
+        rows.append(tally(tl.node, tl.time / 3600.0, tl.nodes, length, windows))
     return Tally(*(np.concatenate([getattr(t, f) for t in rows]) for f in ("faults", "nodes", "histogram")))
 
 

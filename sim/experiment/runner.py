@@ -186,6 +186,34 @@ def child_seed(seed_seq: np.random.SeedSequence, i: int) -> np.random.SeedSequen
 def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0) -> Replication:
     """Run one replication of ``scenario`` from ``seed_seq``."""
     rngs = {name: np.random.default_rng(child_seed(seed_seq, i)) for i, name in enumerate(STREAMS)}
+    timeline = fleet_timeline(scenario, rngs)
+    job_times, job_modes = job_timeline(scenario.modes, scenario.horizon_seconds, rngs["job_failures"],
+                                        scenario.cluster.fleet_age)  # fmt: skip
+    # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
+    targets = rngs["job_targets"].random(job_times.size)
+    return play(scenario, timeline, job_times, job_modes, index, targets)
+
+
+def fleet_timeline(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> NodeTimeline:
+    """Every server's failures and returns over the horizon (job servers, then spares), as a replication
+    draws them from its streams ``rngs`` (``STREAMS``), before and whatever the job does.
+
+    >>> from sim.config.loading import load_scenario_text
+    >>> s = load_scenario_text('''name = "fleet"
+    ... [cluster]
+    ... gpus = 64
+    ... [checkpoint]
+    ... write_seconds = 60
+    ... [[failure]]
+    ... name = "psu"
+    ... scope = "node"
+    ... mtbf_hours = 100
+    ... repair_hours = 1''')
+    >>> seed = np.random.SeedSequence(1)
+    >>> tl = fleet_timeline(s, {name: np.random.default_rng(child_seed(seed, i)) for i, name in enumerate(STREAMS)})
+    >>> tl.nodes, bool(150 < len(tl.time) < 250)   # 8 servers, 2400 h: about 190 failures
+    (8, True)
+    """
     modes = scenario.modes
     horizon = scenario.horizon_seconds
     gpn = scenario.cluster.gpus_per_node
@@ -227,10 +255,7 @@ def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 
             n = -(-timeline.nodes // per)
             domains = node_timeline(modes, n, 1, horizon, rngs[stream], scopes=(scope,), fleet_age=age)
             timeline = with_domains(timeline, domains, per)
-    job_times, job_modes = job_timeline(modes, horizon, rngs["job_failures"], age)
-    # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
-    targets = rngs["job_targets"].random(job_times.size)
-    return play(scenario, timeline, job_times, job_modes, index, targets)
+    return timeline
 
 
 def _rows(rate: np.ndarray | None, start: int, stop: int) -> np.ndarray | None:

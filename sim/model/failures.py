@@ -7,8 +7,11 @@ streams. The job never draws from them: changing a checkpoint setting cannot mov
 
 Each node owns one clock per component instance and mode (``sim.model.clocks``: which clocks, how
 they are drawn, where they start). A ``restart`` failure renews only the clock that fired; a
-``replace`` failure takes the node away for ``repair_hours``, after which it is as good as new: every
-clock starts again. Servers may differ in their failure rates (``sim.model.fleet``).
+``replace`` failure takes the node away for ``repair_hours``, after which the part that failed is new:
+its clock starts again, and the server's other clocks resume at the age they had (their parts were
+not replaced, and nothing ages in repair). So every clock is a renewal process of its own, and a
+fleet in steady state stays in it beside any other modes; exponential clocks, which have no age, are
+simply drawn again. Servers may differ in their failure rates (``sim.model.fleet``).
 
 >>> import numpy as np
 >>> from sim.config.scenario import FailureMode
@@ -190,6 +193,7 @@ def node_timeline(
     col_rate = None if rate is None else np.ascontiguousarray(rate[:, cols.mode], dtype=float)
 
     clock = cols.first(rng, nodes, fleet_age, col_rate)
+    aged = np.flatnonzero(cols.aged)  # Weibull clocks: their age survives a repair of another part
     active = np.arange(nodes)
     out_node, out_time, out_mode, out_back = [], [], [], []
     while active.size:
@@ -202,6 +206,7 @@ def node_timeline(
             break
         m = cols.mode[j]
         rep = pulls[m]
+        old_rate = None if col_rate is None or not aged.size else col_rate[active][:, aged]
         duration = repair(Round(active, t, j, m, rep), col_rate)
         back = np.where(rep, t + duration, np.nan)
         rep = rep & ~np.isnan(back)  # a fault the repair pipeline missed leaves its server in service
@@ -210,9 +215,21 @@ def node_timeline(
         out_mode.append(m)
         out_back.append(back)
         if rep.any():
-            # Back from repair as good as new: every clock of the server starts again.
+            # Back from repair: the part that failed is new, its clock starts again. The other Weibull
+            # clocks resume at the age they had (their parts were not replaced; a rate the repair changed
+            # scales what is left); exponential ones are memoryless, so they are simply drawn again.
             gone = active[rep]
+            left = clock[gone][:, aged] - t[rep][:, None]
             clock[gone] = back[rep][:, None] + cols.draw(rng, gone.size, None if col_rate is None else col_rate[gone])
+            if aged.size:
+                if old_rate is not None and col_rate is not None:
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        left = np.where(old_rate[rep] == col_rate[gone][:, aged], left,
+                                        left * old_rate[rep] / col_rate[gone][:, aged])  # fmt: skip
+                fired = aged[None, :] == j[rep][:, None]
+                clock[gone[:, None], aged[None, :]] = np.where(
+                    fired, clock[gone][:, aged], back[rep][:, None] + left
+                )
         if (~rep).any():
             # A transient failure renews only the clock that fired.
             still, jj = active[~rep], j[~rep]

@@ -75,9 +75,9 @@ class Pipeline:
     pipeline); the automated stage, escalations, failed repairs and misdiagnoses come from ``rng``,
     in vectors, one draw of each kind per pulled server and round. A fault left in a server (a
     failed repair, or a misdiagnosis) raises the rate of the clock that fired by
-    ``unfixed_multiplier`` until the server's next failure: after a failed repair every clock
-    restarts at the server's return, that one raised; after a misdiagnosis that clock alone restarts,
-    raised. ``cured``: the servers' rate multipliers per mode once a repair that works has made a bad
+    ``unfixed_multiplier`` until the server's next failure: after a failed repair that clock restarts at
+    the server's return, raised (the others resume, as after any repair); after a misdiagnosis that clock
+    alone restarts, raised. ``cured``: the servers' rate multipliers per mode once a repair that works has made a bad
     server good (None: a repair does not change them).
     """
 
@@ -195,8 +195,8 @@ def with_technicians(timeline: NodeTimeline, technicians: int, horizon_s: float)
     """Queue the manual repairs of ``timeline`` for ``technicians`` working first come, first served.
 
     A repair that needs a technician (``needs_technician``) asks for one when its automated stage is
-    over (at once without one); the node is back that much later, and because it is as good as new
-    only from then on, all its later failures move by the same delay (failures pushed past the
+    over (at once without one); the node is back that much later, and because its clocks do not run
+    while it is in repair, all its later failures move by the same delay (failures pushed past the
     horizon are dropped).
 
     >>> tl = NodeTimeline(np.array([0, 1, 2]), np.array([10.0, 20.0]), np.array([0, 0]), np.array([50.0, 60.0]))
