@@ -40,7 +40,8 @@ import numpy as np
 from sim.analysis.cures import CuredFleet, cured_fleet
 from sim.config.loading import load_scenario
 from sim.config.scenario import Scenario
-from sim.experiment.runner import describe, replication_seeds, simulate
+from sim.experiment.runner import replication_seeds, simulate
+from sim.experiment.statistics import describe
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "airesim_table1.toml"
 #: AIReSim's Table 1 fleet (airesim/params.py): the job, its pools and the base of its seeds.

@@ -38,7 +38,7 @@ from study import ci_text, paired, versus
 
 import sim
 from sim.analysis.stationary import good_multiplier
-from sim.experiment.runner import describe
+from sim.experiment.statistics import describe
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "h100_100k_fleet.toml"

@@ -56,9 +56,10 @@ import sim
 from sim.analysis.analytic import daly_ettr, interval_seconds, job_mtbf_seconds, mean_detect_seconds
 from sim.config.errors import InputError
 from sim.config.scenario import Scenario
-from sim.experiment.compare import CompareResult, differences
+from sim.experiment.compare import CompareResult
 from sim.experiment.compare_save import write_compare
-from sim.experiment.runner import describe
+from sim.experiment.differences import differences
+from sim.experiment.statistics import describe
 from sim.results.files import utc_now
 from sim.results.schema import BUCKETS
 

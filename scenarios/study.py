@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.experiment.runner import describe
+from sim.experiment.statistics import describe
 
 
 def arguments(

@@ -1,6 +1,8 @@
 """trainsim: a discrete-event simulator of a long LLM training run on a large GPU cluster.
 
-The public API is loaded on first use, so ``import sim`` (and the command line) start fast.
+The public API is loaded on first use, so ``import sim`` (and the command line) start fast. ``run``,
+``run_sweep``, ``optimize`` and ``compare`` return results that ``plot`` and ``save`` themselves
+(``sim.notebook``); ``sweep`` returns the tidy runs table.
 
 >>> import sim
 >>> callable(sim.run) and callable(sim.load_scenario) and callable(sim.sweep) and callable(sim.compare)
@@ -18,16 +20,20 @@ if TYPE_CHECKING:
     from sim.config.errors import ScenarioError
     from sim.config.loading import load_scenario, load_scenario_text
     from sim.config.scenario import Scenario
-    from sim.experiment.compare import CompareResult, compare
-    from sim.experiment.runner import Result, run, simulate
+    from sim.experiment.runner import simulate
     from sim.experiment.sweeps import sweep
+    from sim.notebook import CompareResult, Optimum, Result, SweepResult, compare, optimize, run, run_sweep
 
 #: Public name -> the module that defines it.
 _API = {
-    "CompareResult": "sim.experiment.compare",
-    "compare": "sim.experiment.compare",
-    "Result": "sim.experiment.runner",
-    "run": "sim.experiment.runner",
+    "CompareResult": "sim.notebook",
+    "compare": "sim.notebook",
+    "Optimum": "sim.notebook",
+    "optimize": "sim.notebook",
+    "Result": "sim.notebook",
+    "run": "sim.notebook",
+    "SweepResult": "sim.notebook",
+    "run_sweep": "sim.notebook",
     "simulate": "sim.experiment.runner",
     "sweep": "sim.experiment.sweeps",
     "Scenario": "sim.config.scenario",
@@ -38,14 +44,18 @@ _API = {
 
 __all__ = [
     "CompareResult",
+    "Optimum",
     "Result",
     "Scenario",
     "ScenarioError",
+    "SweepResult",
     "__version__",
     "compare",
     "load_scenario",
     "load_scenario_text",
+    "optimize",
     "run",
+    "run_sweep",
     "simulate",
     "sweep",
 ]

@@ -332,7 +332,8 @@ def test_max_events_sets_the_limit(small: Path, tmp_path: Path, capsys: pytest.C
     refused(run_cli(run_args(small, tmp_path, "--max-events", "1"), capsys), "about 2.08 events", "--max-events")
     sweep = ["sweep", str(small), "-q", "--no-plots", "-j", "1", "-n", "1", "-o", str(tmp_path / "s")]
     refused(run_cli([*sweep, "-p", "checkpoint.interval_minutes=10,20", "--max-events", "1"], capsys), "--max-events")
-    refused(run_cli(["optimize", str(small), "-q", "-n", "1", "-j", "1", "--max-events", "1"], capsys), "--max-events")
+    optimize = ["optimize", str(small), "-q", "-n", "1", "-j", "1", "-o", str(tmp_path / "o"), "--max-events", "1"]
+    refused(run_cli(optimize, capsys), "--max-events")
     assert main(run_args(small, tmp_path, "--max-events", "3")) == 0
 
 

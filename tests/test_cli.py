@@ -175,8 +175,10 @@ def test_warning_when_failures_outpace_restarts(tmp_path: Path, capsys: pytest.C
         '[restart]\nfixed_minutes = 30\n[[failure]]\nname = "storm"\nscope = "job"\nmtbf_hours = 0.05\n'
         'action = "restart"\n'
     )
-    code, stdout, _ = run_cli(["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2"], capsys)
-    assert code == 0 and "warning:" in stdout
+    code, stdout, stderr = run_cli(["run", str(path), "--no-plots", "-o", str(tmp_path / "o"), "-n", "2"], capsys)
+    assert code == 0 and "warning:" not in stdout
+    lines = [line for line in stderr.splitlines() if "warning:" in line]
+    assert len(lines) == 2 and "shorter than a restart" in lines[0] and "near zero" in lines[1]
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["warnings"]
 
 
@@ -384,7 +386,7 @@ CTRL_C = {
         "sim.experiment.executors.run_unit",
         ["sweep", "{tiny}", "-p", "checkpoint.interval_minutes=5", "-j", "1", "-o", "{out}"],
     ),
-    "optimize": ("sim.experiment.executors.run_unit", ["optimize", "{tiny}", "-j", "1"]),
+    "optimize": ("sim.experiment.executors.run_unit", ["optimize", "{tiny}", "-j", "1", "-o", "{out}"]),
     "check": ("sim.analysis.estimates.check_report", ["check", "{tiny}"]),
     "plot": ("sim.results.folder.load", ["plot", "{out}"]),
     "fit": (
@@ -398,7 +400,7 @@ CTRL_C = {
 def test_ctrl_c_exits_130_in_every_command(
     command: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C exits 130 in every command, no traceback; run and sweep folders record "interrupted" and say where."""
+    """Ctrl-C exits 130 in every command, no traceback; run, sweep and optimize folders record "interrupted"."""
 
     def interrupt(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -408,7 +410,7 @@ def test_ctrl_c_exits_130_in_every_command(
     out = tmp_path / "o"
     code, stdout, stderr = run_cli([a.format(tiny=tiny, out=out) for a in args], capsys)
     assert code == 130 and "Traceback" not in stdout + stderr
-    if command in ("run", "sweep"):
+    if command in ("run", "sweep", "optimize"):
         doc = json.loads((out / "summary.json").read_text())
         assert doc["status"] == doc["error"] == "interrupted" and "traceback" not in doc
         assert f"trainsim: interrupted (details in {out / 'summary.json'}" in stderr

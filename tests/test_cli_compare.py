@@ -244,3 +244,28 @@ def test_notes_on_stderr_with_json(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "variant i5 sets checkpoint.interval_minutes, so it runs checkpoint.policy = 'fixed'" in notes[0]
     assert "big runs another fleet than tiny (cluster.gpus)" in notes[1]
     assert json.loads(out)["scenarios"][1]["scenario"] == "i5"
+
+
+def test_warnings_on_stderr_one_line_each(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Warnings on stderr, one line per kind: a variant's own MFU names it; none in the report on stdout."""
+    args = ["compare", str(tiny), "--variant", "hot:workload.mfu=0.9", "-n", "2", "--no-plots"]
+    code, out, err = run_cli([*args, "-o", str(tmp_path / "c")], capsys)
+    lines = [line for line in err.splitlines() if line.startswith("trainsim: warning: ")]
+    assert code == 0 and "warning" not in out
+    # The tiny file's servers fail every 250 h (both scenarios: one line, no names); the MFU is the variant's.
+    mfu = [line for line in lines if "workload.mfu" in line]
+    assert len(mfu) == 1 and mfu[0].startswith("trainsim: warning: at hot: workload.mfu = 0.9 ")
+    assert any(line.startswith("trainsim: warning: a server fails") for line in lines)
+    assert json.loads((tmp_path / "c" / "summary.json").read_text())["warnings"] == [line[19:] for line in lines]
+
+
+def test_compare_to_precision(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`compare --precision` runs every scenario on the same replications until each one's ETTR meets it."""
+    fast = ["--variant", "fast:restart.fixed_minutes=1"]
+    doc = document(capsys, str(tiny), *fast, "--precision", "0.05", "-o", str(tmp_path / "c"))
+    n = doc["scenarios"][0]["replications"]
+    assert all(s["replications"] == n and s["precision"]["met"] for s in doc["scenarios"])
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["precision"]["met"] is True and summary["replications"] == n
+    code, _, err = compare(capsys, str(tiny), str(tiny), "--precision", "0.05", "-n", "3", "-o", str(tmp_path / "d"))
+    assert code == 2 and "--replications: not with --precision" in err

@@ -1,4 +1,4 @@
-"""``trainsim sweep`` and ``trainsim optimize``: result files, JSON, bad input, refusal, interruption and resume."""
+"""``trainsim sweep``: result files, JSON, bad input, refusal, interruption and resume."""
 
 from __future__ import annotations
 
@@ -360,42 +360,3 @@ def test_tracker_adds_up_the_optimizer_rounds() -> None:
     for done, total in [(3, 10), (7, 10), (10, 10), (0, 4), (4, 4), (0, 2), (2, 2)]:
         tracker(done, total)
     assert starts == [(3, 10)] and (tracker.done, tracker.total) == (16, 16)
-
-
-def test_optimize_prints_best_next_to_young_and_daly(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`optimize` prints the best interval, its bracket and ETTR CI, and Young's and Daly's intervals."""
-    code, stdout, stderr = run_cli(["optimize", str(tiny), "--param", INTERVAL, "-n", "3", "-j", "1"], capsys)
-    assert code == 0, stderr
-    for text in ("simulated best", "bracket", "Young (1974)", "Daly (2006)", "95% CI", "Evaluated points"):
-        assert text in stdout
-    assert "optimizing checkpoint.interval_minutes of tiny" in stderr
-
-
-def test_optimize_json(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`optimize --format json` prints one JSON object: best, bracket, CI, Young, Daly and every point."""
-    code, stdout, _ = run_cli(["optimize", str(tiny), "--range", "5:200", "-n", "3", "-j", "1", "-f", "json"], capsys)
-    assert code == 0
-    doc = json.loads(stdout)
-    lo, hi = doc["bracket"]
-    assert 5 <= lo <= doc["best"] <= hi <= 200 and doc["key"] == INTERVAL
-    assert doc["young_minutes"] > 0 and doc["daly_minutes"] > 0 and len(doc["best_ci95"]) == 2
-    assert len(doc["points"]) >= 2
-
-
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        (["--range", "5-60"], "--range"),
-        (["--range", "60:5"], "--range"),
-        (["--param", f"{INTERVAL}=5,10"], "give a key only"),
-        (["--param", "checkpoint.interval_minute", "--range", "5:60"], "did you mean"),
-        (["--replications", "0"], "--replications"),
-    ],
-)
-def test_optimize_bad_input_exits_2(
-    extra: list[str], expected: str, tiny: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Bad optimize input exits 2 with one line and no traceback."""
-    code, stdout, stderr = run_cli(["optimize", str(tiny), "-j", "1", *extra], capsys)
-    assert code == 2 and expected in stderr
-    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr + stdout

@@ -17,8 +17,9 @@ import sim
 from sim.config.errors import CompareError, WorkLimitError
 from sim.config.loading import load_scenario
 from sim.config.scenario import Scenario
-from sim.experiment.compare import compare, fleet_differences, lineup, parse_variant, welch
+from sim.experiment.compare import compare, fleet_differences, lineup, parse_variant
 from sim.experiment.compare_save import write_compare, write_compare_failure
+from sim.experiment.differences import welch
 from sim.results.folder import CompareFolder, RunFolder, load
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -274,3 +275,41 @@ def test_time_and_cost_to_train_are_compared_and_a_missed_target_has_no_differen
     assert slow_runs["target_reached"].min() == 0.0, "the case needs a variant that misses the target"
     assert math.isnan(d.loc[("slow", "time_to_train_days"), "mean"])
     assert math.isnan(d.loc[("slow", "time_to_train_days"), "unpaired_ci95_low"])
+
+
+def test_compare_to_precision_is_the_same_on_any_jobs() -> None:
+    """With a precision target every scenario runs the same replications until each one's ETTR meets it."""
+    scenarios = {"a": busy(), "b": busy(FAST_RESTART)}
+    one = compare(scenarios, precision=0.01, jobs=1)
+    two = compare(scenarios, precision=0.01, jobs=2)
+    assert one.runs.equals(two.runs) and one.differences.equals(two.differences)
+    n = one.replications
+    assert one.precision is not None and one.precision["met"] and one.precision["replications"] == n > 10
+    assert all(r.precision is not None and r.precision["half_width_reached"] <= 0.01 for r in one.results)
+    assert all(len(r.replications) == n == r.scenario.run.replications for r in one.results)
+    fixed = compare(scenarios, replications=n)
+    assert fixed.runs.equals(one.runs)
+    # The first n at which both met it: one fewer and at least one of them had not.
+    shorter = compare(scenarios, replications=n - 1)
+    halves = [r.summary.loc["ettr", "ci95_high"] - r.summary.loc["ettr", "mean"] for r in shorter.results]
+    assert max(halves) > 0.01
+    assert compare_save_precision(one)["met"] is True
+
+
+def compare_save_precision(result: sim.CompareResult) -> dict[str, Any]:
+    """The precision block of the comparison's summary.json."""
+    from sim.experiment.compare_save import summary_document
+
+    sources = [{"file": None, "variant": None}] * len(result.results)
+    block: dict[str, Any] = summary_document(result, "2025-01-01T00:00:00Z", sources)["precision"]
+    return block
+
+
+def test_compare_warnings_are_grouped_by_kind() -> None:
+    """A warning shared by every scenario is one line; one of a single scenario names it; silent otherwise."""
+    plain = compare({"a": tiny(), "b": tiny(FAST_RESTART)}, replications=2)
+    assert plain.warnings == []
+    slip = compare({"a": tiny({"workload.mfu": 0.9}), "b": tiny({"workload.mfu": 0.9})}, replications=2)
+    assert slip.warnings == [next(w for w in slip.results[0].warnings if w.startswith("workload.mfu = 0.9"))]
+    one = compare({"a": tiny(), "b": tiny({"workload.mfu": 0.9})}, replications=2)
+    assert len(one.warnings) == 1 and one.warnings[0].startswith("at b: workload.mfu = 0.9 ")

@@ -192,7 +192,8 @@ def range_case(draw: st.DrawFn) -> Case:
         lo = draw(st.sampled_from(NUMBERS + PLAIN))
     if what in ("hi", "both"):
         hi = draw(st.sampled_from(NUMBERS + PLAIN))
-    return Case(["optimize", str(base), "-q", "-j", "1", "-n", "1", "-p", key, "--range", f"{lo}:{hi}", *SMALL])
+    argv = ["optimize", str(base), "-q", "--no-plots", "-o", "opt", "-j", "1", "-n", "1", "-p", key]
+    return Case([*argv, "--range", f"{lo}:{hi}", *SMALL])
 
 
 STAMPS = [

@@ -14,7 +14,8 @@ import sim
 from sim.analysis.analytic import daly_ettr
 from sim.config.loading import scenario_from_dict, with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.runner import describe, replication_seeds, simulate
+from sim.experiment.runner import replication_seeds, simulate
+from sim.experiment.statistics import describe
 
 M_S = 3600.0  # job MTBF of the Daly cases; everything else is a multiple of it
 HORIZON_MTBF = 400  # horizon in MTBFs: the end effect (one partial segment) is well under the noise

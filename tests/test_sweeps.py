@@ -15,7 +15,8 @@ import sim.experiment.sweeps
 from sim.analysis.analytic import daly_ettr, daly_interval
 from sim.config.errors import SweepError
 from sim.config.loading import PolicySwitched
-from sim.experiment.sweeps import build_points, grid, parse_param, parse_values, run_sweep, sweep
+from sim.experiment.grid import build_points, grid, parse_param, parse_values
+from sim.experiment.sweeps import run_sweep, sweep
 
 INTERVAL = "checkpoint.interval_minutes"
 

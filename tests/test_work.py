@@ -10,7 +10,7 @@ import sim
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work, expected_events
 from sim.config.errors import ScenarioError, SweepError, WorkLimitError
 from sim.config.loading import with_overrides
-from sim.experiment.sweeps import parse_values
+from sim.experiment.grid import parse_values
 from sim.model.failures import job_timeline, node_timeline
 
 HOURS = 24.0  # tiny()'s horizon

@@ -21,6 +21,7 @@ from sim.analysis.analytic import (
 )
 from sim.analysis.completion import completion_moments
 from sim.analysis.memory import memory_json
+from sim.analysis.plausibility import scenario_flags
 from sim.config.scenario import Scenario
 
 
@@ -114,4 +115,6 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         "time_to_train_days_estimate": None if target is None else train_mean / 86400.0,
         "time_to_train_days_sd": None if target is None else math.sqrt(train_var) / 86400.0,
         "memory": memory_json(s),
+        # What run, sweep and compare will warn about (sim.analysis.plausibility), the memory check included.
+        "warnings": [f.text for f in scenario_flags(s)],
     }

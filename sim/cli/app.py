@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import sys
 import traceback
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ import typer
 from sim.config.errors import InputError
 from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.config.version import VERSION
+from sim.results.schema import OBJECTIVES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Ctrl-C, as shells report a process ended by SIGINT (128 + 2); typer returns it from a command, too.
@@ -109,6 +110,55 @@ MaxEventsOpt = Annotated[
         show_default=False,
     ),
 ]
+PrecisionOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--precision",
+        metavar="HALF_WIDTH",
+        help=(
+            "Add replications until the 95% CI of the objective's mean is within +- HALF_WIDTH, in the metric's "
+            "unit (0.002 = 0.2 points of ETTR); results are the same for any --jobs. Instead of --replications."
+        ),
+        show_default=False,
+    ),
+]
+RelPrecisionOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rel-precision",
+        metavar="FRACTION",
+        help="As --precision, relative to the mean: 0.01 = +- 1% of the objective's mean.",
+        show_default=False,
+    ),
+]
+MinReplicationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-replications",
+        metavar="N",
+        help="With --precision: replications before the target is first checked (default 10, at least 2).",
+        show_default=False,
+    ),
+]
+MaxReplicationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-replications",
+        metavar="N",
+        help="With --precision: the most replications (default 1000); the report says when it stopped short.",
+        show_default=False,
+    ),
+]
+PrecisionObjectiveOpt = Annotated[
+    str,
+    typer.Option(
+        "--objective",
+        help=(
+            "The metric --precision and --rel-precision apply to (in every scenario of a comparison): "
+            f"{', '.join(OBJECTIVES)}."
+        ),
+    ),
+]
 FormatOpt = Annotated[
     Format,
     typer.Option(
@@ -137,6 +187,13 @@ def info(message: str, quiet: bool) -> None:
         print(f"trainsim: {message}", file=sys.stderr, flush=True)
 
 
+def warn(lines: Iterable[str], quiet: bool, shown: Collection[str] = ()) -> None:
+    """Print each warning on stderr in one line (``--quiet`` silences them), but those already ``shown``."""
+    for line in lines:
+        if line not in shown:
+            info(f"warning: {visible(line)}", quiet)
+
+
 def parse_overrides(assignments: Sequence[str] | None) -> dict[str, Any]:
     """``--set KEY=VALUE`` options as a dict; a later value for a key wins."""
     from sim.config.loading import parse_assignment
@@ -156,6 +213,49 @@ def check_replaceable(folder: Path, ours: Collection[str], command: str) -> None
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         raise BadInput(f"--out {folder}: holds files that {command} did not write ({shown}); choose another --out")
+
+
+def precision_target(
+    half_width: float | None,
+    relative: float | None,
+    objective: str,
+    min_replications: int | None,
+    max_replications: int | None,
+    replications: int | None,
+) -> Any:
+    """The ``Precision`` of ``--precision`` or ``--rel-precision`` and their bounds, or ``None`` without one.
+
+    Bad input (both targets, bounds without a target, a target with ``--replications``) raises.
+    """
+    if half_width is None and relative is None:
+        for name, value in (("--min-replications", min_replications), ("--max-replications", max_replications)):
+            if value is not None:
+                raise BadInput(f"{name}: only with --precision or --rel-precision")
+        return None
+    if half_width is not None and relative is not None:
+        raise BadInput("--precision and --rel-precision: give one of them")
+    if replications is not None:
+        raise BadInput("--replications: not with --precision or --rel-precision (they choose the count)")
+    from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN
+    from sim.experiment.precision import precision_target as target
+
+    lo = DEFAULT_MIN if min_replications is None else min_replications
+    hi = max(DEFAULT_MAX, lo) if max_replications is None else max_replications
+    return target(half_width, relative, objective, lo, hi)
+
+
+def check_out(folder: Path, ours: Collection[str], command: str) -> None:
+    """Refuse an ``--out`` that ``command`` cannot replace whole (not a folder, the current folder, a folder with
+    files it did not write), creating nothing; finish a swap into it that was cut short."""
+    from sim.results import staging
+
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise BadInput(f"--out {folder}: exists and is not a folder")
+        check_replaceable(folder, ours, command)
+        staging.tidy(folder)
+    except OSError as e:  # a name too long, a folder that cannot be read
+        raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
 
 
 #: The longest error line printed: a message that quotes a huge value must not flood the terminal.
@@ -197,6 +297,10 @@ _OPTIONS = {
     "seed": "--seed",
     "jobs": "--jobs",
     "objective": "--objective",
+    "precision": "--precision",
+    "rel_precision": "--rel-precision",
+    "min_replications": "--min-replications",
+    "max_replications": "--max-replications",
     "max_points": "--max-points",
     "max_events": "--max-events",
     "variants": "--variant",

@@ -7,7 +7,6 @@ the folder ``sim.experiment.compare_save``; the report and charts read that fold
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,12 +20,19 @@ from sim.cli.app import (
     Format,
     FormatOpt,
     MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionObjectiveOpt,
+    PrecisionOpt,
+    RelPrecisionOpt,
     SetOpt,
     app,
-    check_replaceable,
+    check_out,
     info,
     parse_overrides,
+    precision_target,
+    warn,
 )
 from sim.config.limits import DEFAULT_MAX_EVENTS
 
@@ -37,18 +43,12 @@ if TYPE_CHECKING:
 def _prepare_out(folder: Path) -> None:
     """Refuse an ``--out`` the comparison cannot replace whole, creating nothing it would not write anyway."""
     from sim.experiment.compare_save import COMPARE_FOLDER
-    from sim.results import staging
 
+    check_out(folder, COMPARE_FOLDER, "trainsim compare")
     try:
-        if folder.exists() and not folder.is_dir():
-            raise BadInput(f"--out {folder}: exists and is not a folder")
-        check_replaceable(folder, COMPARE_FOLDER, "trainsim compare")
-        staging.tidy(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
-    if not os.access(folder.resolve().parent, os.W_OK):
-        raise BadInput(f"--out {folder}: cannot write beside it (results are built there, then moved in)")
 
 
 @app.command("compare")
@@ -112,8 +112,14 @@ def compare_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, information or notes on stderr.")] = False,
     no_plots: NoPlotsOpt = False,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
+    precision: PrecisionOpt = None,
+    rel_precision: RelPrecisionOpt = None,
+    min_replications: MinReplicationsOpt = None,
+    max_replications: MaxReplicationsOpt = None,
+    objective: PrecisionObjectiveOpt = "ettr",
 ) -> None:
     """Run scenarios (and variants of the first) on the same failures; paired differences from the first."""
+    from sim.analysis.plausibility import points_warnings
     from sim.cli.progress import Tracker, show_bar
     from sim.config.errors import CompareError
     from sim.config.loading import load_scenario
@@ -121,9 +127,11 @@ def compare_command(
     from sim.experiment.compare import lineup, parse_variant, run_lineup
     from sim.report.compare import print_compare
     from sim.results import files as output
+    from sim.results.precision import until_text
 
     if jobs < 1:
         raise BadInput(f"--jobs: must be at least 1, got {jobs}")
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications, replications)
     variants: dict[str, dict[str, Any]] = {}
     for spec in variant or ():
         name, overrides_ = parse_variant(spec)
@@ -140,9 +148,14 @@ def compare_command(
     folder = compare_save.default_compare_dir(plan.scenarios[0]) if out is None else out
     _prepare_out(folder)
 
+    each = f"{plan.replications} replications" if target is None else until_text(target.to_json())
+    # What the scenarios alone say is worth knowing before a long comparison, not after it.
+    early = points_warnings([(sc.name, sc, 0.0) for sc in plan.scenarios])
+    warn(early, quiet)
+
     def on_start(done: int, total: int) -> None:
         info(
-            f"comparing {len(plan.scenarios)} scenarios x {plan.replications} replications on the same seeds "
+            f"comparing {len(plan.scenarios)} scenarios x {each} on the same seeds "
             f"(seed {plan.seed}, {jobs} process{'es' if jobs != 1 else ''})",
             quiet,
         )
@@ -152,7 +165,7 @@ def compare_command(
     write_error: OSError | None = None
     try:
         with Tracker(show_bar(quiet), "compare", on_start) as tracker:
-            result = run_lineup(plan, jobs, tracker)
+            result = run_lineup(plan, jobs, tracker, target)
         try:
             compare_save.write_compare(folder, result, texts, started, sources, overrides)
         except OSError as e:
@@ -164,10 +177,9 @@ def compare_command(
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
         for note in result.notes:
             info(f"note: {note}", quiet)
-        for w in summary["warnings"]:
-            info(f"warning: {w}", quiet)
     else:
         print_compare(summary)
+    warn(result.warnings, quiet, shown=early)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
     from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)

@@ -33,20 +33,9 @@ def draw(folder: RunFolder | SweepFolder | CompareFolder, svg: bool = False, cau
 
     ``causes``: the failure causes a run's charts name before summing the rest as "other".
     """
-    from sim.plots.compare import write_compare_charts
-    from sim.plots.run import write_run_charts
-    from sim.plots.sweep import write_sweep_charts
-    from sim.report.compare_html import write_compare_html
-    from sim.report.html import write_report_html
-    from sim.results.folder import CompareFolder, SweepFolder
+    from sim.report.draw import draw_folder
 
-    if isinstance(folder, CompareFolder):
-        return [*write_compare_charts(folder, svg), write_compare_html(folder)]
-    if isinstance(folder, SweepFolder):
-        charts = write_sweep_charts(folder, svg)
-    else:
-        charts = write_run_charts(folder, svg, causes)
-    return [*charts, write_report_html(folder)]
+    return draw_folder(folder, svg, causes)
 
 
 def draw_after(folder_path: Path, quiet: bool) -> list[Path]:

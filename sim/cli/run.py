@@ -16,13 +16,20 @@ from sim.cli.app import (
     Format,
     FormatOpt,
     MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionObjectiveOpt,
+    PrecisionOpt,
+    RelPrecisionOpt,
     ScenarioArg,
     SetOpt,
     app,
     check_replaceable,
     info,
     parse_overrides,
+    precision_target,
+    warn,
 )
 from sim.config.errors import ScenarioError
 from sim.config.limits import DEFAULT_MAX_EVENTS
@@ -114,14 +121,21 @@ def run_command(
     ] = False,
     no_plots: NoPlotsOpt = False,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
+    precision: PrecisionOpt = None,
+    rel_precision: RelPrecisionOpt = None,
+    min_replications: MinReplicationsOpt = None,
+    max_replications: MaxReplicationsOpt = None,
+    objective: PrecisionObjectiveOpt = "ettr",
 ) -> None:
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console
 
+    from sim.analysis.plausibility import scenario_flags
     from sim.analysis.work import check_work
     from sim.experiment import runner, save
     from sim.report import terminal as report
     from sim.results import files as output
+    from sim.results.precision import until_text
 
     if replications is not None and replications < 1:
         raise BadInput(f"--replications: must be at least 1, got {replications}")
@@ -129,6 +143,7 @@ def run_command(
         raise BadInput(f"--seed: must be 0 or more, got {seed}")
     if jobs < 1:
         raise BadInput(f"--jobs: must be at least 1, got {jobs}")
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications, replications)
     overrides = parse_overrides(set_)
     # --replications and --seed become part of the scenario, so the recorded scenario is what ran.
     effective = dict(overrides)
@@ -141,22 +156,23 @@ def run_command(
     check_work(scenario, max_events)
     folder = _prepare_out(out, scenario)
 
-    info(
-        f"simulating {n} replication{'s' if n != 1 else ''} of {scenario.name} "
-        f"(seed {root}, {jobs} process{'es' if jobs != 1 else ''})",
-        quiet,
-    )
+    how_many = f"{n} replication{'s' if n != 1 else ''}" if target is None else until_text(target.to_json())
+    info(f"simulating {how_many} of {scenario.name} (seed {root}, {jobs} process{'es' if jobs != 1 else ''})", quiet)
+    # What the scenario alone says is worth knowing before a long run, not after it.
+    early = [f.text for f in scenario_flags(scenario)]
+    warn(early, quiet)
     started = output.utc_now()
     start = time.perf_counter()
     err_console = Console(stderr=True)
     write_error: OSError | None = None
     try:
         # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
+        count = {"replications": n} if target is None else {"precision": target}
         if err_console.is_terminal and not quiet and jobs == 1:
             with err_console.status("simulating..."):
-                result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
+                result = runner.run(scenario, seed=root, jobs=jobs, max_events=max_events, **count)
         else:
-            result = runner.run(scenario, replications=n, seed=root, jobs=jobs, max_events=max_events)
+            result = runner.run(scenario, seed=root, jobs=jobs, max_events=max_events, **count)
         try:
             save.write_results(folder, result, text, started, overrides)
         except OSError as e:
@@ -166,10 +182,9 @@ def run_command(
 
     if fmt is Format.json:
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
-        for w in result.warnings:
-            info(f"warning: {w}", quiet)
     else:
         report.print_report(result, Console())
+    warn(result.warnings, quiet, shown=early)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (its earlier contents are kept)")
     from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)

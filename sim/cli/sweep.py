@@ -1,4 +1,4 @@
-"""``trainsim sweep`` and ``trainsim optimize``: registered on ``sim.cli.app.app``, thin like the rest of it.
+"""``trainsim sweep``: registered on ``sim.cli.app.app``, thin like the rest of it (optimize: ``sim.cli.optimize``).
 
 Bad input (a malformed ``--param``, a value that fails validation, a results folder of another
 sweep) exits 2 before any simulation starts: ``run_sweep`` validates every point and the store
@@ -29,17 +29,23 @@ from sim.cli.app import (
     Format,
     FormatOpt,
     MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
     NoPlotsOpt,
+    PrecisionOpt,
+    RelPrecisionOpt,
     ScenarioArg,
     SetOpt,
     app,
     check_replaceable,
     info,
     parse_overrides,
+    precision_target,
+    warn,
 )
 from sim.config.errors import SweepError, shown
 from sim.config.limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
-from sim.results.schema import INTERVAL, OBJECTIVES
+from sim.results.schema import OBJECTIVES
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -49,7 +55,7 @@ if TYPE_CHECKING:
 
 def parse_params(specs: Sequence[str], max_points: int = DEFAULT_MAX_POINTS) -> dict[str, list[Any]]:
     """``--param KEY=VALUES`` options as a grid; a key given twice is an error, not a silent override."""
-    from sim.experiment.sweeps import parse_param
+    from sim.experiment.grid import parse_param
 
     params: dict[str, list[Any]] = {}
     for spec in specs:
@@ -229,17 +235,25 @@ def sweep_command(
     no_plots: NoPlotsOpt = False,
     max_points: MaxPointsOpt = DEFAULT_MAX_POINTS,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
+    precision: PrecisionOpt = None,
+    rel_precision: RelPrecisionOpt = None,
+    min_replications: MinReplicationsOpt = None,
+    max_replications: MaxReplicationsOpt = None,
 ) -> None:
-    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts."""
+    """Sweep a grid of scenario keys with paired replications: a table per point, written to --out with charts.
+
+    With --precision or --rel-precision, each point runs until its objective's 95% CI is that narrow."""
     from sim.cli.progress import Tracker, show_bar
     from sim.experiment import sweep_save as sweep_output
     from sim.experiment.store import FILE as STORE
     from sim.experiment.sweeps import interval_sweep, run_sweep
     from sim.report import sweep as sweep_report
     from sim.results import files as output
+    from sim.results.precision import until_text
 
     params = parse_params(param, max_points)
     _check_counts(replications, seed, jobs)
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications, replications)
     overrides = parse_overrides(set_)
     scenario, text = _load(scenario_path, overrides)
     folder = sweep_output.default_sweep_dir(scenario) if out is None else out
@@ -251,10 +265,12 @@ def sweep_command(
     def on_start(done: int, total: int) -> None:
         if note:
             info(f"note: {note}", quiet)
-        points = total // n
+        first = n if target is None else target.min_replications
+        points = total // first
         reused = f"; {done} stored replications reused" if done else ""
+        each = f"{n} replication{'s' if n != 1 else ''}" if target is None else until_text(target.to_json())
         info(
-            f"sweeping {points} point{'s' if points != 1 else ''} x {n} replication{'s' if n != 1 else ''} "
+            f"sweeping {points} point{'s' if points != 1 else ''} x {each} "
             f"of {scenario.name} (seed {root}, {_workers(jobs, scheduler)}{reused})",
             quiet,
         )
@@ -265,8 +281,21 @@ def sweep_command(
     write_error: OSError | None = None
     try:
         with tracker:
+            count = n if target is None else None
             result = run_sweep(
-                scenario, params, n, root, jobs, scheduler, folder, resume, objective, tracker, max_points, max_events
+                scenario,
+                params,
+                count,
+                root,
+                jobs,
+                scheduler,
+                folder,
+                resume,
+                objective,
+                tracker,
+                max_points,
+                max_events,
+                target,
             )
         runtime = time.perf_counter() - start
         try:
@@ -286,6 +315,7 @@ def sweep_command(
         sys.stdout.write(output.dumps(result.to_json()) + "\n")
     else:
         sweep_report.print_sweep(result)
+    warn(result.warnings, quiet)
     if write_error is not None:
         raise Failed(f"cannot write results to {folder}: {write_error} (the results are in {folder / STORE})")
     from sim.cli.plot import finish  # here, not at the top: importing it registers `plot` (the order of --help)
@@ -323,70 +353,3 @@ def _sweep_failed(
         info(f"interrupted ({where}); {kept}", quiet=False)
         raise error
     raise Failed(f"sweep failed: {type(error).__name__}: {error} ({where}; {kept})") from error
-
-
-# ---------------------------------------------------------------- optimize
-
-
-@app.command("optimize")
-def optimize_command(
-    scenario_path: ScenarioArg,
-    param: Annotated[
-        str,
-        typer.Option(
-            "--param",
-            "-p",
-            metavar="KEY",
-            help="The numeric scenario key to optimise (a key only, no values).",
-        ),
-    ] = INTERVAL,
-    range_: Annotated[
-        str | None,
-        typer.Option(
-            "--range",
-            metavar="LO:HI",
-            help="Search range in the key's unit. Default for the interval: Daly's interval / 8 to x 8.",
-            show_default=False,
-        ),
-    ] = None,
-    set_: SetOpt = None,
-    replications: ReplicationsOpt = None,
-    seed: SeedOpt = None,
-    jobs: JobsOpt = None,
-    scheduler: SchedulerOpt = None,
-    fmt: FormatOpt = Format.text,
-    quiet: QuietOpt = False,
-    objective: ObjectiveOpt = "ettr",
-    max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
-) -> None:
-    """Find the value of a key (the checkpoint interval) with the best objective, by a paired search; vs Young, Daly."""
-    from sim.cli.progress import Tracker, show_bar
-    from sim.config.loading import load_scenario
-    from sim.experiment.optimize import optimize
-    from sim.report import sweep as sweep_report
-    from sim.results import files as output
-
-    key = param.strip()
-    if "=" in key or not key:
-        raise BadInput(f"--param {shown(param)}: give a key only, e.g. {INTERVAL}; the range goes in --range LO:HI")
-    lo, hi = parse_range(range_) if range_ is not None else (None, None)
-    _check_counts(replications, seed, jobs)
-    scenario = load_scenario(scenario_path, parse_overrides(set_))
-    n = scenario.run.replications if replications is None else replications
-    root = scenario.run.seed if seed is None else seed
-
-    def on_start(done: int, total: int) -> None:
-        info(
-            f"optimizing {key} of {scenario.name} ({n} replication{'s' if n != 1 else ''} per value, "
-            f"seed {root}, {_workers(jobs, scheduler)})",
-            quiet,
-        )
-
-    start = time.perf_counter()
-    with Tracker(show_bar(quiet), "optimize", on_start) as tracker:
-        best = optimize(scenario, key, lo, hi, n, root, jobs, scheduler, objective, tracker, max_events=max_events)
-    if fmt is Format.json:
-        sys.stdout.write(output.dumps(best.to_json()) + "\n")
-    else:
-        sweep_report.wide_console().print(sweep_report.optimum_renderable(best, scenario.name, n, root))
-    info(f"done ({tracker.done} replications, {time.perf_counter() - start:.2f} s)", quiet)

@@ -73,5 +73,9 @@ class SweepError(InputError):
     """A sweep that cannot start: bad parameters or a results folder that does not match."""
 
 
+class PrecisionError(InputError):
+    """A precision target that cannot be used (``argument`` names the option: precision, min_replications, ...)."""
+
+
 class CompareError(InputError):
     """A comparison that cannot start: a malformed or clashing variant, too few scenarios, bad counts."""

@@ -230,4 +230,12 @@ def _describe(error: ValidationError) -> str:
     else:
         msg = err["msg"][0].lower() + err["msg"][1:]
     more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
-    return f"{key}: {msg}, got {shown(err['input'])}{more}"
+    return f"{key}: {msg}, got {shown(err['input'])}{_percent_hint(err)}{more}"
+
+
+def _percent_hint(err: Any) -> str:
+    """For a fraction given as a percentage (an MFU of 40): what the fraction would be."""
+    value, bound = err.get("input"), (err.get("ctx") or {}).get("le")
+    if bound != 1 or isinstance(value, bool) or not isinstance(value, int | float) or not 1 < value <= 100:
+        return ""
+    return f" (a fraction: {value:g}% is {value / 100:g})"

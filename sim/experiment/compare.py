@@ -5,22 +5,21 @@ failures from child ``r`` of the seed (common random numbers). Where the fleets 
 ``fleet``: servers, failure modes, horizon, repairs), the failure times are the same, so the
 difference between two scenarios, taken replication by replication, holds far less noise than
 either value: its 95% t-interval (``ci95``) is far narrower than Welch's interval for two
-independent samples (``unpaired_ci95``), reported beside it for contrast. Where the fleets differ
-(more GPUs, other failure modes), the failures differ too: the paired interval is still valid, but
-no narrower.
+independent samples (``unpaired_ci95``), reported beside it for contrast (``sim.experiment.differences``).
+Where the fleets differ (more GPUs, other failure modes), the failures differ too: the paired interval is
+still valid, but no narrower.
 
 >>> parse_variant("fast:restart.fixed_minutes=5,checkpoint.method=async")
 ('fast', {'restart.fixed_minutes': 5, 'checkpoint.method': 'async'})
->>> welch([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])  # doctest: +ELLIPSIS
-(-1.26..., 3.26...)
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,33 +27,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.analysis.analytic import interval_seconds
+from sim.analysis.plausibility import points_warnings
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
-from sim.config.errors import CompareError, ScenarioError, WorkLimitError, clip_key, shown
+from sim.config.errors import CompareError, PrecisionError, ScenarioError, WorkLimitError, clip_key, shown
 from sim.config.limits import MAX_REPLICATIONS, MAX_SEED
 from sim.config.loading import fixed_for_interval, load_scenario, parse_value, with_overrides
 from sim.config.scenario import Scenario
-from sim.experiment.runner import Replication, Result, replication_seeds, simulate, warnings_for
-from sim.experiment.statistics import describe, json_number
+from sim.experiment.differences import differences
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, precision_target, reached, until_precise
+from sim.experiment.run_warnings import mean_wait, result_warnings, warnings_for
+from sim.experiment.runner import Replication, Result, child_seed, simulate
+from sim.experiment.statistics import json_number
 from sim.experiment.workers import worker_pool
-from sim.results.schema import CENSORED
-
-DIFFERENCE_COLUMNS = [
-    "baseline",
-    "scenario",
-    "metric",
-    "mean",
-    "std",
-    "ci95_low",
-    "ci95_high",
-    "unpaired_ci95_low",
-    "unpaired_ci95_high",
-    "baseline_mean",
-    "scenario_mean",
-]
-
 
 # ---------------------------------------------------------------- input
 
@@ -214,65 +200,6 @@ def lineup(
     return Lineup(out, n, root, notes, fleets)
 
 
-# ---------------------------------------------------------------- statistics
-
-
-def welch(a: Iterable[float], b: Iterable[float]) -> tuple[float, float]:
-    """Welch's 95% interval of ``mean(b) - mean(a)`` for two independent samples; NaN below two values each."""
-    x, y = (np.asarray(list(v), dtype=float) for v in (a, b))
-    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-    if x.size < 2 or y.size < 2:
-        return math.nan, math.nan
-    d = float(y.mean() - x.mean())
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    if va + vb == 0:
-        return d, d
-    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    half = float(stats.t.ppf(0.975, df)) * math.sqrt(va + vb)
-    return d - half, d + half
-
-
-def differences(results: Sequence[Result]) -> pd.DataFrame:
-    """Per scenario after the first and per metric: the paired difference from the first (mean, std, 95% CI),
-    Welch's unpaired 95% interval, and both means. Replications pair by index; a NaN drops its pair, but
-    a time or cost to train that a replication did not reach makes that metric's difference unknown."""
-    base = results[0]
-    a = base.runs.set_index("replication")
-    metrics = [m for m in a.columns if "." not in m]  # every metric, not the by-cause columns
-    rows = []
-    for other in results[1:]:
-        b = other.runs.set_index("replication")
-        for m in metrics:
-            if m not in b:
-                continue
-            pairs = pd.concat([a[m], b[m]], axis=1, keys=["a", "b"]).dropna()
-            d = describe((pairs["b"] - pairs["a"]).to_numpy(float))
-            if len(pairs) < 2:  # one pair: a difference, but no interval
-                d |= {"std": math.nan, "ci95_low": math.nan, "ci95_high": math.nan}
-            lo, hi = welch(a[m], b[m])
-            if m in CENSORED and (a[m].isna().any() or b[m].isna().any()):
-                # A target not reached is later than any time: the difference is unknown, not that of the
-                # pairs that finished (sim.results.schema.CENSORED).
-                d = dict.fromkeys(d, math.nan)
-                lo = hi = math.nan
-            rows.append(
-                [
-                    base.scenario.name,
-                    other.scenario.name,
-                    m,
-                    d["mean"],
-                    d["std"],
-                    d["ci95_low"],
-                    d["ci95_high"],
-                    lo,
-                    hi,
-                    float(a[m].mean()),
-                    float(b[m].mean()),
-                ]
-            )
-    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
-
-
 # ---------------------------------------------------------------- the comparison
 
 
@@ -287,6 +214,10 @@ class CompareResult:
     notes: list[str] = field(default_factory=list)
     fleets: list[list[str]] = field(default_factory=list)
     runtime_s: float = 0.0
+    #: Plausibility warnings one line per kind (naming the scenarios), then each scenario's own, prefixed by its name.
+    warnings: list[str] = field(default_factory=list)
+    #: The precision asked and whether every scenario met it (each one's ``Result.precision`` has its own).
+    precision: dict[str, Any] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -332,6 +263,7 @@ class CompareResult:
 
 
 Task = tuple[int, Scenario, np.random.SeedSequence, int]
+Row = tuple[Replication, ...]  # replication r of every scenario, in order
 
 
 def _play(task: Task) -> tuple[int, Replication, float]:
@@ -340,41 +272,98 @@ def _play(task: Task) -> tuple[int, Replication, float]:
     return i, simulate(scenario, seed_seq, r), time.perf_counter() - start
 
 
-def run_lineup(plan: Lineup, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> CompareResult:
-    """Run every scenario of ``plan`` on ``jobs`` processes (the same results for any ``jobs``)."""
+def run_lineup(
+    plan: Lineup,
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    precision: Precision | None = None,
+) -> CompareResult:
+    """Run every scenario of ``plan`` on ``jobs`` processes (the same results for any ``jobs``).
+
+    With ``precision``, every scenario runs the same replications until the objective's mean of each
+    meets it (``sim.experiment.precision``: checked replication by replication, so the count does not
+    depend on ``jobs``); the paired differences are then narrower still.
+    """
     if jobs < 1:
         raise CompareError(f"must be at least 1, got {shown(jobs)}", "jobs")
-    n, k = plan.replications, len(plan.scenarios)
-    seeds = replication_seeds(plan.seed, n)
-    # Replication by replication, so that a partial run has every scenario as far along.
-    tasks: list[Task] = [(i, s, seeds[r], r) for r in range(n) for i, s in enumerate(plan.scenarios)]
-    slots: list[list[Replication | None]] = [[None] * n for _ in range(k)]
+    k = len(plan.scenarios)
+    root = np.random.SeedSequence(plan.seed)
     seconds = [0.0] * k
+    count = [0, 0]  # replications done, and asked for so far
     start = time.perf_counter()
+    workers = min(jobs, os.cpu_count() or 1)
+    with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
 
-    def keep(i: int, rep: Replication, secs: float) -> None:
-        slots[i][rep.index] = rep
-        seconds[i] += secs
-        if progress:
-            progress(sum(r is not None for s in slots for r in s), len(tasks))
+        def play(lo: int, hi: int) -> list[Row]:
+            # Replication by replication, so that a partial run has every scenario as far along.
+            scenarios = list(enumerate(plan.scenarios))
+            tasks: list[Task] = [(i, s, child_seed(root, r), r) for r in range(lo, hi) for i, s in scenarios]
+            slots: dict[tuple[int, int], Replication] = {}
+            count[1] += len(tasks)
 
-    if progress:
-        progress(0, len(tasks))
-    if jobs == 1 or len(tasks) == 1:
-        for t in tasks:
-            keep(*_play(t))
-    else:
-        with worker_pool(min(jobs, len(tasks), os.cpu_count() or 1)) as pool:
-            for f in as_completed([pool.submit(_play, t) for t in tasks]):
-                keep(*f.result())
+            def keep(i: int, rep: Replication, secs: float) -> None:
+                slots[(i, rep.index)] = rep
+                seconds[i] += secs
+                count[0] += 1
+                if progress:
+                    progress(*count)
+
+            if progress:
+                progress(*count)
+            if pool is None or len(tasks) == 1:
+                for t in tasks:
+                    keep(*_play(t))
+            else:
+                for f in as_completed([pool.submit(_play, t) for t in tasks]):
+                    keep(*f.result())
+            return [tuple(slots[(i, r)] for i in range(k)) for r in range(lo, hi)]
+
+        if precision is None:
+            rows = play(0, plan.replications)
+        else:
+
+            def value(row: Row) -> list[float]:
+                return [rep.metrics.get(precision.metric, math.nan) for rep in row]
+
+            def rounds(ranges: list[tuple[int, int, int]]) -> dict[int, list[Row]]:
+                ((key, lo, hi),) = ranges
+                return {key: play(lo, hi)}
+
+            rows = until_precise([0], rounds, value, precision, workers)[0]
+    n = len(rows)
     results = []
-    for s, reps, secs in zip(plan.scenarios, slots, seconds, strict=True):
-        result = Result(s, plan.seed, [r for r in reps if r is not None], runtime_s=secs)
+    for i, s in enumerate(plan.scenarios):
+        reps = [row[i] for row in rows]
+        if precision is not None:
+            s = with_overrides(s, {"run.replications": n})
+        result = Result(s, plan.seed, reps, runtime_s=seconds[i])
+        if precision is not None:
+            values = np.array([r.metrics.get(precision.metric, math.nan) for r in reps])
+            result.precision = precision.to_json() | reached(values, precision).to_json()
         result.warnings.extend(warnings_for(s, result))
         results.append(result)
+    block = None
+    if precision is not None:
+        met = all(r.precision is not None and r.precision["met"] for r in results)
+        block = precision.to_json() | {"replications": n, "met": met}
     return CompareResult(
-        results, plan.seed, n, differences(results), list(plan.notes), list(plan.fleets), time.perf_counter() - start
+        results,
+        plan.seed,
+        n,
+        differences(results),
+        list(plan.notes),
+        list(plan.fleets),
+        time.perf_counter() - start,
+        warnings=compare_warnings(results),
+        precision=block,
     )
+
+
+def compare_warnings(results: Sequence[Result]) -> list[str]:
+    """The scenarios' plausibility warnings, one line per kind naming them, then each one's own (its name first)."""
+    labelled = [(r.scenario.name, r.scenario, mean_wait(r)) for r in results]
+    own = [f"{r.scenario.name}: {w}" for r in results for w in result_warnings(r)]
+    return points_warnings(labelled) + own
 
 
 def compare(
@@ -385,11 +374,21 @@ def compare(
     variants: Mapping[str, Mapping[str, Any]] | None = None,
     max_events: float = DEFAULT_MAX_EVENTS,
     progress: Callable[[int, int], None] | None = None,
+    precision: float | Precision | None = None,
+    rel_precision: float | None = None,
+    objective: str = "ettr",
+    min_replications: int = DEFAULT_MIN,
+    max_replications: int = DEFAULT_MAX,
 ) -> CompareResult:
     """Run ``scenarios`` (Scenario objects or file paths; a mapping names them) and ``variants`` of the first
     on the same failures, and take every metric's paired difference from the first.
 
     ``replications`` and ``seed`` default to the first scenario's. Bad input raises ``CompareError`` or
     ``ScenarioError`` (a scenario above ``max_events``: ``WorkLimitError``) before any work starts.
+    ``precision`` or ``rel_precision`` (as for ``sim.run``) runs replications until every scenario's
+    ``objective`` meets it, instead of ``replications``.
     """
-    return run_lineup(lineup(scenarios, variants, replications, seed, max_events), jobs, progress)
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications)
+    if target is not None and replications is not None:
+        raise PrecisionError("give replications or a precision target, not both", "replications")
+    return run_lineup(lineup(scenarios, variants, replications, seed, max_events), jobs, progress, target)

@@ -13,15 +13,20 @@ PosixPath('results/tiny-compare')
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from sim.config.scenario import Scenario
 from sim.config.version import VERSION
 from sim.experiment import save
 from sim.experiment.compare import CompareResult
 from sim.results import files as output
+from sim.results.folder import CompareFolder
 from sim.results.staging import failure_home, staged_folder
 
 RUNS = output.RUNS
@@ -64,12 +69,29 @@ def summary_document(
         "fleet_differences": dict(zip(result.names, result.fleets, strict=True)),
         "pairing": dict(zip(result.names, result.pairings, strict=True)),
         "notes": list(result.notes),
-        "warnings": [f"{r.scenario.name}: {w}" for r in result.results for w in r.warnings],
+        "warnings": list(result.warnings),
         "version": VERSION,
         "started_utc": started_utc,
         "runtime_s": result.runtime_s,
     }
+    if result.precision is not None:
+        doc["precision"] = dict(result.precision)
     return doc
+
+
+def compare_folder(
+    result: CompareResult,
+    started_utc: str,
+    sources: Sequence[Mapping[str, Any]] | None = None,
+    path: str | Path | None = None,
+) -> CompareFolder:
+    """The folder of ``result`` in memory: the tables ``write_compare`` writes (``differences.csv`` and
+    ``summary.json`` as read back), for charts drawn without writing anything. ``path`` only names it."""
+    given = sources or [{"file": None, "variant": None}] * len(result.results)
+    summary = json.loads(output.dumps(summary_document(result, started_utc, given)))
+    differences = pd.read_csv(io.StringIO(result.differences.to_csv(index=False)))
+    where = Path(path or default_compare_dir(result.results[0].scenario))
+    return CompareFolder(where, summary, result.runs, differences)
 
 
 def write_compare(

@@ -24,7 +24,7 @@ from sim.config.errors import ScenarioError, SweepError, shown
 from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
 from sim.experiment.statistics import json_number
-from sim.experiment.sweeps import check_objective, points_table, run_sweep
+from sim.experiment.sweeps import SweepResult, check_objective, points_table, run_sweep, sweep_warnings
 from sim.results.schema import INTERVAL, LOWER_IS_BETTER, best_index
 
 #: Default search range for the interval, as factors of Daly's interval.
@@ -47,6 +47,8 @@ class Optimum:
     points: pd.DataFrame
     rounds: int
     at_edge: bool
+    #: Every value evaluated as one sweep (its runs, points, best and warnings): what the results folder holds.
+    sweep: SweepResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         rows = [
@@ -133,8 +135,10 @@ def optimize(
 
     runs: list[pd.DataFrame] = []
     tried: list[float] = []
+    computed = 0
 
     def evaluate(values: list[float]) -> pd.DataFrame:
+        nonlocal computed
         new = sorted({float(round(v, 6)) for v in values} - set(tried))
         if new:
             result = run_sweep(
@@ -150,6 +154,7 @@ def optimize(
             )
             runs.append(result.runs)
             tried.extend(new)
+            computed += result.computed
         table = pd.concat(runs).sort_values([key, "replication"], kind="stable").reset_index(drop=True)
         return points_table(table, [key], objective)
 
@@ -184,6 +189,20 @@ def optimize(
     while j < len(values) - 1 and same[j + 1]:
         j += 1
     row = points.iloc[b]
+    table = pd.concat(runs).sort_values([key, "replication"], kind="stable").reset_index(drop=True)
+    tried_points = [({key: v}, with_overrides(scenario, {key: v})) for v in points[key].tolist()]
+    sweep = SweepResult(
+        scenario,
+        root,
+        n,
+        {key: points[key].tolist()},
+        table,
+        points,
+        objective,
+        computed=computed,
+        reused=0,
+        warnings=sweep_warnings(scenario, tried_points, points),
+    )
     return Optimum(
         key=key,
         best=float(values[b]),
@@ -196,4 +215,5 @@ def optimize(
         points=points,
         rounds=rounds,
         at_edge=b in (0, len(values) - 1),
+        sweep=sweep,
     )

@@ -20,19 +20,26 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 from simpy.core import StopSimulation
 
-from sim.analysis.analytic import job_mtbf_seconds
 from sim.analysis.work import DEFAULT_MAX_EVENTS, check_work
+from sim.config.errors import PrecisionError
+from sim.config.loading import with_overrides
 from sim.config.scenario import Scenario
+from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, precision_target, reached, until_precise
+from sim.experiment.run_warnings import warnings_for
 from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
 from sim.model.cluster import Cluster
@@ -47,7 +54,6 @@ from sim.model.replica import ReplicaJob
 from sim.model.retirement import retire
 from sim.model.spec import JobSpec
 from sim.results.schema import CENSORED
-from sim.results.target import not_reached_text
 
 #: Random streams of a replication, spawned from its SeedSequence in this order. Append, never
 #: reorder: a child's stream depends only on its index.
@@ -101,6 +107,8 @@ class Result:
     replications: list[Replication]
     runtime_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: The ``precision`` block (``sim.experiment.precision``): asked and reached; ``None`` for a fixed count.
+    precision: dict[str, Any] | None = None
 
     @property
     def causes(self) -> list[str]:
@@ -143,6 +151,8 @@ class Result:
         start = self.scenario.run.start_date
         if start is not None and "time_to_train_days" in summary.index:
             doc["finish_date"] = finish_dates(summary, start)
+        if self.precision is not None:
+            doc["precision"] = dict(self.precision)
         return doc
 
 
@@ -315,70 +325,64 @@ def run(
     jobs: int = 1,
     indices: Iterable[int] | None = None,
     max_events: float = DEFAULT_MAX_EVENTS,
+    precision: float | Precision | None = None,
+    rel_precision: float | None = None,
+    objective: str = "ettr",
+    min_replications: int = DEFAULT_MIN,
+    max_replications: int = DEFAULT_MAX,
 ) -> Result:
     """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
 
     The result is the same, byte for byte, for any ``jobs``. A scenario that expects more than
     ``max_events`` events in a replication is refused before any work (``WorkLimitError``).
+
+    ``precision`` (an absolute 95% CI half-width of ``objective``'s mean, 0.002 for 0.2 points of
+    ETTR) or ``rel_precision`` (relative to the mean) runs replications until it is met, from
+    ``min_replications`` to ``max_replications`` (``sim.experiment.precision``; ``replications``
+    is then not given). ``Result.precision`` says how many it took and what was reached.
     """
-    n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
-    if n < 1:
-        raise ValueError(f"replications must be >= 1, got {n}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    target = precision_target(precision, rel_precision, objective, min_replications, max_replications)
+    if target is not None and (replications is not None or indices is not None):
+        raise PrecisionError("give replications or a precision target, not both", "replications")
+    n = scenario.run.replications if replications is None else replications
+    if n < 1:
+        raise ValueError(f"replications must be >= 1, got {n}")
     check_work(scenario, max_events)
-    seeds = replication_seeds(root, n)
-    todo: Sequence[int] = list(range(n)) if indices is None else list(indices)
-    args = [(scenario, seeds[i], i) for i in todo]
     start = time.perf_counter()
-    if jobs == 1 or len(args) == 1:
-        reps = [_simulate_args(a) for a in args]
-    else:
-        with worker_pool(min(jobs, len(args), os.cpu_count() or 1)) as pool:
-            reps = list(pool.map(_simulate_args, args))
+    todo = list(range(n)) if indices is None else list(indices)
+    workers = min(jobs, os.cpu_count() or 1, len(todo) if target is None else jobs)
+    with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        if target is None:
+            reps = play_replications(scenario, root, todo, pool)
+            block = None
+        else:
+
+            def play_ranges(ranges: list[tuple[int, int, int]]) -> dict[int, list[Replication]]:
+                ((key, lo, hi),) = ranges
+                return {key: play_replications(scenario, root, list(range(lo, hi)), pool)}
+
+            def value(r: Replication) -> float:
+                return r.metrics.get(target.metric, math.nan)
+
+            reps = until_precise([0], play_ranges, value, target, workers)[0]
+            block = target.to_json() | reached(np.array([value(r) for r in reps]), target).to_json()
+            # The scenario as it ran: rerunning it with its replications gives these very results.
+            scenario = with_overrides(scenario, {"run.replications": len(reps)})
     result = Result(scenario=scenario, seed=root, replications=reps, runtime_s=time.perf_counter() - start)
+    result.precision = block
     result.warnings.extend(warnings_for(scenario, result))
     return result
 
 
-def warnings_for(scenario: Scenario, result: Result) -> list[str]:
-    """Plain-language warnings about a scenario and its results."""
-    out = []
-    mtbf = job_mtbf_seconds(scenario)
-    if mtbf < scenario.restart_seconds:
-        out.append(
-            f"job MTBF ({mtbf / 60:.1f} min) is shorter than a restart ({scenario.restart_seconds / 60:.1f} min): "
-            "most restarts never finish"
-        )
-    dropped = [r for r in result.replications if r.events_dropped]
-    if dropped:
-        out.append(
-            f"the event log of {len(dropped)} replication{'s' if len(dropped) != 1 else ''} kept its first "
-            f"{EVENT_ROWS:,} rows and dropped {sum(r.events_dropped for r in dropped):,} more: "
-            "the timeline shows the start of those runs; every metric counts them all"
-        )
-    ettr = [r.metrics["ettr"] for r in result.replications]
-    if ettr and max(ettr) < 0.05:
-        out.append(f"ETTR is near zero in every replication (max {max(ettr):.3f}): failures outpace recovery")
-    out.extend(_target_warnings(scenario, result))
-    return out
-
-
-def _target_warnings(scenario: Scenario, result: Result) -> list[str]:
-    """A target out of reach even without failures, or not reached in some replications."""
-    target = scenario.target_gpu_seconds
-    if target is None or not result.replications:
-        return []
-    days = scenario.run.duration_days
-    # Without any failure the job computes interval / (interval + blocking) of the time.
-    seg = JobSpec.from_scenario(scenario).segment
-    needed = target / scenario.cluster.gpus * seg.cycle_s / seg.interval_s / 86400.0
-    if needed > days:
-        return [
-            f"run.{scenario.run.target_key}: needs {needed:,.1f} days even without failures, more than "
-            f"run.duration_days ({days:g}): no replication can reach it"
-        ]
-    reached = sum(r.metrics["target_reached"] for r in result.replications) / len(result.replications)
-    text = not_reached_text(reached, len(result.replications), days)
-    return [] if text is None else [f"run.{scenario.run.target_key}: {text}; raise run.duration_days"]
+def play_replications(
+    scenario: Scenario, root: int, indices: list[int], pool: ProcessPoolExecutor | None = None
+) -> list[Replication]:
+    """Replications ``indices`` of ``scenario`` from seed ``root``, in that order, here or on ``pool``."""
+    base = np.random.SeedSequence(root)
+    args = [(scenario, child_seed(base, i), i) for i in indices]
+    if pool is None or len(args) <= 1:
+        return [_simulate_args(a) for a in args]
+    return list(pool.map(_simulate_args, args))

@@ -8,7 +8,8 @@ into those files. Earlier results in the folder stay as they were until the new 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,13 @@ from sim.results.files import (
     RUNS,
     SUMMARY,
     atomic_path,
+    dumps,
     failure_document,
     provenance,
     write_scenario_copy,
     write_summary,
 )
+from sim.results.folder import RunFolder
 from sim.results.staging import failure_home, staged_folder
 
 
@@ -49,6 +52,13 @@ def derived(scenario: Scenario) -> dict[str, float]:
         "job_nodes": scenario.job_nodes,
         "peak_flops_per_gpu": scenario.peak_flops_per_gpu,
     }
+
+
+def run_folder(result: Result, started_utc: str, path: str | Path | None = None) -> RunFolder:
+    """The folder of ``result`` in memory: the tables ``write_results`` writes (``summary.json`` as read back, strict
+    JSON), for charts drawn without writing anything. ``path`` only names it (default: the scenario's name)."""
+    summary = json.loads(dumps(summary_document(result, started_utc)))
+    return RunFolder(Path(path or result.scenario.name), summary, result.runs, result.events)
 
 
 def write_results(
@@ -84,17 +94,21 @@ def write_failure(
     started_utc: str,
     overrides: Mapping[str, Any] | None = None,
     runtime_s: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+    ours: Collection[str] = RUN_FOLDER,
 ) -> Path:
     """Record a run that raised or was interrupted: a scenario copy and a ``summary.json`` with the status
     (``failed`` or ``interrupted``), the error, the scenario and the seed. Return the summary's path.
 
     The record replaces ``out_dir`` only if that holds no results (nothing, or an earlier failure);
     next to complete results it goes into a new sibling folder (``sim.results.staging.failure_home``),
-    and the results stay as they were.
+    and the results stay as they were. ``extra``: more keys of the record (an optimize's search);
+    ``ours``: the files a folder of this command may hold.
     """
     doc = failure_document(scenario, seed, replications, error, started_utc, overrides, runtime_s)
+    doc.update(extra or {})
     home = failure_home(Path(out_dir), doc["status"])
-    with staged_folder(home, RUN_FOLDER) as tmp:
+    with staged_folder(home, ours) as tmp:
         write_scenario_copy(tmp, scenario_text)
         write_summary(tmp, doc)
     return home / SUMMARY

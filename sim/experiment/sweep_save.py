@@ -14,9 +14,13 @@ PosixPath('results/tiny-sweep')
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from sim.config.scenario import Scenario
 from sim.experiment.store import FILE as STORE
@@ -24,6 +28,8 @@ from sim.experiment.store import FILES as STORE_FILES
 from sim.experiment.store import copy as copy_store
 from sim.experiment.sweeps import SweepResult
 from sim.results import files as output
+from sim.results.folder import SweepFolder
+from sim.results.formats import fmt_value
 from sim.results.staging import failure_home, staged_folder
 
 RUNS = output.RUNS
@@ -80,8 +86,37 @@ def summary_document(
     doc["total"] = result.computed + result.reused
     doc["computed"] = result.computed
     doc["reused"] = result.reused
+    doc["warnings"] = list(result.warnings)
     doc["notes"] = list(result.notes)
     return doc
+
+
+def param_specs(params: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The ``--param`` options that give ``params``, for a sweep run from Python (``KEY=V1,V2,...``).
+
+    >>> param_specs({"checkpoint.interval_minutes": [5, 10.5], "checkpoint.method": ["sync", "async"]})
+    ['checkpoint.interval_minutes=5,10.5', 'checkpoint.method=sync,async']
+    """
+    return [f"{k}={','.join(fmt_value(v) for v in vs)}" for k, vs in params.items()]
+
+
+def sweep_folder(
+    result: SweepResult,
+    started_utc: str,
+    runtime_s: float,
+    specs: Sequence[str] | None = None,
+    path: str | Path | None = None,
+) -> SweepFolder:
+    """The folder of ``result`` in memory: the tables ``write_sweep`` writes (``points.csv`` and ``summary.json`` as
+    read back), for charts drawn without writing anything. ``path`` only names it."""
+    doc = summary_document(result, started_utc, runtime_s, specs or param_specs(result.params))
+    return in_memory(doc, result, path or default_sweep_dir(result.scenario))
+
+
+def in_memory(summary: Mapping[str, Any], result: SweepResult, path: str | Path) -> SweepFolder:
+    """A sweep folder of ``summary`` and ``result``'s tables, read back as ``sim.results.folder.load`` reads them."""
+    points = pd.read_csv(io.StringIO(result.points.to_csv(index=False)))
+    return SweepFolder(Path(path), json.loads(output.dumps(summary)), result.runs, points)
 
 
 def write_sweep(

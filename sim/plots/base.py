@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +234,21 @@ def save(fig: Figure, path: Path) -> Path:
     with matplotlib.rc_context({"svg.hashsalt": "trainsim"}), atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata)
     return path
+
+
+#: A chart by name, and what draws it (``None``: the chart does not apply to these results).
+Build = tuple[str, Callable[[], Figure | None]]
+
+
+def write_figures(folder: Path, builds: Iterable[Build], svg: bool = False) -> list[Path]:
+    """Draw each chart of ``builds`` and write it into ``folder`` as PNG (and SVG); return the paths written."""
+    written: list[Path] = []
+    for name, build in builds:
+        fig = build()
+        if fig is None:
+            continue
+        for suffix in (".png", ".svg") if svg else (".png",):
+            written.append(save(fig, folder / f"{name}{suffix}"))
+        # A Figure made without pyplot is not registered anywhere: dropping it frees its memory.
+        del fig
+    return written

@@ -24,7 +24,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from sim.plots.base import FAINT, TEXT, header, new_figure, save, stat, text_color
+from sim.plots.base import FAINT, TEXT, Build, header, new_figure, stat, text_color, write_figures
 from sim.plots.palette import BUCKET_COLORS
 from sim.plots.run import costs_set
 from sim.results.folder import CompareFolder, NotResults, load
@@ -268,15 +268,14 @@ def differences(folder: CompareFolder) -> Figure:
     return fig
 
 
+def compare_builds(folder: CompareFolder) -> list[Build]:
+    """The charts of a compare folder: the ledgers side by side, then the paired differences."""
+    return [("compare_ledger", lambda: ledger(folder)), ("compare_differences", lambda: differences(folder))]
+
+
 def write_compare_charts(folder_path: str | Path | CompareFolder, svg: bool = False) -> list[Path]:
     """Write compare_ledger and compare_differences as PNG (and SVG) into a compare folder; return the paths."""
     folder = folder_path if isinstance(folder_path, CompareFolder) else load(folder_path)
     if not isinstance(folder, CompareFolder):
         raise NotResults(f"{folder.path} is not a compare folder")
-    written: list[Path] = []
-    for name, build in (("compare_ledger", ledger), ("compare_differences", differences)):
-        fig = build(folder)
-        for suffix in (".png", ".svg") if svg else (".png",):
-            written.append(save(fig, folder.path / f"{name}{suffix}"))
-        del fig
-    return written
+    return write_figures(folder.path, compare_builds(folder), svg)

@@ -13,7 +13,6 @@ and the summary never disagree. Colours come from ``sim.plots.palette``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from sim.plots.base import FAINT, TEXT, header, new_figure, save, scaled, stat, text_color, text_width_in
+from sim.plots.base import (
+    FAINT,
+    TEXT,
+    Build,
+    header,
+    new_figure,
+    scaled,
+    stat,
+    text_color,
+    text_width_in,
+    write_figures,
+)
 from sim.plots.causes import TOP, CauseRow, cause_rows, top_causes
 from sim.plots.palette import BUCKET_COLORS, MFU_COLOR, REALIZED_COLOR
 from sim.plots.timeline import timeline
@@ -30,7 +40,16 @@ from sim.results.folder import NotResults, RunFolder, load
 from sim.results.formats import Scale, fmt_sci, scale_for
 from sim.results.schema import BUCKET_LABELS
 
-__all__ = ["Step", "cause_rows", "failure_impact", "timeline", "waterfall", "waterfall_steps", "write_run_charts"]
+__all__ = [
+    "Step",
+    "cause_rows",
+    "failure_impact",
+    "run_builds",
+    "timeline",
+    "waterfall",
+    "waterfall_steps",
+    "write_run_charts",
+]
 
 WATERFALL_QUESTION = "Where does the theoretical compute go?"
 IMPACT_QUESTION = "Which failures cost the most?"
@@ -297,6 +316,18 @@ def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
     return fig
 
 
+def run_builds(folder: RunFolder, top: int = TOP, replication: int = 0) -> list[Build]:
+    """The charts of a run folder, in the report's order: waterfall, failure impact, the timeline of ``replication``.
+
+    ``top``: the causes the failure-impact chart and the timeline name before "other".
+    """
+    return [
+        ("waterfall", lambda: waterfall(folder)),
+        ("failure_impact", lambda: failure_impact(folder, top)),
+        ("timeline", lambda: timeline(folder, replication, top=top)),
+    ]
+
+
 def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False, top: int = TOP) -> list[Path]:
     """Write waterfall, failure_impact and timeline as PNG (and SVG) into a run folder; return the paths.
 
@@ -307,18 +338,4 @@ def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False, top
     folder = folder_path if isinstance(folder_path, RunFolder) else load(folder_path)
     if not isinstance(folder, RunFolder):
         raise NotResults(f"{folder.path} is not a run folder")
-    written: list[Path] = []
-    builds: tuple[tuple[str, Callable[[RunFolder], Figure | None]], ...] = (
-        ("waterfall", waterfall),
-        ("failure_impact", lambda f: failure_impact(f, top)),
-        ("timeline", lambda f: timeline(f, top=top)),
-    )
-    for name, build in builds:
-        fig = build(folder)
-        if fig is None:
-            continue
-        for suffix in (".png", ".svg") if svg else (".png",):
-            written.append(save(fig, folder.path / f"{name}{suffix}"))
-        # A Figure made without pyplot is not registered anywhere: dropping it frees its memory.
-        del fig
-    return written
+    return write_figures(folder.path, run_builds(folder, top), svg)

@@ -21,6 +21,7 @@ from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
 from sim.plots.sweep_base import CI_NOTE, point_scenario
 from sim.results.folder import SweepFolder
+from sim.results.precision import per_point
 from sim.results.schema import GPUS
 
 
@@ -106,7 +107,7 @@ def scale_chart(folder: SweepFolder) -> Figure | None:
     sb.cap_at_one(ax, 1.07)  # room for the MTBF labels above points near 100%
     ax.legend(handles, labels, loc="lower left", fontsize=9)
     notes = [
-        CI_NOTE.format(what="Shaded", n=summary.get("replications")),
+        CI_NOTE.format(what="Shaded", n=per_point(summary)),
         "Daly (2006) at each point's interval: exponential failures, instant spares, detection counted as "
         "restart time (as trainsim check)",
     ]

@@ -25,14 +25,17 @@ from sim.analysis.estimates import check_report
 from sim.config.errors import ScenarioError
 from sim.plots import base as plot_base
 from sim.plots import sweep_base as sb
+from sim.plots.base import Build
+from sim.plots.optimize import optimize_chart
 from sim.plots.palette import REALIZED_COLOR
 from sim.plots.scale import scale_chart
 from sim.plots.sweep_base import BEST_COLOR, CI_NOTE, key_label, point_scenario
 from sim.results.folder import NotResults, SweepFolder, load
 from sim.results.formats import Scale, fmt_range, metric_fmt
+from sim.results.precision import per_point
 from sim.results.schema import FRACTIONS, GPUS, INTERVAL, METRIC_LABELS, better_word
 
-__all__ = ["best_direction", "scale_chart", "sweep_curve", "write_sweep_charts"]
+__all__ = ["best_direction", "scale_chart", "sweep_builds", "sweep_curve", "write_sweep_charts"]
 
 #: Width of a category's group of bars (the categories are 1 apart).
 BAR_GROUP = 0.7
@@ -275,7 +278,7 @@ def sweep_curve(folder: SweepFolder) -> Figure:
         for ax, _ in panels:
             ax.grid(axis="x", visible=False)
     what = "Error bars" if bars else "Shaded"
-    notes = [CI_NOTE.format(what=what, n=summary.get("replications"))]
+    notes = [CI_NOTE.format(what=what, n=per_point(summary))]
     if hidden:
         notes.append(f"{hidden} more combinations of {', '.join(folder.keys[1:])} not drawn (see points.csv)")
     legend: list[Any] = list(zip(*top.get_legend_handles_labels(), strict=True))
@@ -307,6 +310,14 @@ def sweep_curve(folder: SweepFolder) -> Figure:
 # ---------------------------------------------------------------- files
 
 
+def sweep_builds(folder: SweepFolder) -> list[Build]:
+    """The charts of a sweep folder: the sweep curve and, for a sweep of cluster.gpus, the scale chart; an optimize
+    folder (a sweep of the values it evaluated) has the search's own chart instead."""
+    if "optimum" in folder.summary:
+        return [("optimize", lambda: optimize_chart(folder))]
+    return [("sweep_curve", lambda: sweep_curve(folder)), ("scale", lambda: scale_chart(folder))]
+
+
 def write_sweep_charts(folder_path: str | Path | SweepFolder, svg: bool = False) -> list[Path]:
     """Write ``sweep_curve.png`` (and ``scale.png`` when GPUs are swept) into a sweep folder; SVG too on request.
 
@@ -315,12 +326,4 @@ def write_sweep_charts(folder_path: str | Path | SweepFolder, svg: bool = False)
     folder = folder_path if isinstance(folder_path, SweepFolder) else load(folder_path)
     if not isinstance(folder, SweepFolder):
         raise NotResults(f"{folder.path} is a run folder, not a sweep folder")
-    written: list[Path] = []
-    for name, build in (("sweep_curve", sweep_curve), ("scale", scale_chart)):
-        fig = build(folder)
-        if fig is None:
-            continue
-        for suffix in ("png", "svg") if svg else ("png",):
-            written.append(plot_base.save(fig, folder.path / f"{name}.{suffix}"))
-        del fig  # a Figure made without pyplot is referenced nowhere else: this frees it
-    return written
+    return plot_base.write_figures(folder.path, sweep_builds(folder), svg)

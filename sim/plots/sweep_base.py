@@ -25,6 +25,7 @@ from sim.plots import base as plot_base
 from sim.plots.palette import BUCKET_COLORS
 from sim.results.folder import SweepFolder
 from sim.results.formats import Scale, fmt_value, scale_for
+from sim.results.precision import per_point
 from sim.results.schema import GPUS, INTERVAL
 
 #: More lines than this is a tangle; the rest are named in the footnote and stay in points.csv.
@@ -221,12 +222,12 @@ def cap_at_one(ax: Axes, top: float = 1.02) -> None:
 def header(fig: Figure, question: str, summary: dict[str, Any], footnote: str) -> None:
     """plot_base's header, with a subtitle that says how many points and replications per point."""
     s = summary.get("scenario_resolved", {})
-    n, points = summary.get("replications"), len(summary.get("points", []))
+    n, points = per_point(summary), len(summary.get("points", []))
     sub = plot_base.SEPARATOR.join(
         str(part)
         for part in (
             s.get("title") or summary.get("scenario", ""),
-            f"{points} points × {n} replication{'s' if n != 1 else ''} each, paired (same failures at every point)",
+            f"{points} points × {n} replication{'s' if n != '1' else ''} each, paired (same failures at every point)",
             f"seed {summary.get('seed')}",
         )
         if part

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.plots.run import costs_set
+from sim.results import precision as target
 from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_sci, fmt_usd
 from sim.results.schema import BUCKET_LABELS, BUCKETS, FRACTIONS
 
@@ -221,18 +222,21 @@ def differences_table(summary: dict[str, Any]) -> Table:
 
 
 def compare_renderable(summary: dict[str, Any]) -> Group:
-    """The ``trainsim compare`` report: what ran, the scenarios, their differences, notes and warnings."""
+    """The ``trainsim compare`` report: what ran, the scenarios, their differences and notes (warnings: stderr)."""
     k, n = len(summary["names"]), summary["replications"]
     head = Text()
     head.append(f"compare: {k} scenarios against {summary['baseline']}\n", style="bold")
     head.append(
         f"{n} replication{'s' if n != 1 else ''} each, seed {summary['seed']}, every scenario on the same seeds"
     )
+    block = summary.get("precision")
+    if block:
+        met = "met by every scenario" if block.get("met") else "not met by every scenario"
+        head.append(f"\nuntil each scenario's {target.label(block)} is within {target.asked(block)}: {met}")
     parts: list[RenderableType] = [head, Text("")]
     for table in (scenarios_table(summary), ledger_table(summary), differences_table(summary)):
         parts += [table, Text("")]
     parts += [Text(f"note: {note}", style="dim") for note in summary.get("notes") or []]
-    parts += [Text(f"warning: {w}", style="yellow") for w in summary.get("warnings") or []]
     return Group(*parts)
 
 

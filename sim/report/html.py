@@ -26,10 +26,11 @@ from sim.plots.base import stat
 from sim.plots.causes import cause_rows
 from sim.plots.run import costs_set, waterfall_steps
 from sim.report.cells import Table, ci_text, table
-from sim.report.sweep_html import grid_text, points_table
+from sim.report.sweep_html import grid_text, optimum_table, points_table
 from sim.results.files import CHARTS, REPORT, SCENARIO_COPY, atomic_write_text
 from sim.results.folder import CompareFolder, NotResults, RunFolder, SweepFolder, load
 from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
+from sim.results.precision import compare_precision, per_point, replications_line
 from sim.results.schema import CENSORED, METRIC_LABELS, better_word
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ CAPTIONS = {
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CIs (bars for categories); a "
     "cluster-size sweep adds the useful FLOPs.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
+    "optimize": "The search: the objective at every value evaluated (95% CI), each value's paired difference from "
+    "the best, the bracket of values as good as the best, and Young's and Daly's intervals.",
     "compare_ledger": "Where each scenario's GPU-time goes, with mean ETTR, its 95% CI and the paired difference.",
     "compare_differences": "Each scenario minus the first: paired 95% CIs (same failures) beside unpaired ones.",
 }
@@ -212,7 +215,9 @@ def meta(folder: RunFolder | SweepFolder | CompareFolder) -> dict[str, Any]:
     per = {SweepFolder: " per point", CompareFolder: " per scenario, on the same seeds"}.get(type(folder), "")
     runtime = s.get("runtime_s")
     details = [
-        f"{s.get('replications')} replications{per}",
+        replications_line(s, isinstance(folder, SweepFolder))
+        if not isinstance(folder, CompareFolder)
+        else f"{s.get('replications')} replications{per}" + compare_precision(s),
         f"seed {s.get('seed')}",
         f"trainsim {s.get('version', '?')}",
         f"started {s.get('started_utc', '?')}",
@@ -254,9 +259,14 @@ def context(folder: RunFolder | SweepFolder) -> dict[str, Any]:
     }
     if isinstance(folder, SweepFolder):
         objective = s.get("objective", "ettr")
+        optimized = "optimum" in s
         page |= {
+            "kind": "Optimize" if optimized else "Sweep",
+            "optimum": optimum_table(s) if optimized else None,
+            "rounds": (s["optimum"].get("rounds") if optimized else None),
+            "at_edge": bool(optimized and s["optimum"].get("at_edge_of_range")),
             "grid": grid_text(s["params"]),
-            "replications": s.get("replications"),
+            "replications": per_point(s),
             "objective": METRIC_LABELS.get(objective, objective),
             "better": better_word(objective),
             "points": points_table(folder),

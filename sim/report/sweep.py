@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.config.scenario import Scenario
+from sim.results import precision as target
 from sim.results.formats import fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd, fmt_value, metric_fmt
 from sim.results.schema import CENSORED, FRACTIONS, METRIC_LABELS, better_word
 from sim.results.schema import best_index as best_mean_index
@@ -47,6 +48,8 @@ class SweepTables(Protocol):
     def computed(self) -> int: ...
     @property
     def reused(self) -> int: ...
+    @property
+    def precision(self) -> Mapping[str, Any] | None: ...
 
 
 #: Width of the report when standard output is not a terminal.
@@ -138,7 +141,10 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         pad_edge=False,
     )
     # Headers broken by hand and cells never wrapped: rich would rather cut numbers than wrap a header.
-    headers = ["", *map(_header, keys), "ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
+    counts = points["replications"].tolist() if "replications" in points else []
+    varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
+    headers = ["", *map(_header, keys), *(["repli-\ncations"] if varied else [])]
+    headers += ["ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
     extra = _extra_columns(points, objective)
     headers += [header for _, header in extra]
     # Effective compute is MFU x ETTR: room for the time and money columns instead, when there are some.
@@ -151,6 +157,7 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
         # markup: a string value is shown as typed, brackets and all.
         cells: list[RenderableType] = ["*" if i == best else ""]
         cells += [Text(fmt_value(points[k].iloc[i])) for k in keys]
+        cells += [f"{int(counts[i]):,}"] if varied else []
         cells.append(with_ci(row, "ettr"))
         if objective != "ettr":
             cells.append(with_ci(row, objective))
@@ -175,11 +182,17 @@ def sweep_renderable(result: SweepTables) -> Group:
     n_points = len(result.points)
     head = Text()
     head.append(f"{s.name}{f' - {s.title}' if s.title else ''}\n", style="bold")
+    counts = result.points["replications"] if "replications" in result.points else pd.Series([result.replications])
+    lo, hi = int(counts.min()), int(counts.max())
+    each = f"{lo}" if lo == hi else f"{lo}-{hi}"
     head.append(
-        f"sweep of {', '.join(keys)}: {n_points} point{'s' if n_points != 1 else ''} x {result.replications} "
-        f"replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
+        f"sweep of {', '.join(keys)}: {n_points} point{'s' if n_points != 1 else ''} x {each} "
+        f"replication{'s' if hi != 1 else ''}, seed {result.seed}, "
         f"best by {METRIC_LABELS.get(result.objective, result.objective)}"
     )
+    if result.precision is not None:
+        met = "met at every point" if result.precision.get("met_at_every_point") else "not met at every point"
+        head.append(f"\neach point until {target.label(result.precision)} {target.asked(result.precision)}: {met}")
     best = ", ".join(f"{k}={fmt_value(v)}" for k, v in result.best.items())
     foot = Text()
     foot.append(f"best: {best}\n", style="bold")

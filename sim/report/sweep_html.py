@@ -14,8 +14,8 @@ from sim.plots.run import costs_set
 from sim.plots.sweep_base import key_label
 from sim.report.cells import Table, ci_text, pp_text, table
 from sim.results.folder import SweepFolder
-from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_usd, fmt_value
-from sim.results.schema import CENSORED
+from sim.results.formats import Fmt, fmt_days, fmt_num, fmt_pct, fmt_usd, fmt_value, metric_fmt
+from sim.results.schema import CENSORED, METRIC_LABELS
 
 
 def points_table(folder: SweepFolder) -> Table:
@@ -29,6 +29,8 @@ def points_table(folder: SweepFolder) -> Table:
     extra = _sweep_extras(s, money)
     best = s.get("best") or {}
     rows, best_row = [], -1
+    counts = [p.get("replications") for p in s["points"]]
+    varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
     for i, p in enumerate(s["points"]):
         m, diff = p["metrics"], p.get("paired_difference_from_best", {})
         ettr, ecr = stat(m, "ettr"), stat(m, "effective_compute_ratio")
@@ -40,6 +42,7 @@ def points_table(folder: SweepFolder) -> Table:
         rows.append(
             (
                 *(fmt_value(p["params"][k], thousands=True) for k in keys),
+                *([f"{counts[i]:,}"] if varied else []),
                 fmt_pct(ettr[0]),
                 ci_text(*ettr, fmt_pct),
                 "best" if is_best else pp_text(d_mean),
@@ -53,6 +56,7 @@ def points_table(folder: SweepFolder) -> Table:
         )
     head = (
         *(key_label(k) for k in keys),
+        *(["replications"] if varied else []),
         "ETTR",
         "95% CI",
         "ETTR − best (paired)",
@@ -88,6 +92,29 @@ def _extra_cells(metrics: dict[str, Any], name: str, fmt: Fmt) -> str:
         return "not reached"
     ci = ci_text(mean, lo, hi, fmt)
     return fmt(mean) + (f" ({ci})" if ci else "")
+
+
+def optimum_table(summary: dict[str, Any]) -> Table:
+    """The optimum of an optimize folder: the best value with its CI, the bracket, Young's and Daly's intervals."""
+    o = summary["optimum"]
+    key, metric = str(o["key"]), str(o["objective"])
+    name = METRIC_LABELS.get(metric, metric)
+    fmt = metric_fmt(metric)
+    unit = " min" if key.endswith("_minutes") else ""
+    lo, hi = (math.nan if x is None else float(x) for x in o["best_ci95"])
+    mean = math.nan if o["best_mean"] is None else float(o["best_mean"])
+    rows = [
+        ("simulated best", f"{o['best']:.4g}{unit}", f"{name} {fmt(mean)}", ci_text(mean, lo, hi, fmt)),
+        ("bracket", f"{o['bracket'][0]:.4g} – {o['bracket'][1]:.4g}{unit}", f"{name} not significantly worse", ""),
+    ]
+    for label, minutes, note in (
+        ("Young (1974)", o.get("young_minutes"), "√(2δM)"),
+        ("Daly (2006)", o.get("daly_minutes"), "higher-order optimum"),
+    ):
+        if minutes is not None:
+            rows.append((label, f"{float(minutes):.4g} min", note, ""))
+    head = ("", key_label(key), "note", "95% CI of the mean")
+    return table(head, rows, (False, True, False, True))
 
 
 def grid_text(params: dict[str, list[Any]]) -> str:

@@ -26,6 +26,7 @@ from sim.analysis.analytic import interval_seconds
 from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
 from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
+from sim.results.precision import precision_line
 from sim.results.schema import BUCKET_LABELS, BUCKETS, CENSORED, FLEET_METRICS, METRIC_LABELS
 from sim.results.target import date_range, finish_date, target_label
 
@@ -42,9 +43,9 @@ class RunTables(Protocol):
     @property
     def runtime_s(self) -> float: ...
     @property
-    def warnings(self) -> list[str]: ...
-    @property
     def causes(self) -> list[str]: ...
+    @property
+    def precision(self) -> dict[str, Any] | None: ...
     @property
     def summary(self) -> pd.DataFrame: ...
 
@@ -280,11 +281,14 @@ def _header(result: RunTables) -> Text:
         f"write {s.write_seconds:g} s, restart {s.restart_seconds / 60:.1f} min\n"
     )
     text.append(f"{n} replication{'s' if n != 1 else ''}, seed {result.seed}, simulated in {result.runtime_s:.2f} s")
+    block = result.precision
+    if block is not None:
+        text.append(f"\n{precision_line(block)}", style=None if block.get("met") else "yellow")
     return text
 
 
 def text_report(result: RunTables) -> Group:
-    """The ``trainsim run`` report: header, headline, waterfall, causes and warnings, as one renderable."""
+    """The ``trainsim run`` report: header, headline, waterfall and causes, as one renderable (warnings: stderr)."""
     note = _target_note(result)
     parts: list[RenderableType] = [
         _header(result),
@@ -299,8 +303,6 @@ def text_report(result: RunTables) -> Group:
     fleet = _fleet_table(result)
     if fleet is not None:
         parts += [Text(""), fleet]
-    for w in result.warnings:
-        parts.append(Text(f"warning: {w}", style="yellow"))
     return Group(*parts)
 
 
@@ -353,7 +355,8 @@ def check_renderable(data: dict[str, Any]) -> Group:
         t.add_row(*row)
     parts: list[RenderableType] = [head, Text(""), t]
     mem = d.get("memory") or {}
-    parts += [Text(f"warning: {w}", style="yellow") for w in [mem.get("warning"), *mem.get("notes", [])] if w]
+    shown = d.get("warnings", [mem.get("warning")])
+    parts += [Text(f"warning: {w}", style="yellow") for w in [*shown, *mem.get("notes", [])] if w]
     if d["causes"]:
         c = Table(
             title="Failure modes, most frequent first",

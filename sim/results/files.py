@@ -39,7 +39,16 @@ FILES = (SCENARIO_COPY, RUNS, EVENTS, SUMMARY)
 #: Drawn from the result files afterwards (``trainsim plot``): the HTML report, and the charts by
 #: name (``.png``, ``.svg`` on request) in the order the report shows them.
 REPORT = "report.html"
-CHARTS = ("waterfall", "failure_impact", "timeline", "sweep_curve", "scale", "compare_ledger", "compare_differences")
+CHARTS = (
+    "waterfall",
+    "failure_impact",
+    "timeline",
+    "sweep_curve",
+    "scale",
+    "optimize",
+    "compare_ledger",
+    "compare_differences",
+)
 #: Files drawn from a results folder: a folder holding these beside its results is still a results folder.
 DRAWN = frozenset({REPORT, *(f"{name}{suffix}" for name in CHARTS for suffix in (".png", ".svg"))})
 #: Everything a ``trainsim run`` folder may hold.
