@@ -171,10 +171,10 @@ class Joint:
             if start.size == 1:
                 r = optimize.minimize_scalar(lambda u: -ll(v, np.array([u])), bounds=(-_SHIFT, _SHIFT),
                                              method="bounded", options={"xatol": 1e-5})  # fmt: skip
-            else:
-                r = optimize.minimize(lambda y: -ll(v, np.clip(y, lo, hi)), start, method="Nelder-Mead",
-                                      options={"xatol": 1e-5, "fatol": 1e-7})  # fmt: skip
-            return -float(r.fun)
+                return -float(r.fun)
+            box = list(zip(lo, hi, strict=True))
+            r = optimize.minimize(lambda y: -ll(v, y), start, method="L-BFGS-B", bounds=box, options={"ftol": 1e-12})
+            return max(-float(r.fun), ll(v, start))
 
         return profile_interval(profile, ll(opt.x[i], start), opt.x[i], *bounds[i])
 

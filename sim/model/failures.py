@@ -223,9 +223,11 @@ def node_timeline(
             clock[gone] = back[rep][:, None] + cols.draw(rng, gone.size, None if col_rate is None else col_rate[gone])
             if aged.size:
                 if old_rate is not None and col_rate is not None:
+                    new_rate = col_rate[gone][:, aged]
                     with np.errstate(invalid="ignore", divide="ignore"):
-                        left = np.where(old_rate[rep] == col_rate[gone][:, aged], left,
-                                        left * old_rate[rep] / col_rate[gone][:, aged])  # fmt: skip
+                        stretched = left * old_rate[rep] / new_rate
+                    # A clock of rate 0 never fails, whatever it is multiplied by (inf x 0 is no time).
+                    left = np.where(old_rate[rep] == new_rate, left, np.nan_to_num(stretched, nan=np.inf))
                 fired = aged[None, :] == j[rep][:, None]
                 clock[gone[:, None], aged[None, :]] = np.where(
                     fired, clock[gone][:, aged], back[rep][:, None] + left
