@@ -158,6 +158,7 @@ def test_frailty_likelihood_integrates_the_multiplier_given_the_other_causes() -
     assert CauseLikelihood(h, 0, (z, p))(k, math.log(mean)) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_round_trip_recovers_the_fleet(fleet_log: Path) -> None:
     """Half a year of a simulated fleet: every cause's MTBF, the Weibull shape, the bad nodes and the repair
     laws are inside their 95% intervals, the exponential causes stay exponential, the wear-out is a Weibull."""
