@@ -223,7 +223,8 @@ def test_strategies_script_takes_any_scenario(tmp_path: Path) -> None:
     proc = _study("strategies.py", str(SCENARIOS / "llama3_16k.toml"), *args)
     assert proc.returncode == 0, proc.stderr
     assert "llama3_16k.toml (16,384 x H100-SXM, 54 days)" in proc.stdout
-    assert "replicas of 1024 GPUs (16 replicas)" in proc.stdout and "sync + shrink, 0.98% spares" in proc.stdout
+    # The file's own layout (TP 8 x PP 16, Llama 3's) makes the replicas.
+    assert "replicas of 128 GPUs (128 replicas)" in proc.stdout and "sync + shrink, 0.98% spares" in proc.stdout
     assert "--set checkpoint.snapshot_seconds=2.835" in proc.stdout  # the file writes in 2.8 s: no longer snapshot
     bad = _study("strategies.py", str(tmp_path / "missing.toml"), *args)
     assert bad.returncode == 2 and "no such scenario file" in bad.stderr and "Traceback" not in bad.stderr
