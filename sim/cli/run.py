@@ -109,7 +109,7 @@ def run_command(
             "-o",
             metavar="DIR",
             help=(
-                "Results folder: summary.json, runs.parquet, events.parquet, scenario.toml. "
+                "Results folder: summary.json, runs.parquet, events.parquet, power.parquet, scenario.toml. "
                 "Default: results/<scenario name>/."
             ),
             show_default=False,
@@ -126,6 +126,13 @@ def run_command(
     min_replications: MinReplicationsOpt = None,
     max_replications: MaxReplicationsOpt = None,
     objective: PrecisionObjectiveOpt = "ettr",
+    no_power_trace: Annotated[
+        bool,
+        typer.Option(
+            "--no-power-trace",
+            help="Write no power.parquet (the power trace, a row per change of the draw); the power metrics stay.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console
@@ -167,7 +174,8 @@ def run_command(
     write_error: OSError | None = None
     try:
         # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
-        count = {"replications": n} if target is None else {"precision": target}
+        count: dict[str, Any] = {"replications": n} if target is None else {"precision": target}
+        count["power_trace"] = not no_power_trace
         if err_console.is_terminal and not quiet and jobs == 1:
             with err_console.status("simulating..."):
                 result = runner.run(scenario, seed=root, jobs=jobs, max_events=max_events, **count)

@@ -18,6 +18,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.runner import Result
 from sim.results.files import (
     EVENTS,
+    POWER,
     RUN_FOLDER,
     RUNS,
     SUMMARY,
@@ -80,6 +81,9 @@ def write_results(
             result.runs.to_parquet(path, index=False)
         with atomic_path(tmp / EVENTS) as path:
             result.events.to_parquet(path, index=False)
+        if any(r.power is not None for r in result.replications):
+            with atomic_path(tmp / POWER) as path:
+                result.power.to_parquet(path, index=False)
         write_summary(tmp, summary_document(result, started_utc, overrides))
     return out / SUMMARY
 
