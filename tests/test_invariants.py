@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.analysis.draw import ledger_energy
 from sim.config.errors import ScenarioError
 from sim.config.loading import scenario_from_dict
-from sim.analysis.draw import ENERGY_GROUPS, ledger_energy
 from sim.config.scenario import Scenario
 from sim.experiment.runner import Replication
-from sim.results.schema import BUCKETS, FLEET_METRICS
+from sim.results.schema import BUCKETS, ENERGY_GROUPS, FLEET_METRICS
 
 #: Relative tolerance of the ledger checks: float sums over thousands of postings.
 REL = 1e-9

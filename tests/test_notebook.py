@@ -70,7 +70,7 @@ def test_plot_names_the_kinds_it_has() -> None:
 def test_save_without_charts(tmp_path: Path) -> None:
     """plots=False writes the tables and summary only, as --no-plots does."""
     out = sim.run(tiny(), replications=2).save(tmp_path / "o", plots=False)
-    assert _names(out) == {"summary.json", "runs.parquet", "events.parquet"}
+    assert _names(out) == {"summary.json", "runs.parquet", "events.parquet", "power.parquet"}
 
 
 def test_sweep_result_plots_and_saves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,13 +6,16 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from builders import scripted, tiny
 
-from sim.analysis.draw import ENERGY_GROUPS, draw, ledger_energy
+import sim
+from sim.analysis.draw import STILL, draw, ledger_energy
 from sim.config.loading import load_scenario
 from sim.config.scenario import Scenario
 from sim.experiment.runner import Replication, play, simulate
+from sim.results.schema import ENERGY_GROUPS
 
 #: BASE's job: 16 GPUs; an H100 draws 700 W computing, 70 W standing still, with 575 W of host each.
 GPUS, COMPUTE_W, STILL_W = 16, 700.0 + 575.0, 70.0 + 575.0
@@ -155,4 +158,19 @@ def test_the_trace_is_kept_unless_asked_not_to() -> None:
     assert kept.power is not None and dropped.power is None
     assert kept.metrics == dropped.metrics
     x, y = kept.power
-    assert x[0] == 0.0 and x[-1] == DAY and math.isclose(float(np.trapezoid(y, x)) / 3600.0, kept.metrics["it_energy_mwh"])
+    assert (
+        x[0] == 0.0 and x[-1] == DAY and math.isclose(float(np.trapezoid(y, x)) / 3600.0, kept.metrics["it_energy_mwh"])
+    )
+
+
+def test_energy_groups_are_computing_the_still_buckets_spares_and_the_rest() -> None:
+    """The report's energy groups match the buckets the trace draws by."""
+    assert ("computing", *STILL, "spares", "other_it") == ENERGY_GROUPS
+
+
+def test_the_trace_is_the_same_on_any_executor() -> None:
+    """Same seed, same trace, whether one process or two play the replications."""
+    s = tiny({"failure.0.mtbf_hours": 5.0, "run.replications": 3})
+    one, two = sim.run(s, seed=4), sim.run(s, seed=4, jobs=2)
+    pd.testing.assert_frame_equal(one.power, two.power)
+    assert one.power.groupby("replication").size().tolist() == [r.power[0].size for r in one.replications]  # type: ignore[index]

@@ -26,8 +26,6 @@ STILL: tuple[str, ...] = ("checkpoint", "detect", "restart", "wait", "maintenanc
 #: Ledger buckets in which the GPUs compute (``slow`` is throughput lost while computing).
 COMPUTING: tuple[str, ...] = ("useful", "lost", "slow")
 
-#: The groups energy is reported by: computing, each still bucket, spare servers, the rest of the IT.
-ENERGY_GROUPS: tuple[str, ...] = ("computing", *STILL, "spares", "other_it")
 
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0

@@ -90,7 +90,8 @@ class Replication:
     gpu_seconds: dict[str, float] = field(default_factory=dict)
     lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
     events_dropped: int = 0  # events past the log's limit (a failure storm), counted but not kept
-    power: tuple[np.ndarray, np.ndarray] | None = None  # the IT draw: (seconds, MW), a polyline
+    # The IT draw, (seconds, MW), a polyline; not compared (arrays): the metrics made from it are.
+    power: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
 
     def row(self, causes: Sequence[str]) -> dict[str, float]:
         """Every metric, and every by-cause figure as ``<kind>.<cause>`` (0 where it never struck)."""

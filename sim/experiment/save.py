@@ -83,7 +83,7 @@ def write_results(
             result.events.to_parquet(path, index=False)
         if any(r.power is not None for r in result.replications):
             with atomic_path(tmp / POWER) as path:
-                result.power.to_parquet(path, index=False)
+                result.power.to_parquet(path, index=False, compression="zstd")  # a third smaller than snappy
         write_summary(tmp, summary_document(result, started_utc, overrides))
     return out / SUMMARY
 
