@@ -54,11 +54,18 @@ def trace(
     level = np.asarray((0.0, *d.still_w))[kind[still].astype(np.intp)]
     parts = [_steps(t0[still], t1[still], gpus[still] * level)]
     run = ~still
-    s, e, g, computing, blocks = _expand(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
-    parts.append(_steps(s[~computing], e[~computing], g[~computing] * d.still("checkpoint")))
-    # What computing GPUs fall to: a checkpoint write within the run span, else standing still.
-    after = np.where(blocks[computing], d.still("checkpoint"), d.ramp_from_w)
-    parts.append(_computing(s[computing], e[computing], g[computing], after, d))
+    if d.ramp_up_s <= 0 and d.ramp_down_s <= 0:
+        # Steps only: a run span draws computing from start to end, and each write swaps computing for
+        # writing; half the events of cutting the span into pieces.
+        blocks = _blocks(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
+        parts.append(_steps(t0[run], t1[run], gpus[run] * d.compute_w))
+        parts.append(_steps(blocks[0], blocks[1], blocks[2] * (d.still("checkpoint") - d.compute_w)))
+    else:
+        s, e, g, computing, blocked = _expand(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
+        parts.append(_steps(s[~computing], e[~computing], g[~computing] * d.still("checkpoint")))
+        # What computing GPUs fall to: a checkpoint write within the run span, else standing still.
+        after = np.where(blocked[computing], d.still("checkpoint"), d.ramp_from_w)
+        parts.append(_computing(s[computing], e[computing], g[computing], after, d))
     spare_t, spare_jump, spare_node_s, spare0 = _spares(scenario, timeline, seconds)
     parts.append((spare_t, spare_jump * d.spare_node_w, np.zeros_like(spare_t)))
     t = np.concatenate([p[0] for p in parts])
@@ -118,6 +125,34 @@ def _computing(
     return np.concatenate(t), np.concatenate(jump), np.concatenate(dslope)
 
 
+def _cycles(
+    t0: np.ndarray, t1: np.ndarray, origin: np.ndarray, cycle: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every checkpoint cycle that meets a run span: its span's index, its start and the next one's.
+
+    The next start is the same expression as the next cycle's start: a write's end and the next
+    computing start are one float.
+    """
+    first = np.floor((t0 - origin) / cycle)
+    last = np.floor((t1 - origin) / cycle)
+    count = (last - first + 1).astype(np.intp)
+    span = np.repeat(np.arange(t0.size), count)
+    k = first[span] + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    return span, origin[span] + k * cycle, origin[span] + (k + 1) * cycle
+
+
+def _blocks(
+    t0: np.ndarray, t1: np.ndarray, gpus: np.ndarray, origin: np.ndarray, cycle: float, interval: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checkpoint writes of run spans, cut to the spans: starts, ends, GPUs."""
+    if not math.isfinite(cycle) or cycle <= interval:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    span, base, following = _cycles(t0, t1, origin, cycle)
+    bs, be = np.maximum(base + interval, t0[span]), np.minimum(following, t1[span])
+    real = be > bs
+    return bs[real], be[real], gpus[span][real]
+
+
 def _expand(
     t0: np.ndarray, t1: np.ndarray, gpus: np.ndarray, origin: np.ndarray, cycle: float, interval: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -125,14 +160,7 @@ def _expand(
     whether a computing piece ends in a checkpoint write."""
     if not math.isfinite(cycle) or cycle <= interval:
         return t0, t1, gpus, np.ones(t0.size, dtype=bool), np.zeros(t0.size, dtype=bool)
-    first = np.floor((t0 - origin) / cycle)
-    last = np.floor((t1 - origin) / cycle)
-    count = (last - first + 1).astype(np.intp)
-    span = np.repeat(np.arange(t0.size), count)
-    k = first[span] + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-    base = origin[span] + k * cycle
-    # The same expression as the next cycle's start: a block's end and the next computing start are one float.
-    following = origin[span] + (k + 1) * cycle
+    span, base, following = _cycles(t0, t1, origin, cycle)
     lo, hi = t0[span], t1[span]
     cs, ce = np.maximum(base, lo), np.minimum(base + interval, hi)
     bs, be = np.maximum(base + interval, lo), np.minimum(following, hi)
