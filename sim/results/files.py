@@ -43,6 +43,7 @@ CHARTS = (
     "waterfall",
     "failure_impact",
     "timeline",
+    "power",
     "sweep_curve",
     "scale",
     "optimize",
