@@ -159,12 +159,12 @@ def _envelope_panel(ax: Axes, trace: PowerTrace, shown: tuple[float, float]) -> 
     unit = bin_name(width_h)
     ax.set_title(f"The whole run, per {unit}: IT power", fontsize=12, loc="left")
     ax.set_xlabel("days since the start of the run", fontsize=10)
-    ax.set_ylabel(f"IT power per {unit} (MW)", fontsize=10)
+    ax.set_ylabel("IT power (MW)", fontsize=10)
     ax.legend(loc="upper left", ncols=3, fontsize=9, frameon=False)
 
 
-def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> tuple[int, int]:
-    """Swings larger than ``threshold`` in every replication, down and up, per replication; returns their counts."""
+def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> None:
+    """Swings larger than ``threshold`` in every replication, down and up, as a mean per replication."""
     down: list[np.ndarray] = []
     up: list[np.ndarray] = []
     replications = 0
@@ -178,12 +178,12 @@ def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> tuple[i
     if not len(both):
         ax.axis("off")
         ax.text(0.5, 0.5, f"No swing larger than {threshold:g} MW.", ha="center", va="center", fontsize=12)
-        return 0, 0
+        return
     # From zero, so that a swing's size reads against the whole draw; bins on round MW.
-    ax.set_xlim(0.0, float(both.max()) * 1.05)
     ticks = MaxNLocator(5).tick_values(0.0, float(both.max()) * 1.05)
     step = float(ticks[1] - ticks[0]) / 5.0
-    bins = np.arange(0.0, float(both.max()) + step, step).tolist()
+    bins = (step * np.arange(math.floor(float(both.max()) / step) + 2)).tolist()  # the largest inside the last
+    ax.set_xlim(0.0, bins[-1] + step)
     per_run = 1.0 / replications
     counts = scale_for([len(d) * per_run, len(u) * per_run], significant=3)
     ax.hist(
@@ -195,7 +195,7 @@ def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> tuple[i
     )
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(scale_for([bins[-1]]).tick))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(scale_for([ax.get_ylim()[1]]).tick))
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
@@ -204,7 +204,6 @@ def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> tuple[i
     ax.set_xlabel("size of the swing (MW)", fontsize=10)
     ax.set_ylabel(f"swings per run (mean of {replications})", fontsize=10)
     ax.legend(loc="upper left", fontsize=9, frameon=False)
-    return len(d), len(u)
 
 
 def _footnote(summary: dict[str, Any], threshold: float) -> str:
