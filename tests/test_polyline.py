@@ -258,6 +258,22 @@ def test_fastest_ramp_sees_every_step(evs: list[tuple[float, float, float]], lev
     assert sampled.max() <= fastest + 1e-9
 
 
+def ramp_by_candidates(x: np.ndarray, y: np.ndarray, w: float) -> float:
+    """The fastest ramp from its definition: both one-sided values at every t where t or t + w is a row."""
+    t = np.concatenate((x, x - w))
+    t = t[(t >= x[0]) & (t <= x[-1] - w)]
+    change = [value_at(x, y, t + w, side) - value_at(x, y, t, side) for side in ("left", "right")]
+    return float(np.abs(np.concatenate(change)).max()) / w
+
+
+@PROPERTY
+@given(events, levels, st.sampled_from([0.5, 1.0, 1.5, 4.0, 12.5]))
+def test_fastest_ramp_equals_its_definition(evs: list[tuple[float, float, float]], level0: float, w: float) -> None:
+    """Closed forms for rows alone in their windows and a search for crowded ones give the definition's value."""
+    x, y = traced(evs, level0)
+    assert fastest_ramp(x, y, w) == pytest.approx(ramp_by_candidates(x, y, w), rel=1e-9, abs=1e-9)
+
+
 @PROPERTY
 @given(events, levels, st.integers(0, 99), st.integers(1, 100))
 def test_window_integral_is_the_difference_of_cumulatives(

@@ -166,11 +166,15 @@ def time_below(x: ArrayLike, y: ArrayLike, level: float) -> float:
     15.0
     """
     xa, ya = _trace(x, y)
-    low, high = np.minimum(ya[:-1], ya[1:]), np.maximum(ya[:-1], ya[1:])
-    span = high - low
-    # Along a linear piece its values are uniform on [low, high]: the share below level is where level falls.
-    share = np.clip(np.divide(level - low, span, out=(low < level).astype(float), where=span > 0), 0.0, 1.0)
-    return float(np.sum(share * np.diff(xa)))
+    below = ya < level
+    dx = np.diff(xa)
+    whole = float(dx[below[:-1] & below[1:]].sum())
+    # A piece with one end below: along it the values are uniform between its ends, so the share below
+    # is where the level falls between them.
+    k = np.flatnonzero(below[:-1] != below[1:])
+    y0, y1 = ya[k], ya[k + 1]
+    low, high = np.minimum(y0, y1), np.maximum(y0, y1)
+    return whole + float(np.sum((level - low) / (high - low) * dx[k]))
 
 
 def _runs(ya: Array, tol: float) -> tuple[NDArray[np.intp], Array]:
@@ -228,15 +232,17 @@ def _last_at_or_before(xa: Array, t: Array, i: NDArray[np.intp], forward: bool) 
     return i
 
 
-def _sides(xa: Array, ya: Array, t: Array, i: NDArray[np.intp], first_row: NDArray[np.intp]) -> tuple[Array, Array]:
-    """The values just before and just after each time of ``t``; ``i``: the last row at or before it,
-    ``first_row``: each row's first row at its time."""
+def _sides(xa: Array, ya: Array, t: Array, i: NDArray[np.intp]) -> tuple[Array, Array]:
+    """The values just before and just after each time of ``t``; ``i``: the last row at or before it."""
     j = np.minimum(i + 1, len(xa) - 1)
     dx = xa[j] - xa[i]
     frac = np.divide(t - xa[i], dx, out=np.zeros_like(t), where=dx > 0)
     after = ya[i] + frac * (ya[j] - ya[i])
     # Only at a row's own time can the value before differ: the first row of that time holds it.
-    return np.where(xa[i] == t, ya[first_row[i]], after), after
+    before = after.copy()
+    at = np.flatnonzero(xa[i] == t)
+    before[at] = ya[np.searchsorted(xa, t[at], side="left")]
+    return before, after
 
 
 def fastest_ramp(x: ArrayLike, y: ArrayLike, window_s: float = 1.0) -> float:
@@ -254,23 +260,43 @@ def fastest_ramp(x: ArrayLike, y: ArrayLike, window_s: float = 1.0) -> float:
         raise ValueError(f"window_s must be positive, not {window_s}")
     if xa[-1] - xa[0] <= w:
         return float((ya.max() - ya.min()) / w)
-    n = len(xa)
-    index = np.arange(n)
-    # Each row's value is its time's one-sided value: the first row of a step is the value before
-    # (left), the last the value after (right), a single row both.
-    new = np.concatenate(([True], xa[1:] != xa[:-1]))
-    first_row = np.maximum.accumulate(np.where(new, index, 0))
-    last_row = np.minimum.accumulate(np.where(np.append(new[1:], True), index, n - 1)[::-1])[::-1]
+    # Each distinct time: its value before (its first row) and after (its last row), and the slope to the next.
+    first = np.flatnonzero(np.concatenate(([True], xa[1:] != xa[:-1])))
+    u, before, after = xa[first], ya[first], ya[np.append(first[1:], len(xa)) - 1]
+    gap = np.diff(u)
+    slope, step = (before[1:] - after[:-1]) / gap, after - before
+    # A time at least w from the times beside it is alone in its windows: those starting at it (with its
+    # step or just after it) and those ending at it (without or with its step) are closed forms.
+    alone = np.ones(len(u), dtype=bool)
+    alone[:-1] &= gap >= w
+    alone[1:] &= gap >= w
+    best = 0.0
+    k = np.flatnonzero(alone[:-1] & (u[:-1] <= xa[-1] - w))
+    if len(k):
+        best = max(best, float(np.abs(step[k] + slope[k] * w).max()), float(np.abs(slope[k]).max()) * w)
+    k = np.flatnonzero(alone[1:] & (u[1:] >= xa[0] + w)) + 1
+    if len(k):
+        best = max(best, float(np.abs(step[k] + slope[k - 1] * w).max()), float(np.abs(slope[k - 1]).max()) * w)
+    crowded = np.flatnonzero(~alone)
+    if len(crowded):  # times closer than w: search the other end of each window
+        last = np.append(first[1:], len(xa)) - 1
+        best = max(best, _ramp_at(xa, ya, w, first[crowded], last[crowded]))
+    return best / w
+
+
+def _ramp_at(xa: Array, ya: Array, w: float, first: NDArray[np.intp], last: NDArray[np.intp]) -> float:
+    """The largest |P(t + w) - P(t)| over the windows that start or end at some times, one-sided at steps;
+    ``first`` and ``last``: the first and last row of each of those times (the values before and after)."""
     best = 0.0
     for forward in (True, False):
-        ok = np.flatnonzero(xa <= xa[-1] - w) if forward else np.flatnonzero(xa >= xa[0] + w)
-        t = xa[ok] + (w if forward else -w)
-        near = last_row[ok] if forward else np.maximum(first_row[ok] - 1, 0)
-        before, after = _sides(xa, ya, t, _last_at_or_before(xa, t, near, forward), first_row)
-        for other, rows in ((before, first_row), (after, last_row)):
-            if len(other):
-                best = max(best, float(np.abs(other - ya[rows[ok]]).max()))
-    return best / w
+        ok = (xa[first] <= xa[-1] - w) if forward else (xa[first] >= xa[0] + w)
+        start, end = first[ok], last[ok]
+        t = xa[start] + (w if forward else -w)
+        near = end if forward else np.maximum(start - 1, 0)
+        left, right = _sides(xa, ya, t, _last_at_or_before(xa, t, near, forward))
+        if len(t):
+            best = max(best, float(np.abs(left - ya[start]).max()), float(np.abs(right - ya[end]).max()))
+    return best
 
 
 def envelopes(x: ArrayLike, y: ArrayLike, period_s: float) -> tuple[Array, Array, Array, Array]:
@@ -294,15 +320,15 @@ def envelopes(x: ArrayLike, y: ArrayLike, period_s: float) -> tuple[Array, Array
     lo, hi = np.minimum(at_start, at_end), np.maximum(at_start, at_end)
     lo[0], hi[0] = min(lo[0], ya[0]), max(hi[0], ya[0])  # the value before a step at the very start
     lo[-1], hi[-1] = min(lo[-1], ya[-1]), max(hi[-1], ya[-1])  # and after one at the very end
-    # Rows strictly inside a period; those on an edge are its one-sided values, already in.
-    period = np.searchsorted(starts, xa, side="right") - 1
-    inside = (xa > starts[period]) & (xa < ends[period])
-    which, values = period[inside], ya[inside]
-    if len(which):
-        first = np.flatnonzero(np.concatenate(([True], which[1:] != which[:-1])))
-        has = which[first]
-        lo[has] = np.minimum(lo[has], np.minimum.reduceat(values, first))
-        hi[has] = np.maximum(hi[has], np.maximum.reduceat(values, first))
+    # Rows strictly inside each period (those on an edge are its one-sided values, already in): reduced
+    # between pairs of indices, the first row after the start and the first at the end.
+    first = np.searchsorted(xa, starts, side="right")
+    stop = np.searchsorted(xa, ends, side="left")  # below len(xa): every end is at most the last time
+    has = np.flatnonzero(stop > first)
+    if len(has):
+        pairs = np.stack((first[has], stop[has]), axis=1).ravel()
+        lo[has] = np.minimum(lo[has], np.minimum.reduceat(ya, pairs)[::2])
+        hi[has] = np.maximum(hi[has], np.maximum.reduceat(ya, pairs)[::2])
     width = ends - starts
     area = np.diff(cumulative(xa, ya, np.append(starts, ends[-1])))
     mean = np.divide(area, width, out=at_start.copy(), where=width > 0)
