@@ -87,12 +87,15 @@ def test_three_panels_titled_and_nothing_cut(folder: RunFolder) -> None:
     day, run, sizes = titles(fig)
     assert day.startswith(f"Day {BUSY_DAY + 1} of replication 0 at full resolution")
     assert run == "The whole run, per 6 hours: IT power"  # 5 days: 20 bins of 6 hours, as on the timeline
-    assert sizes == "Swings larger than 10 MW"
+    assert sizes == "Swings larger than 10 MW, per run"
     shown = " ".join(t.get_text() for t in fig.texts)
     assert QUESTION in shown and "swings larger than 10 MW (power.swing_threshold_mw)" in shown
     assert cut_texts(fig) == []
-    labels = [ax.get_xlabel() + ax.get_ylabel() for ax in fig.axes]
-    assert all("(MW)" in label or "hours" in label or "days" in label for label in labels)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            assert axis.get_label_text().endswith(("(MW)", "(hours)", "(days)", "(count)"))
+            shown = [t.get_text() for t in axis.get_ticklabels()]
+            assert len({len(t.replace(",", "").partition(".")[2]) for t in shown}) == 1, shown  # one format
 
 
 def test_the_busiest_day_is_shown_by_default(folder: RunFolder) -> None:
@@ -148,7 +151,7 @@ def test_histogram_counts_swings_down_and_up_per_run(folder: RunFolder) -> None:
     assert sum(b.get_height() for b in down) == pytest.approx(failures)
     assert sum(b.get_height() for b in up) == pytest.approx(failures)
     labels = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
-    assert labels == ["down (10 per run)", "up (10 per run)"]
+    assert labels == ["down: 10 a run", "up: 10 a run"]
 
 
 def test_threshold_comes_from_the_scenario(folder: RunFolder) -> None:

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from sim.analysis.polyline import envelopes, swing_times, swings, window
 from sim.plots.base import SEPARATOR, header, new_figure, stat, subtitle
@@ -94,12 +95,27 @@ def busiest_day(trace: PowerTrace, threshold: float) -> tuple[int, int]:
 HEADROOM = 1.3
 
 
+def _ticks(axis: Axis, lo: float, hi: float, steps: list[float] | None = None, bins: int = 5) -> None:
+    """Round ticks on [lo, hi], every label with the decimals the finest needs: '0.0, 0.5, 1.0', not '0, 0.5, 1'.
+
+    ``steps`` and ``bins``: the tick steps allowed and the most intervals, as ``MaxNLocator``'s.
+
+    >>> ax = Figure().subplots()
+    >>> _ticks(ax.xaxis, 0.0, 1.0)
+    >>> [ax.xaxis.get_major_formatter()(v) for v in ax.get_xticks()]
+    ['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']
+    """
+    values = [float(v) for v in MaxNLocator(bins, steps=steps).tick_values(lo, hi) if lo - 1e-12 <= v <= hi + 1e-12]
+    decimals = max((len(f"{v:.6f}".rstrip("0").partition(".")[2]) for v in values), default=0)
+    axis.set_major_locator(FixedLocator(values))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}"))
+
+
 def _mw_axis(ax: Axes, values: np.ndarray) -> None:
     """MW from zero up to the highest value with room above for the legend, ticks in one format."""
-    top = float(np.max(values)) if len(values) else 1.0
-    ax.set_ylim(0.0, (top or 1.0) * HEADROOM)
-    ax.yaxis.set_major_locator(MaxNLocator(5))
-    ax.yaxis.set_major_formatter(FuncFormatter(scale_for([top]).tick))
+    top = (float(np.max(values)) if len(values) else 1.0) or 1.0
+    ax.set_ylim(0.0, top * HEADROOM)
+    _ticks(ax.yaxis, 0.0, top * HEADROOM)
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
@@ -125,9 +141,7 @@ def _day_panel(ax: Axes, trace: PowerTrace, day: int, drops: int, busiest: bool,
     ax.plot(hours, it, color=POWER_COLORS["it"], lw=1.1, label="IT (GPUs, hosts, network)")
     span_h = (end - start) / 3600.0
     ax.set_xlim(0.0, span_h)
-    if span_h > 12:
-        ax.xaxis.set_major_locator(MultipleLocator(3))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    _ticks(ax.xaxis, 0.0, span_h, [1, 2, 3, 6, 10], bins=8)  # a day: every 3 hours
     _mw_axis(ax, facility)
     whole = trace.x[-1] - trace.x[0] <= DAY_S
     what = "The whole run" if whole else f"Day {day + 1}"
@@ -138,7 +152,7 @@ def _day_panel(ax: Axes, trace: PowerTrace, day: int, drops: int, busiest: bool,
         fontsize=12,
         loc="left",
     )
-    ax.set_xlabel(f"hours since the start of {'the run' if whole else f'day {day + 1}'}", fontsize=10)
+    ax.set_xlabel(f"time since the start of {'the run' if whole else f'day {day + 1}'} (hours)", fontsize=10)
     ax.set_ylabel("power (MW)", fontsize=10)
     ax.legend(loc="upper left", ncols=2, fontsize=9, frameon=False)
     return float(start)
@@ -154,11 +168,11 @@ def _envelope_panel(ax: Axes, trace: PowerTrace, shown: tuple[float, float]) -> 
     ax.stairs(hi, edges, baseline=lo, fill=True, color=POWER_COLORS["it"], alpha=0.25, lw=0, label="min – max")
     ax.stairs(mean, edges, color=POWER_COLORS["it"], lw=1.6, label="time-weighted mean")
     ax.set_xlim(0.0, edges[-1])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    _ticks(ax.xaxis, 0.0, float(edges[-1]))
     _mw_axis(ax, hi)
     unit = bin_name(width_h)
     ax.set_title(f"The whole run, per {unit}: IT power", fontsize=12, loc="left")
-    ax.set_xlabel("days since the start of the run", fontsize=10)
+    ax.set_xlabel("time since the start of the run (days)", fontsize=10)
     ax.set_ylabel("IT power (MW)", fontsize=10)
     ax.legend(loc="upper left", ncols=3, fontsize=9, frameon=False)
 
@@ -180,8 +194,8 @@ def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> None:
         ax.text(0.5, 0.5, f"No swing larger than {threshold:g} MW.", ha="center", va="center", fontsize=12)
         return
     # From zero, so that a swing's size reads against the whole draw; bins on round MW.
-    ticks = MaxNLocator(5).tick_values(0.0, float(both.max()) * 1.05)
-    step = float(ticks[1] - ticks[0]) / 5.0
+    rounded = MaxNLocator(5).tick_values(0.0, float(both.max()) * 1.05)
+    step = float(rounded[1] - rounded[0]) / 5.0
     bins = (step * np.arange(math.floor(float(both.max()) / step) + 2)).tolist()  # the largest inside the last
     ax.set_xlim(0.0, bins[-1] + step)
     per_run = 1.0 / replications
@@ -191,19 +205,19 @@ def _histogram_panel(ax: Axes, power: pd.DataFrame, threshold: float) -> None:
         bins=bins,
         weights=[np.full(len(d), per_run), np.full(len(u), per_run)],
         color=[POWER_COLORS["down"], POWER_COLORS["up"]],
-        label=[f"down ({counts.label(len(d) * per_run)} per run)", f"up ({counts.label(len(u) * per_run)} per run)"],
+        label=[f"down: {counts.label(len(d) * per_run)} a run", f"up: {counts.label(len(u) * per_run)} a run"],
     )
-    ax.xaxis.set_major_locator(MaxNLocator(5))
-    ax.xaxis.set_major_formatter(FuncFormatter(scale_for([bins[-1]]).tick))
-    ax.yaxis.set_major_formatter(FuncFormatter(scale_for([ax.get_ylim()[1]]).tick))
+    _ticks(ax.xaxis, 0.0, bins[-1] + step)
+    _ticks(ax.yaxis, 0.0, ax.get_ylim()[1])
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=9.5)
-    ax.set_title(f"Swings larger than {threshold:g} MW", fontsize=12, loc="left")
+    ax.set_title(f"Swings larger than {threshold:g} MW, per run", fontsize=12, loc="left")
     ax.set_xlabel("size of the swing (MW)", fontsize=10)
-    ax.set_ylabel(f"swings per run (mean of {replications})", fontsize=10)
-    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    ax.set_ylabel("swings per run (count)", fontsize=10)
+    title = f"mean of {replications} replications"
+    ax.legend(loc="upper left", fontsize=9, frameon=False, title=title, title_fontsize=9, alignment="left")
 
 
 def _footnote(summary: dict[str, Any], threshold: float) -> str:
