@@ -11,6 +11,7 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from builders import run_folder
 from matplotlib.container import BarContainer
 from matplotlib.patches import StepPatch
 from test_cli import TINY
@@ -58,11 +59,7 @@ def synthetic_power(days: float, replications: int) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 5-day run folder of two replications with a synthetic power.parquet, no charts yet."""
-    root = tmp_path_factory.mktemp("power")
-    scenario = root / "tiny.toml"
-    scenario.write_text(TINY, encoding="utf-8")
-    out = root / "run"
-    assert cli.main(["run", str(scenario), "-n", "2", "--no-plots", "-o", str(out), "-q"]) == 0
+    out = run_folder(tmp_path_factory.mktemp("power"), TINY, "-n", "2", "--no-plots")
     synthetic_power(5.0, 2).to_parquet(out / "power.parquet", index=False)
     return out
 
