@@ -12,11 +12,11 @@ import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pytest
+from builders import run_folder
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim import cli
 from sim.plots.base import cut_texts, stat
 from sim.plots.causes import MAX_TOP, TOP, top_causes
 from sim.plots.palette import OTHER_COLOR
@@ -68,12 +68,7 @@ action = "restart"
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run folder of the tiny scenario (3 replications)."""
-    root = tmp_path_factory.mktemp("plots")
-    scenario = root / "tiny.toml"
-    scenario.write_text(SCENARIO, encoding="utf-8")
-    out = root / "run"
-    assert cli.main(["run", str(scenario), "-n", "3", "-o", str(out), "-q"]) == 0
-    return out
+    return run_folder(tmp_path_factory.mktemp("plots"), SCENARIO, "-n", "3")
 
 
 #: 16,384 GPUs with all 18 causes of the Llama 3 mix, and a title too long for one line.
@@ -113,11 +108,7 @@ def folder(results: Path) -> RunFolder:
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
     """A finished run with 18 causes that struck (3 replications), loaded."""
-    root = tmp_path_factory.mktemp("many")
-    scenario = root / "many.toml"
-    scenario.write_text(MANY, encoding="utf-8")
-    assert cli.main(["run", str(scenario), "--no-plots", "-o", str(root / "run"), "-q"]) == 0
-    loaded = load(root / "run")
+    loaded = load(run_folder(tmp_path_factory.mktemp("many"), MANY, "--no-plots"))
     assert isinstance(loaded, RunFolder)
     return loaded
 

@@ -42,6 +42,8 @@ CAPTIONS = {
     "and the rest as 'other' (95% CIs); every cause is in the table above.",
     "timeline": "One replication: interruptions per day by cause, the share of each day in each job state, useful "
     "work against the failure-free line, and a zoom on the first hours.",
+    "power": "How much does the cluster's power draw swing? One day at full resolution (IT and facility MW), the "
+    "whole run as daily envelopes (min, mean, max), and the sizes of the swings down and up beyond the threshold.",
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CIs (bars for categories); a "
     "cluster-size sweep adds the useful FLOPs.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",

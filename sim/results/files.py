@@ -45,6 +45,7 @@ CHARTS = (
     "waterfall",
     "failure_impact",
     "timeline",
+    "power",
     "sweep_curve",
     "scale",
     "optimize",
