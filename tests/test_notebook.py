@@ -46,7 +46,7 @@ def test_run_result_saves_the_command_lines_folder(tmp_path: Path, capsys: pytes
     path = _scenario_file(tmp_path)
     assert main(["run", str(path), "-q", "--no-plots", "-o", str(tmp_path / "cli")]) == 0
     result = sim.run(sim.load_scenario(path))
-    assert isinstance(result, sim.Result) and result.charts == ["waterfall", "failure_impact", "timeline"]
+    assert isinstance(result, sim.Result) and result.charts == ["waterfall", "failure_impact", "timeline", "power"]
     out = result.save(tmp_path / "api", scenario_file=path)
     drawn = {f"{kind}.png" for kind in result.charts} | {"report.html"}
     assert out == tmp_path / "api" and _names(out) == _names(tmp_path / "cli") | drawn

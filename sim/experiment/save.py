@@ -59,7 +59,10 @@ def run_folder(result: Result, started_utc: str, path: str | Path | None = None)
     """The folder of ``result`` in memory: the tables ``write_results`` writes (``summary.json`` as read back, strict
     JSON), for charts drawn without writing anything. ``path`` only names it (default: the scenario's name)."""
     summary = json.loads(dumps(summary_document(result, started_utc)))
-    return RunFolder(Path(path or result.scenario.name), summary, result.runs, result.events)
+    kept = any(r.power is not None for r in result.replications)
+    return RunFolder(
+        Path(path or result.scenario.name), summary, result.runs, result.events, result.power if kept else None
+    )
 
 
 def write_results(
