@@ -166,7 +166,7 @@ def _envelope_panel(ax: Axes, trace: PowerTrace, shown: tuple[float, float]) -> 
     edges = (np.append(starts, trace.x[-1]) - trace.x[0]) / DAY_S
     ax.axvspan(*((np.asarray(shown) - trace.x[0]) / DAY_S), color="#BBBBBB", alpha=0.35, lw=0, label="shown above")
     ax.stairs(hi, edges, baseline=lo, fill=True, color=POWER_COLORS["it"], alpha=0.25, lw=0, label="min – max")
-    ax.stairs(mean, edges, color=POWER_COLORS["it"], lw=1.6, label="time-weighted mean")
+    ax.stairs(mean, edges, baseline=None, color=POWER_COLORS["it"], lw=1.6, label="time-weighted mean")
     ax.set_xlim(0.0, edges[-1])
     _ticks(ax.xaxis, 0.0, float(edges[-1]))
     _mw_axis(ax, hi)
