@@ -174,3 +174,26 @@ def test_the_trace_is_the_same_on_any_executor() -> None:
     one, two = sim.run(s, seed=4), sim.run(s, seed=4, jobs=2)
     pd.testing.assert_frame_equal(one.power, two.power)
     assert one.power.groupby("replication").size().tolist() == [r.power[0].size for r in one.replications]  # type: ignore[index]
+
+
+def test_swings_are_the_interruptions_while_computing_and_the_writes_begun() -> None:
+    """Over a day of frequent crashes, the swings are exactly the crashes that struck computing GPUs plus the
+    checkpoint writes begun, counted from the event log and the checkpoint rhythm."""
+    s = tiny({"failure.0.mtbf_hours": 1.5, "checkpoint.interval_minutes": 10.0, "power.swing_threshold_mw": 0.005})
+    cycle, interval = 600.0 + s.write_seconds, 600.0
+    for i in range(4):
+        rep = simulate(s, np.random.SeedSequence(5), i)
+        expected, start, state = 0, 0.0, "run"
+
+        def writes_begun(start: float, end: float) -> int:
+            return math.ceil(max(0.0, end - start - interval) / cycle)
+
+        for t, kind, *_ in rep.events:
+            if kind == "failure" and state == "run":
+                expected += writes_begun(start, t) + ((t - start) % cycle < interval)
+            if kind in ("run", "detect", "wait", "restart", "maintenance"):
+                state, start = kind, t
+        if state == "run":
+            expected += writes_begun(start, DAY)
+        assert rep.metrics["interruptions"] > 5
+        assert rep.metrics["swings_per_day"] * rep.metrics["run_days"] == expected
