@@ -200,7 +200,8 @@ def test_write_run_charts_writes_promised_sizes(results: Path) -> None:
     """PNG and SVG of every chart, at least 1200 x 700 px, written atomically (no temporary files left)."""
     paths = write_run_charts(results, svg=True)
     names = sorted(p.name for p in paths)
-    assert names == sorted(f"{c}.{x}" for c in ("waterfall", "failure_impact", "timeline") for x in ("png", "svg"))
+    charts = ("waterfall", "failure_impact", "timeline", "power")
+    assert names == sorted(f"{c}.{x}" for c in charts for x in ("png", "svg"))
     for p in paths:
         assert p.parent == results and p.stat().st_size > 0
         if p.suffix == ".png":
@@ -210,14 +211,16 @@ def test_write_run_charts_writes_promised_sizes(results: Path) -> None:
 
 
 def test_write_run_charts_without_events(results: Path, tmp_path: Path) -> None:
-    """Without events.parquet there is no timeline, and the other charts are still written."""
+    """Without events.parquet there is no timeline, without power.parquet no power chart; the others are written."""
     bare = tmp_path / "bare"
     shutil.copytree(results, bare)
     (bare / "events.parquet").unlink()
     for old in bare.glob("*.png"):
         old.unlink()
     paths = write_run_charts(bare)
-    assert sorted(p.name for p in paths) == ["failure_impact.png", "waterfall.png"]
+    assert sorted(p.name for p in paths) == ["failure_impact.png", "power.png", "waterfall.png"]
+    (bare / "power.parquet").unlink()
+    assert sorted(p.name for p in write_run_charts(bare)) == ["failure_impact.png", "waterfall.png"]
 
 
 def test_write_run_charts_refuses_other_folders(tmp_path: Path) -> None:
