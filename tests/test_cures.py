@@ -88,6 +88,7 @@ def test_trainsim_without_bad_servers_is_j_lam_h() -> None:
     assert abs(mean - 4096 * 0.01 * 64) <= 4.5 * se, (mean, se)
 
 
+@pytest.mark.slow
 def test_trainsim_side_of_the_airesim_comparison() -> None:
     """scenarios/airesim_table1.toml as shipped: the job's failures are the closed form with cures, within
     4.5 standard errors (about 250); without cures they would be about 6,000 more, all good 700 fewer."""

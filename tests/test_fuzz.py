@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from sim.cli import main
 from sim.config.scenario import FailureMode, Scenario
 
-FAST, FULL = 150, 1200
+FAST, FULL = 40, 1200
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
 TEXTS = [p.read_text(encoding="utf-8") for p in SCENARIOS]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from builders import fleet_incidents
 from scipy import special, stats
 
@@ -51,6 +52,7 @@ def test_joint_likelihood_is_the_mixture_of_the_causes_products() -> None:
     assert lik.terms(*theta[0]).shape == (3, 2) and np.allclose(law("bad-nodes", x)[0], z)
 
 
+@pytest.mark.slow
 def test_exponential_causes_land_on_the_count_model() -> None:
     """Bad nodes and exponential causes: the joint fit finds the count model's bad nodes within a percent (a node's
     exponential terms are the Poisson of its count), whatever its test makes of a cause (here a false alarm at

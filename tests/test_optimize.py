@@ -11,6 +11,7 @@ from sim.config.errors import SweepError
 from sim.experiment.optimize import optimize
 
 
+@pytest.mark.slow
 def test_finds_a_near_optimal_interval() -> None:
     """On Daly's assumptions the search ends where Daly's ETTR is within 0.2% of its optimum."""
     delta, r = 0.02, 0.1

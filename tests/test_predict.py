@@ -75,6 +75,7 @@ def test_simulation_is_the_simulators_and_reproducible() -> None:
     assert np.array_equal(again.faults, predict.simulate(fit, 1000.0, 2, 5, seed=3).faults)
 
 
+@pytest.mark.slow
 def test_a_later_window_is_predicted() -> None:
     """Fit 180 days, predict the next 100: the observed faults and failing nodes are inside the 95% prediction
     intervals, the means within 20% and 15% of them (the issue's acceptance figures)."""
@@ -85,6 +86,7 @@ def test_a_later_window_is_predicted() -> None:
     assert sim.faults.mean() == pytest.approx(faults, rel=0.2) and sim.nodes.mean() == pytest.approx(nodes, rel=0.15)
 
 
+@pytest.mark.slow
 def test_the_old_fit_overpredicts_and_the_new_one_does_not() -> None:
     """The issue's failure on a fleet with 5% bad nodes failing 20x as often, fitted over a year: per-node
     renewals from a fresh start (no heterogeneity, fleet new) read the bad nodes as shapes near 0.6, and a

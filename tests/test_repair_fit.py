@@ -55,6 +55,7 @@ def test_few_or_equal_repairs_give_a_fixed_mean() -> None:
     assert math.isnan(none.mean_hours) and none.note == "no repair ended"
 
 
+@pytest.mark.slow
 def test_intervals_cover_the_truth() -> None:
     """Over 100 samples of 60 repairs (a tenth censored), the 95% intervals of mean and sigma each cover the
     truth at least 95% - 4.5 binomial sigma of the time."""

@@ -30,7 +30,9 @@ def replica_scenario(replicas: int, mtbf_h: float, stall_h: float, restart_h: fl
     )
 
 
-@pytest.mark.parametrize(("replicas", "stall_h", "restart_h"), [(4, 0.1, 0.5), (6, 0.05, 1.0)])
+@pytest.mark.parametrize(
+    ("replicas", "stall_h", "restart_h"), [(4, 0.1, 0.5), pytest.param(6, 0.05, 1.0, marks=pytest.mark.slow)]
+)
 def test_matches_the_closed_form(replicas: int, stall_h: float, restart_h: float) -> None:
     """ETTR = exp(-R lam S - lam D) tau / (tau + delta): a replica computes when no replica failed in
     the last S and it did not fail in the S + D before (see sim/replica.py)."""

@@ -67,6 +67,7 @@ def test_daly_restart_in_place() -> None:
     check_daly(FAST_GRID)
 
 
+@pytest.mark.slow
 def test_daly_with_ample_spares() -> None:
     """Node faults swapped for spares at once match Daly's ETTR too."""
     check_daly(FAST_GRID[:2], spares=True)

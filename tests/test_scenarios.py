@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -44,6 +46,7 @@ def test_every_number_has_a_source_comment(path: Path) -> None:
     assert bare == []
 
 
+@pytest.mark.slow
 def test_llama3_16k_reproduces_the_paper() -> None:
     """llama3_16k gives 419 unexpected interruptions within 10% and ETTR above 0.90, beyond 3 standard errors."""
     n = 100
@@ -72,17 +75,10 @@ def test_h100_100k_theoretical_flop() -> None:
     assert result.runs["theoretical_flop"].iloc[0] == pytest.approx(1e5 * 1978.9e12 * 100 * 86400, rel=1e-12)
 
 
-def test_seed_figures_script_runs() -> None:
-    """scenarios/seed_figures.py runs with a small --replications and exits 0."""
-    proc = subprocess.run(
-        [sys.executable, str(SCENARIOS / "seed_figures.py"), "--replications", "2", "--seed", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "effective compute ratio" in proc.stdout
+def test_seed_figures_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """scenarios/seed_figures.py runs (in process) with a small --replications and exits 0."""
+    assert _script("seed_figures").main(["--replications", "2", "--seed", "1"]) == 0
+    assert "effective compute ratio" in capsys.readouterr().out
 
 
 def _study(script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -95,6 +91,24 @@ def _study(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _short_h100(tmp_path: Path, days: float = 2.0) -> Path:
+    """h100_100k.toml with a run of ``days``: the study scripts' code paths at a fraction of their cost."""
+    text = (SCENARIOS / "h100_100k.toml").read_text(encoding="utf-8")
+    short, n = re.subn(r"(?m)^duration_days = 100\.0 .*$", f"duration_days = {days}", text)
+    assert n == 1
+    path = tmp_path / "h100_100k_short.toml"
+    path.write_text(short, encoding="utf-8")
+    return path
+
+
+def _script(name: str) -> Any:
+    """The study script ``scenarios/NAME.py`` as a module, to run its ``main`` in process."""
+    if str(SCENARIOS) not in sys.path:
+        sys.path.insert(0, str(SCENARIOS))
+    return importlib.import_module(name)
+
+
+@pytest.mark.slow
 def test_checkpoint_interval_sweep_script_runs_and_resumes(tmp_path: Path) -> None:
     """checkpoint_interval_sweep.py prints the table, the optimum, Young and Daly; --out resumes."""
     out = tmp_path / "cis"
@@ -114,6 +128,25 @@ def test_checkpoint_interval_sweep_script_runs_and_resumes(tmp_path: Path) -> No
     assert "seed" in other.stderr
 
 
+def test_checkpoint_interval_sweep_on_a_short_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """checkpoint_interval_sweep.py in process on a 2-day 100k run: the table, Young and Daly; --out resumes."""
+    cis = _script("checkpoint_interval_sweep")
+    monkeypatch.setattr(cis, "SCENARIO", _short_h100(tmp_path))
+    args = ["--replications", "2", "--seed", "1", "--jobs", "1", "--out", str(tmp_path / "cis")]
+    assert cis.main(args) == 0
+    first = capsys.readouterr().out
+    for text in ("empirical optimum", "Young (1974) interval", "Daly (2006) interval", "(26 computed, 0 reused"):
+        assert text in first
+    assert "interruptions identical across intervals in every replication: yes" in first
+    assert cis.main(args) == 0
+    assert "(0 computed, 26 reused" in capsys.readouterr().out
+    assert cis.main(["--replications", "2", "--seed", "2", "--out", str(tmp_path / "cis")]) == 2
+    assert "seed" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_scale_sweep_script_runs() -> None:
     """scale_sweep.py covers 1,000 to 1,000,000 GPUs and says that job-scope modes do not scale."""
     proc = _study("scale_sweep.py", "--replications", "2", "--seed", "1", "--jobs", "1")
@@ -125,6 +158,37 @@ def test_scale_sweep_script_runs() -> None:
     assert "multiple of 8" in bad.stderr
 
 
+def test_scale_sweep_script_on_small_clusters(capsys: pytest.CaptureFixture[str]) -> None:
+    """scale_sweep.py in process on two small sizes prints a row for each and its notes; a size off the server
+    grid exits 2."""
+    scale = _script("scale_sweep")
+    assert scale.main(["--replications", "2", "--seed", "1", "--jobs", "1", "--sizes", "1000,4000"]) == 0
+    out = capsys.readouterr().out
+    assert "     1,000 " in out and "     4,000 " in out
+    assert "job-scope modes" in out
+    assert scale.main(["--replications", "2", "--sizes", "1001"]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
+
+
+def test_strategies_script_on_a_short_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """strategies.py in process on a 2-day 100k run: every configuration's row, the CSV, the chart and the
+    comparison's folder."""
+    out = tmp_path / "strategies"
+    strategies = _script("strategies")
+    code = strategies.main([str(_short_h100(tmp_path)), "--replications", "2", "--seed", "1", "--jobs", "1",
+                            "--out", str(out)])  # fmt: skip
+    assert code == 0
+    stdout = capsys.readouterr().out
+    for label in ("sync + restart (baseline)", "async + restart", "memory + restart", "sync + replica"):
+        assert f"\n{label} " in stdout
+    table = pd.read_csv(out / "strategies.csv")
+    assert len(table) == 7
+    assert (table[[f"fraction_{b}" for b in BUCKETS]].sum(axis=1) - 1).abs().max() < 1e-3
+    assert (out / "strategies.png").exists()
+    assert {"compare_ledger.png", "report.html", "differences.csv"} <= {p.name for p in (out / "compare").iterdir()}
+
+
+@pytest.mark.slow
 def test_strategies_script_runs(tmp_path: Path) -> None:
     """strategies.py prints one table of every configuration, writes its chart, CSV and runs, and the comparison's
     folder."""

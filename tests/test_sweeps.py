@@ -84,6 +84,7 @@ def test_points_are_validated_before_work() -> None:
         build_points(s, {})
 
 
+@pytest.mark.slow
 def test_sweep_follows_daly_and_peaks_at_its_optimum() -> None:
     """On Daly's assumptions every point matches Daly within 0.01 and its SE band, and Daly's interval wins."""
     delta, r = 0.02, 0.1

@@ -22,9 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from sim.config.errors import InputError
-from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.config.version import VERSION
-from sim.results.schema import OBJECTIVES
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Ctrl-C, as shells report a process ended by SIGINT (128 + 2); typer returns it from a command, too.
@@ -70,101 +68,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-ScenarioArg = Annotated[
-    Path,
-    typer.Argument(metavar="SCENARIO", help="Scenario file (TOML), e.g. scenarios/h100_100k.toml.", show_default=False),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        "-s",
-        metavar="KEY=VALUE",
-        help=(
-            "Override one scenario key, in the key's own unit, e.g. checkpoint.interval_minutes=20 or "
-            "cluster.gpus=16384; values are TOML literals (numbers, true/false, strings); repeatable."
-        ),
-        show_default=False,
-    ),
-]
-NoPlotsOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-plots",
-        help="Do not draw the charts and report.html at the end (trainsim plot DIR draws them later).",
-    ),
-]
-MaxEventsOpt = Annotated[
-    int,
-    typer.Option(
-        "--max-events",
-        metavar="N",
-        min=1,
-        help=(
-            "Refuse, before any work, a scenario (or any point of a sweep) whose replications expect more than N "
-            "events each: failures of every server, spares included (instances x horizon / MTBF per failure "
-            "mode; a rack or switch failure counts once per server under it), and maintenance windows. "
-            f"Default {DEFAULT_MAX_EVENTS:,}: about 25 s and 0.4 GB per replication when they all hit the job."
-        ),
-        show_default=False,
-    ),
-]
-PrecisionOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--precision",
-        metavar="HALF_WIDTH",
-        help=(
-            "Add replications until the 95% CI of the objective's mean is within +- HALF_WIDTH, in the metric's "
-            "unit (0.002 = 0.2 points of ETTR); results are the same for any --jobs. Instead of --replications."
-        ),
-        show_default=False,
-    ),
-]
-RelPrecisionOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--rel-precision",
-        metavar="FRACTION",
-        help="As --precision, relative to the mean: 0.01 = +- 1% of the objective's mean.",
-        show_default=False,
-    ),
-]
-MinReplicationsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--min-replications",
-        metavar="N",
-        help="With --precision: replications before the target is first checked (default 10, at least 2).",
-        show_default=False,
-    ),
-]
-MaxReplicationsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--max-replications",
-        metavar="N",
-        help="With --precision: the most replications (default 1000); the report says when it stopped short.",
-        show_default=False,
-    ),
-]
-PrecisionObjectiveOpt = Annotated[
-    str,
-    typer.Option(
-        "--objective",
-        help=(
-            "The metric --precision and --rel-precision apply to (in every scenario of a comparison): "
-            f"{', '.join(OBJECTIVES)}."
-        ),
-    ),
-]
-FormatOpt = Annotated[
-    Format,
-    typer.Option(
-        "--format", "-f", help="text: tables for people; json: exactly one JSON object on stdout, for programs."
-    ),
-]
 
 
 def _version(value: bool) -> None:

@@ -18,21 +18,28 @@ from sim.cli.app import (
     BadInput,
     Failed,
     Format,
-    FormatOpt,
-    MaxEventsOpt,
-    MaxReplicationsOpt,
-    MinReplicationsOpt,
-    NoPlotsOpt,
-    PrecisionObjectiveOpt,
-    PrecisionOpt,
-    RelPrecisionOpt,
-    SetOpt,
     app,
     check_out,
     info,
     parse_overrides,
     precision_target,
     warn,
+)
+from sim.cli.options import (
+    FormatOpt,
+    JobsOpt,
+    MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
+    NoPlotsOpt,
+    PrecisionObjectiveOpt,
+    PrecisionOpt,
+    QuietOpt,
+    RelPrecisionOpt,
+    ScenarioReplicationsOpt,
+    ScenariosSeedOpt,
+    SetOpt,
+    out_option,
 )
 from sim.config.limits import DEFAULT_MAX_EVENTS
 
@@ -74,42 +81,19 @@ def compare_command(
         ),
     ] = None,
     set_: SetOpt = None,
-    replications: Annotated[
-        int | None,
-        typer.Option(
-            "--replications",
-            "-n",
-            help="Replications per scenario, paired across scenarios. Default: the first scenario's run.replications.",
-            show_default=False,
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            help="Root random seed of every scenario (0 or more). Default: the first scenario's run.seed.",
-            show_default=False,
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option("--jobs", "-j", help="Worker processes; results are identical for any value."),
-    ] = 1,
+    replications: ScenarioReplicationsOpt = None,
+    seed: ScenariosSeedOpt = None,
+    jobs: JobsOpt = 1,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=(
-                "Results folder: summary.json, runs.parquet, differences.csv, a run folder per scenario in "
-                "scenarios/, the charts and report.html. Default: results/<first scenario's name>-compare/."
-            ),
-            show_default=False,
+        out_option(
+            "summary.json, runs.parquet, differences.csv, a run folder per scenario in scenarios/, the charts and "
+            "report.html",
+            "<first scenario's name>-compare",
         ),
     ] = None,
     fmt: FormatOpt = Format.text,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, information or notes on stderr.")] = False,
+    quiet: QuietOpt = False,
     no_plots: NoPlotsOpt = False,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
     precision: PrecisionOpt = None,

@@ -301,7 +301,8 @@ def fit_command(
         sys.stdout.write(toml)
     else:
         console = Console()
-        console.print(show.modes_table(fit, name, scope.value))
+        for table in show.modes_tables(fit, name, scope.value, console):
+            console.print(table)
         for f in fit.modes:
             for note in (f.note, f"repairs: {f.repair.note}" if f.repair and f.repair.note else ""):
                 if note:

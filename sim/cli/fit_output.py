@@ -16,8 +16,10 @@ from sim.cli.app import visible
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
     from rich.table import Table
 
+    from sim.analysis.fit import ModeFit
     from sim.analysis.fleet_fit import FleetFit
     from sim.analysis.heterogeneity import HeterogeneityFit
 
@@ -132,45 +134,105 @@ def toml_text(fit: FleetFit, log_name: str, start: dt.datetime, end: dt.datetime
     return "\n".join(lines) + "\n"
 
 
-def modes_table(fit: FleetFit, log_name: str, scope: str) -> Table:
+#: Columns whose cells are an estimate and its 95% CI: beside each other when the table is wide enough, else the
+#: interval under its estimate.
+INTERVALS = ("MTBF h", "shape", "repair h")
+#: The table layouts tried, widest first: (each interval under its estimate, the repairs in a table of their own).
+LAYOUTS = ((False, False), (True, False), (True, True))
+
+
+def _mode_values(f: ModeFit) -> dict[str, tuple[str, ...]]:
+    """One mode's numbers as printed, by column; an interval column holds the estimate and its CI."""
+    w, r = f.weibull, f.repair
+    return {
+        "events": (str(f.events),),
+        "nodes": (str(f.nodes_with_events),),
+        "law": (f.distribution,),
+        "MTBF h": (num(f.mtbf_hours), ci(f.mtbf_ci95)),
+        "shape": (f"{w.shape:.3g}", ci(w.shape_ci95)),
+        "LR p": (f"{f.lr_p_value:.2g}",),
+        "repair h": ("-", "-") if r is None else (num(r.mean_hours), ci(r.mean_ci95)),
+        "sigma": ("-",) if r is None else (f"{r.sigma:.3g}",),
+    }
+
+
+def _new_table(title: str, caption: str | None, **options: Any) -> Table:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    from sim.analysis.fit import ALPHA
+    return Table(title=Text(title), caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+                 show_edge=False, **options)  # fmt: skip
 
-    table = Table(
-        title=Text(f"Failure modes fitted from {visible(log_name)}: {fit.nodes:,} {scope}s, {fit.window:,.1f} h"),
-        caption=f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}"
-        + ("; repair: lognormal mean and sigma" if fit.has_ends else ""),
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-        show_edge=False,
-    )
-    columns = ["cause", "events", f"{scope}s", "law", "MTBF h", "95% CI", "shape", "95% CI", "LR p"]
-    if fit.has_ends:
-        columns += ["repair h", "95% CI", "sigma"]
-    for name in columns:
-        table.add_column(name, justify="left" if name in ("cause", "law") else "right")
+
+def _table(title: str, caption: str | None, keys: Sequence[str], fit: FleetFit, scope: str, stacked: bool) -> Table:
+    """The modes with the columns ``keys`` after the cause: numbers never wrap, the cause wraps (or folds)."""
+    from rich.text import Text
+
+    table = _new_table(title, caption)
+    table.add_column("cause", overflow="fold")
+    for key in keys:
+        header = f"{scope}s" if key == "nodes" else key
+        if key == "law":
+            table.add_column(header, no_wrap=True)
+        elif key in INTERVALS and stacked:
+            table.add_column(f"{header}\n95% CI", justify="right", no_wrap=True)
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
+            if key in INTERVALS:
+                table.add_column("95% CI", justify="right", no_wrap=True)
     for f in fit.modes:
-        w = f.weibull
-        row: list[Text | str] = [
-            Text(visible(f.name)),  # a cause name is data: no markup, no escape codes
-            str(f.events),
-            str(f.nodes_with_events),
-            f.distribution,
-            num(f.mtbf_hours),
-            ci(f.mtbf_ci95),
-            f"{w.shape:.3g}",
-            ci(w.shape_ci95),
-            f"{f.lr_p_value:.2g}",
-        ]
-        if fit.has_ends:
-            r = f.repair
-            row += ["-", "-", "-"] if r is None else [num(r.mean_hours), ci(r.mean_ci95), f"{r.sigma:.3g}"]
+        values = _mode_values(f)
+        row: list[Text | str] = [Text(visible(f.name))]  # a cause name is data: no markup, no escape codes
+        for key in keys:
+            if key in INTERVALS and stacked:
+                row.append(Text.assemble(values[key][0], "\n", (values[key][1], "dim")))
+            else:
+                row += values[key]
         table.add_row(*row)
     return table
+
+
+def _sentences(title: str, caption: str, fit: FleetFit, scope: str) -> Table:
+    """The modes as one wrapped line each, for a terminal too narrow for any table: lines break between numbers."""
+    from rich.text import Text
+
+    table = _new_table(title, caption, show_header=False, leading=1)
+    table.add_column(overflow="fold")
+    for f in fit.modes:
+        v = _mode_values(f)
+        line = (f"{v['events'][0]} events on {v['nodes'][0]} {scope}s, {v['law'][0]}; "
+                f"MTBF {v['MTBF h'][0]} h, 95% CI {v['MTBF h'][1]}; "
+                f"shape {v['shape'][0]}, 95% CI {v['shape'][1]}; LR p {v['LR p'][0]}")  # fmt: skip
+        if fit.has_ends:
+            line += f"; repair {v['repair h'][0]} h, 95% CI {v['repair h'][1]}; sigma {v['sigma'][0]}"
+        table.add_row(Text.assemble((visible(f.name), "bold"), ": ", line))
+    return table
+
+
+def modes_tables(fit: FleetFit, log_name: str, scope: str, console: Console) -> list[Table]:
+    """The fitted modes as tables at ``console``'s width, every number whole: each CI beside its estimate if that
+    fits, else under it, else with the repairs in a table of their own, else a wrapped line per mode."""
+    from rich.measure import Measurement
+
+    from sim.analysis.fit import ALPHA
+
+    title = f"Failure modes fitted from {visible(log_name)}: {fit.nodes:,} {scope}s, {fit.window:,.1f} h"
+    laws = f"shape: of the Weibull fit, whatever the law; Weibull only if LR p < {ALPHA:g}"
+    caption = laws + ("; repair: lognormal mean and sigma" if fit.has_ends else "")
+    keys = ["events", "nodes", "law", "MTBF h", "shape", "LR p"]
+    repairs = ["repair h", "sigma"] if fit.has_ends else []
+    unbounded = console.options.update_width(10**6)
+    for stacked, split in LAYOUTS if repairs else LAYOUTS[:2]:
+        if split:
+            tables = [_table(title, laws, keys, fit, scope, stacked),
+                      _table("Repairs: lognormal mean and sigma", None, repairs, fit, scope, stacked)]  # fmt: skip
+        else:
+            tables = [_table(title, caption, keys + repairs, fit, scope, stacked)]
+        # The narrowest each table can be with every number whole (only text wraps): no wider than the terminal.
+        if all(Measurement.get(console, unbounded, t).minimum <= console.width for t in tables):
+            return tables
+    return [_sentences(title, caption, fit, scope)]
 
 
 def check_tables(windows: pd.DataFrame, histogram: pd.DataFrame, title: str) -> tuple[Table, Table]:
@@ -182,7 +244,7 @@ def check_tables(windows: pd.DataFrame, histogram: pd.DataFrame, title: str) -> 
         t = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
                   show_edge=False)  # fmt: skip
         for n in names:
-            t.add_column(n, justify="right")
+            t.add_column(n, justify="right", overflow="fold")  # folded, never cut, on a narrow terminal
         return t
 
     def band(row: dict[Any, Any], name: str) -> tuple[str, str]:

@@ -17,29 +17,27 @@ from sim.cli.app import (
     BadInput,
     Failed,
     Format,
-    FormatOpt,
-    MaxEventsOpt,
-    NoPlotsOpt,
-    ScenarioArg,
-    SetOpt,
     app,
     check_out,
     info,
     parse_overrides,
     warn,
 )
-from sim.cli.sweep import (
-    JobsOpt,
+from sim.cli.options import (
+    AllCoresJobsOpt,
+    FormatOpt,
+    MaxEventsOpt,
+    NoPlotsOpt,
     ObjectiveOpt,
+    PointReplicationsOpt,
     QuietOpt,
-    ReplicationsOpt,
+    ScenarioArg,
     SchedulerOpt,
     SeedOpt,
-    _check_counts,
-    _load,
-    _workers,
-    parse_range,
+    SetOpt,
+    out_option,
 )
+from sim.cli.sweep import _check_counts, _load, _workers, parse_range
 from sim.config.errors import SweepError, shown
 from sim.config.limits import DEFAULT_MAX_EVENTS
 from sim.results.schema import INTERVAL
@@ -70,21 +68,16 @@ def optimize_command(
         ),
     ] = None,
     set_: SetOpt = None,
-    replications: ReplicationsOpt = None,
+    replications: PointReplicationsOpt = None,
     seed: SeedOpt = None,
-    jobs: JobsOpt = None,
+    jobs: AllCoresJobsOpt = None,
     scheduler: SchedulerOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=(
-                "Results folder: runs.parquet and points.csv (every value evaluated), summary.json (with the "
-                "optimum), scenario.toml, the chart and report.html. Default: results/<scenario name>-optimize/."
-            ),
-            show_default=False,
+        out_option(
+            "runs.parquet and points.csv (every value evaluated), summary.json (with the optimum), scenario.toml, "
+            "the chart and report.html",
+            "<scenario name>-optimize",
         ),
     ] = None,
     fmt: FormatOpt = Format.text,

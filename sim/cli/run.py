@@ -14,22 +14,29 @@ from sim.cli.app import (
     BadInput,
     Failed,
     Format,
-    FormatOpt,
-    MaxEventsOpt,
-    MaxReplicationsOpt,
-    MinReplicationsOpt,
-    NoPlotsOpt,
-    PrecisionObjectiveOpt,
-    PrecisionOpt,
-    RelPrecisionOpt,
-    ScenarioArg,
-    SetOpt,
     app,
     check_replaceable,
     info,
     parse_overrides,
     precision_target,
     warn,
+)
+from sim.cli.options import (
+    FormatOpt,
+    JobsOpt,
+    MaxEventsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
+    NoPlotsOpt,
+    PrecisionObjectiveOpt,
+    PrecisionOpt,
+    QuietOpt,
+    RelPrecisionOpt,
+    ReplicationsOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    out_option,
 )
 from sim.config.errors import ScenarioError
 from sim.config.limits import DEFAULT_MAX_EVENTS
@@ -79,46 +86,15 @@ def _prepare_out(out: Path | None, scenario: Scenario) -> Path:
 def run_command(
     scenario_path: ScenarioArg,
     set_: SetOpt = None,
-    replications: Annotated[
-        int | None,
-        typer.Option(
-            "--replications",
-            "-n",
-            help="Independent replications (count, at least 1). Default: the scenario's run.replications.",
-            show_default=False,
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed",
-            help="Root random seed (integer, 0 or more); same seed, same results. Default: the scenario's run.seed.",
-            show_default=False,
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", help="Worker processes for the replications; results are identical for any value."
-        ),
-    ] = 1,
+    replications: ReplicationsOpt = None,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = 1,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=(
-                "Results folder: summary.json, runs.parquet, events.parquet, power.parquet, scenario.toml. "
-                "Default: results/<scenario name>/."
-            ),
-            show_default=False,
-        ),
+        out_option("summary.json, runs.parquet, events.parquet, power.parquet, scenario.toml", "<scenario name>"),
     ] = None,
     fmt: FormatOpt = Format.text,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress, information or warnings on stderr.")
-    ] = False,
+    quiet: QuietOpt = False,
     no_plots: NoPlotsOpt = False,
     max_events: MaxEventsOpt = DEFAULT_MAX_EVENTS,
     precision: PrecisionOpt = None,

@@ -27,15 +27,6 @@ from sim.cli.app import (
     BadInput,
     Failed,
     Format,
-    FormatOpt,
-    MaxEventsOpt,
-    MaxReplicationsOpt,
-    MinReplicationsOpt,
-    NoPlotsOpt,
-    PrecisionOpt,
-    RelPrecisionOpt,
-    ScenarioArg,
-    SetOpt,
     app,
     check_replaceable,
     info,
@@ -43,9 +34,27 @@ from sim.cli.app import (
     precision_target,
     warn,
 )
+from sim.cli.options import (
+    AllCoresJobsOpt,
+    FormatOpt,
+    MaxEventsOpt,
+    MaxPointsOpt,
+    MaxReplicationsOpt,
+    MinReplicationsOpt,
+    NoPlotsOpt,
+    ObjectiveOpt,
+    PointReplicationsOpt,
+    PrecisionOpt,
+    QuietOpt,
+    RelPrecisionOpt,
+    ScenarioArg,
+    SchedulerOpt,
+    SeedOpt,
+    SetOpt,
+    out_option,
+)
 from sim.config.errors import SweepError, shown
 from sim.config.limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, MAX_REPLICATIONS, MAX_SEED
-from sim.results.schema import OBJECTIVES
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
@@ -116,71 +125,6 @@ def _check_out(folder: Path) -> None:
         raise BadInput(f"--out {folder}: cannot use the folder: {e.strerror}") from None
 
 
-# ---------------------------------------------------------------- options
-
-ReplicationsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--replications",
-        "-n",
-        help="Replications per point (at least 1), paired across points. Default: the scenario's run.replications.",
-        show_default=False,
-    ),
-]
-SeedOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--seed",
-        help="Root random seed (integer, 0 or more); same seed, same results. Default: the scenario's run.seed.",
-        show_default=False,
-    ),
-]
-JobsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--jobs",
-        "-j",
-        help="Worker processes (default: all cores); results are identical for any value.",
-        show_default=False,
-    ),
-]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Run on an existing Dask scheduler, e.g. tcp://10.0.0.1:8786 (needs the dask extra of trainsim); "
-        "results are identical to local processes.",
-        show_default=False,
-    ),
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, information or warnings on stderr.")]
-MaxPointsOpt = Annotated[
-    int,
-    typer.Option(
-        "--max-points",
-        metavar="N",
-        min=1,
-        help=(
-            f"Refuse a grid of more than N points (all --param values combined), counted before any value "
-            f"is built. Default {DEFAULT_MAX_POINTS:,}."
-        ),
-        show_default=False,
-    ),
-]
-ObjectiveOpt = Annotated[
-    str,
-    typer.Option(
-        "--objective",
-        help=(
-            f"What ranks the points: {', '.join(OBJECTIVES)}. The highest mean is best, except for "
-            "time_to_train, cost_to_train, cost_per_exaflop and total_cost (the lowest); time_to_train and "
-            "cost_to_train need a target (run.target_flop, run.target_tokens or run.target_compute_days)."
-        ),
-    ),
-]
-
-
 def _workers(jobs: int | None, scheduler: str | None) -> str:
     if scheduler:
         return f"on Dask at {scheduler}"
@@ -208,21 +152,15 @@ def sweep_command(
         ),
     ],
     set_: SetOpt = None,
-    replications: ReplicationsOpt = None,
+    replications: PointReplicationsOpt = None,
     seed: SeedOpt = None,
-    jobs: JobsOpt = None,
+    jobs: AllCoresJobsOpt = None,
     scheduler: SchedulerOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            metavar="DIR",
-            help=(
-                "Results folder: sweep.sqlite (each replication as it finishes), runs.parquet, points.csv, "
-                "summary.json, scenario.toml. Default: results/<scenario name>-sweep/."
-            ),
-            show_default=False,
+        out_option(
+            "sweep.sqlite (each replication as it finishes), runs.parquet, points.csv, summary.json, scenario.toml",
+            "<scenario name>-sweep",
         ),
     ] = None,
     resume: Annotated[
