@@ -1,4 +1,4 @@
-"""Benchmark of trainsim's speed, in five parts, and a summary table of every figure against its target.
+"""Benchmark of trainsim's speed, in six parts, and a summary table of every figure against its target.
 
 Scale. One replication of the 100k-GPU scenario against the plain-SimPy yardstick
 ``bench/yardstick.py``, which spends one SimPy process per GPU on nothing but failures and repairs.
@@ -22,6 +22,9 @@ minutes for 100 days, about 28,800 interruptions; the time per interruption must
 Fleet. One replication of ``scenarios/h100_100k_fleet.toml`` (the 100k case with 15% bad servers,
 a repair pipeline that leaves faults and a retirement policy) against one of the plain 100k scenario,
 alternated, median of ``--repeat`` each: the fleet version must take less than twice as long.
+
+Power. The share of a 100k replication's time spent building its power trace and measuring it
+(``sim.model.power.trace`` and ``figures``, timed inside the same replication): under 20%.
 
     .venv/bin/python bench/bench_run.py [--repeat 3] [--sweep-pairs 7] [--sweep-replications 4]
 
@@ -72,6 +75,8 @@ STORM = ROOT / "bench" / "storm.toml"
 MAX_STORM_US = 20.0
 FLEET = ROOT / "scenarios" / "h100_100k_fleet.toml"
 MAX_FLEET_RATIO = 2.0
+#: The power trace (built and measured every replication) may take at most this share of one.
+MAX_POWER_SHARE = 0.20
 
 
 @dataclass
@@ -96,12 +101,33 @@ def child(scenario: Path, gpus: int | None, seed: int) -> None:
     s = sim.load_scenario(scenario, overrides={"cluster.gpus": gpus} if gpus else None)
     # import sim loads the engine on first use: load it before the clock starts, imports are not the run.
     _ = sim.run, sim.sweep
+    power_s = _time_power()
     start = time.perf_counter()
     result = sim.run(s, replications=1, seed=seed)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     m = result.replications[0].metrics
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "ettr": m["ettr"], "interruptions": m["interruptions"]}))
+    figures = {"ettr": m["ettr"], "interruptions": m["interruptions"], "power_seconds": power_s[0]}
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, **figures}))
+
+
+def _time_power() -> list[float]:
+    """Wrap the power trace's two steps (the trace, its metrics) to add their time to the returned cell."""
+    from sim.model import power
+
+    spent = [0.0]
+    for name in ("trace", "figures"):
+        inner = getattr(power, name)
+
+        def timed(*args: object, _inner: object = inner, **kwargs: object) -> object:
+            t = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                spent[0] += time.perf_counter() - t
+
+        setattr(power, name, timed)
+    return spent
 
 
 def trainsim(scenario: Path, gpus: int | None, seed: int) -> dict[str, float]:
@@ -297,6 +323,21 @@ def storm(runs: int, seed: int) -> list[Check]:
     return [check]
 
 
+def power_share(runs: int, seed: int) -> list[Check]:
+    """The power trace's share of a 100k replication's time (the trace and its metrics), median of ``runs``."""
+    print()
+    print(f"Power trace: its share of one replication of {SCENARIO.relative_to(ROOT)}, median of {runs}")
+    measured = [trainsim(SCENARIO, None, seed + r) for r in range(runs)]
+    shares = [m["power_seconds"] / m["seconds"] for m in measured]
+    share = statistics.median(shares)
+    check = Check("power trace / replication, 100k", f"{share:.1%}", f"< {MAX_POWER_SHARE:.0%}",
+                  share < MAX_POWER_SHARE, True)  # fmt: skip
+    spent = statistics.median(m["power_seconds"] for m in measured)
+    total = statistics.median(m["seconds"] for m in measured)
+    print(f"  {spent * 1000:.1f} ms of {total:.3f} s: {share:.1%}  {check.verdict}")
+    return [check]
+
+
 def fleet(runs: int, seed: int) -> list[Check]:
     """One replication of the fleet scenario against one of the plain 100k one, alternated, median of ``runs``."""
     print()
@@ -337,6 +378,7 @@ def main() -> int:
     ap.add_argument("--startup-runs", type=int, default=5, help="runs of each start-up command (0: skip)")
     ap.add_argument("--no-storm", action="store_true", help="skip the failure storm")
     ap.add_argument("--no-fleet", action="store_true", help="skip the fleet scenario against the plain 100k one")
+    ap.add_argument("--no-power", action="store_true", help="skip the power trace's share of a replication")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--gpus", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=1)
@@ -356,6 +398,8 @@ def main() -> int:
         checks += storm(a.repeat, a.seed)
     if not a.no_fleet:
         checks += fleet(a.repeat, a.seed)
+    if not a.no_power:
+        checks += power_share(a.repeat, a.seed)
     if not checks:
         return 0
     return 0 if summary(checks) else 1

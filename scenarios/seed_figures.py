@@ -77,8 +77,8 @@ def compute_rows() -> list[Row]:
 def h100_rows(h100: sim.Scenario, summary: pd.DataFrame) -> list[Row]:
     """6e26 FLOP, power, energy and money for the 100k H100 scenario."""
     theoretical = mean(summary, "theoretical_flop")
-    e = h100.energy
-    watts = h100.cluster.gpus * h100.it_watts_per_gpu
+    e, p = h100.energy, h100.power
+    watts = mean(summary, "full_load_mw") * 1e6
     full_twh = watts * e.pue * HOURS_PER_YEAR / 1e12
     year = DAYS_PER_YEAR / h100.run.duration_days
     sim_twh = mean(summary, "energy_mwh") * year / 1e6
@@ -94,7 +94,8 @@ def h100_rows(h100: sim.Scenario, summary: pd.DataFrame) -> list[Row]:
             "critical IT power",
             f"over {PUBLISHED_MW:.0f} MW",
             f"{watts / 1e6:.0f} MW",
-            f"{h100.cluster.gpus:,} job GPUs x it_watts_per_gpu {h100.it_watts_per_gpu:.0f} W",
+            f"full_load_mw: {h100.cluster.gpus:,} x (700 W GPU + {p.host_watts_per_gpu:g} W host), "
+            f"{h100.cluster.spare_nodes} idle spares, / (1 - other_it_fraction {p.other_it_fraction:g})",
         ),
         Row(
             "energy a year, every GPU computing",
@@ -106,8 +107,8 @@ def h100_rows(h100: sim.Scenario, summary: pd.DataFrame) -> list[Row]:
             "energy a year, as simulated",
             f"{PUBLISHED_TWH_PER_YEAR} TWh",
             f"{sim_twh:.2f} TWh",
-            f"energy_mwh x 365.25/{h100.run.duration_days:g}; job GPUs only (no spares), "
-            f"idle_fraction {e.idle_fraction} (assumed) of power when not computing",
+            f"energy_mwh x 365.25/{h100.run.duration_days:g}: the power trace's integral, GPUs at "
+            f"idle_fraction {p.idle_fraction} (assumed) of TDP when not computing",
         ),
         Row(
             "electricity cost a year, as simulated",

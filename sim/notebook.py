@@ -18,7 +18,7 @@ started, so everything the engine's result offers is there too.
 ...                            '[checkpoint]\\nwrite_seconds = 60')
 >>> result = sim.run(s, replications=2)
 >>> result.charts
-['waterfall', 'failure_impact', 'timeline']
+['waterfall', 'failure_impact', 'timeline', 'power']
 >>> type(result.plot("waterfall")).__name__
 'Figure'
 """

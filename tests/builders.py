@@ -43,6 +43,17 @@ RUN_JSON_KEYS = {
 }
 
 
+def run_folder(root: Path, scenario_text: str, *options: str) -> Path:
+    """The results folder of ``trainsim run`` on a scenario file of ``scenario_text`` in ``root``, with ``options``."""
+    from sim import cli  # here: only the tests that run the command line pay for it
+
+    scenario = root / "scenario.toml"
+    scenario.write_text(scenario_text, encoding="utf-8")
+    out = root / "run"
+    assert cli.main(["run", str(scenario), *options, "-o", str(out), "-q"]) == 0
+    return out
+
+
 def tiny(overrides: dict[str, Any] | None = None, **sections: Any) -> Scenario:
     """The BASE scenario with whole sections replaced and dotted-key overrides applied."""
     raw = {**BASE, **sections}

@@ -87,3 +87,33 @@ def test_the_older_place_of_capex_still_works() -> None:
     assert (old.capex_usd, old.amortization_years) == (new.capex_usd, new.amortization_years) == (4e9, 5.0)
     # A resolved scenario (every key written, as summary.json keeps it) loads again.
     assert with_overrides(new, {}).capex_usd == 4e9
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        (
+            {"energy.it_watts_per_gpu": 1500.0, "power.host_watts_per_gpu": 400.0},
+            "energy.it_watts_per_gpu: the older all-in power model, with power.host_watts_per_gpu",
+        ),
+        ({"energy.idle_fraction": 0.3, "power.idle_fraction": 0.2}, "energy.idle_fraction: the older all-in"),
+        (
+            {"energy.usd_per_kwh": 0.1, "energy.usd_per_kwh_by_hour": [0.1] * 24},
+            "energy.usd_per_kwh_by_hour: also a flat energy.usd_per_kwh; give one",
+        ),
+        ({"energy.usd_per_kwh_by_hour": [0.1] * 23}, "energy.usd_per_kwh_by_hour"),
+    ],
+)
+def test_one_power_model_and_one_price(overrides: dict[str, object], needle: str) -> None:
+    """The older all-in power keys or [power]'s draw keys, not both; a flat price or 24 hourly ones."""
+    with pytest.raises(ScenarioError) as e:
+        tiny(overrides)
+    assert needle in str(e.value)
+
+
+def test_the_older_power_model_still_loads_and_resolves() -> None:
+    """A file with energy.it_watts_per_gpu keeps the all-in model, also once resolved; ramps and floors combine."""
+    old = tiny({"energy.it_watts_per_gpu": 1500.0, "power.floor_fraction": 0.5, "power.ramp_up_seconds": 10.0})
+    assert old.legacy_power and old.it_watts_per_gpu == 1500.0
+    assert with_overrides(old, {}).legacy_power
+    assert not tiny().legacy_power

@@ -80,8 +80,24 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, captured.out, captured.err
 
 
+def test_no_power_trace_writes_no_trace_and_the_same_metrics(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--no-power-trace` leaves power.parquet out; the power metrics are the same."""
+    docs = []
+    for flag in ([], ["--no-power-trace"]):
+        out = tmp_path / f"o{len(flag)}"
+        code, stdout, _ = run_cli(
+            ["run", str(tiny), "--no-plots", "--out", str(out), "--format", "json", *flag], capsys
+        )
+        assert code == 0
+        assert (out / "power.parquet").exists() == (not flag)
+        docs.append(json.loads(stdout)["metrics"])
+    assert docs[0]["swings_per_day"] == docs[1]["swings_per_day"] and docs[0]["energy_mwh"] == docs[1]["energy_mwh"]
+
+
 def test_run_writes_all_files(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`run` writes summary.json, runs.parquet, events.parquet and scenario.toml with the documented keys.
+    """`run` writes summary.json, runs.parquet, events.parquet, power.parquet and scenario.toml, with the keys.
 
     With --no-plots, and only those (charts and report.html: tests/test_cli_plot.py).
     """
@@ -90,7 +106,13 @@ def test_run_writes_all_files(tiny: Path, tmp_path: Path, capsys: pytest.Capture
         ["run", str(tiny), "--no-plots", "--out", str(out), "--set", "checkpoint.interval_minutes=20"], capsys
     )
     assert code == 0
-    assert {p.name for p in out.iterdir()} == {"summary.json", "runs.parquet", "events.parquet", "scenario.toml"}
+    assert {p.name for p in out.iterdir()} == {
+        "summary.json",
+        "runs.parquet",
+        "events.parquet",
+        "power.parquet",
+        "scenario.toml",
+    }
     doc = json.loads((out / "summary.json").read_text())
     for key in ("status", "scenario", "replications", "seed", "metrics", "interruptions_by_cause"):
         assert key in doc

@@ -12,7 +12,7 @@ import sim.cli.plot
 import sim.experiment.runner
 from sim.cli import main
 
-RUN_CHARTS = {"waterfall.png", "failure_impact.png", "timeline.png"}
+RUN_CHARTS = {"waterfall.png", "failure_impact.png", "timeline.png", "power.png"}
 
 
 @pytest.fixture

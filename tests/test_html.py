@@ -107,7 +107,7 @@ def test_every_chart_is_embedded_in_order(which: str, request: pytest.FixtureReq
     sources = [a["src"] for t, a in tags(page) if t == "img"]
     assert sources == [f"data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}" for p in pngs]
     if which == "run_dir":
-        assert [p.stem for p in pngs] == ["waterfall", "failure_impact", "timeline"]
+        assert [p.stem for p in pngs] == ["waterfall", "failure_impact", "timeline", "power"]
 
 
 @pytest.mark.parametrize("which", ["run_dir", "sweep_dir"])

@@ -5,7 +5,8 @@ spares x repair times x detection x fleet age x bad servers and frailty x the re
 stage, failed repairs, misdiagnosis, cures) x retirement policies x targets x prices, each replication
 has every ledger bucket >= 0, buckets summing to job GPUs x the time it covers (the finish of a run
 that reached its target, else the horizon), useful work equal to the target when reached, bucket
-costs summing to the total, ETTR at most the failure-free run's, interruptions equal to the failures
+costs summing to the total, energy by group summing to the power trace's (and, without ramps, to the
+ledger's), ETTR at most the failure-free run's, interruptions equal to the failures
 logged as hitting the job, and either a result or a ``ScenarioError``: never another exception; the
 fleet's figures are >= 0 and retire at most the fleet.
 """
@@ -21,10 +22,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.analysis.draw import ledger_energy
 from sim.config.errors import ScenarioError
 from sim.config.loading import scenario_from_dict
 from sim.config.scenario import Scenario
-from sim.results.schema import BUCKETS, FLEET_METRICS
+from sim.experiment.runner import Replication
+from sim.results.schema import BUCKETS, ENERGY_GROUPS, FLEET_METRICS
 
 #: Relative tolerance of the ledger checks: float sums over thousands of postings.
 REL = 1e-9
@@ -114,6 +117,16 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         raw["cost"] = draw(
             st.sampled_from([{"usd_per_gpu_hour": 2.5, "usd_per_spare_node_hour": 20.0}, {"capex_usd": 1e6}])
         )
+    if draw(st.booleans()):
+        raw["power"] = {
+            "checkpoint_fraction": draw(st.sampled_from([None, 0.3])),
+            "ramp_up_seconds": draw(st.sampled_from([0.0, 0.0, 20.0, 3600.0])),
+            "ramp_down_seconds": draw(st.sampled_from([0.0, 0.0, 5.0])),
+            "floor_fraction": draw(st.sampled_from([0.0, 0.5, 1.0])),
+        }
+        raw["power"] = {k: v for k, v in raw["power"].items() if v is not None}
+        if draw(st.booleans()):
+            raw["energy"] = {"usd_per_kwh_by_hour": [0.05] * 12 + [0.15] * 12}
     if draw(st.booleans()):
         raw["heterogeneity"] = {
             "bad_node_fraction": draw(st.sampled_from([0.0, 0.25])),
@@ -220,9 +233,27 @@ def check_mix(raw: dict[str, Any], seed: int, note: Callable[[str], None] = _ign
         m = rep.metrics
         assert all(m[name] >= 0 for name in FLEET_METRICS), "a fleet figure below 0"
         assert m["nodes_retired"] <= scenario.fleet_nodes, "more servers retired than the fleet holds"
+        check_power(scenario, rep, seconds)
         mine = events[events["replication"] == rep.index]
         logged = int((mine["kind"] == "failure").sum())
         assert rep.metrics["interruptions"] == logged, "interruptions differ from failures logged"
+
+
+def check_power(scenario: Scenario, rep: Replication, seconds: float) -> None:
+    """The power trace: energy by group >= 0 and summing to the trace's; without ramps, the ledger's energy."""
+    m = rep.metrics
+    groups = [m[f"energy_{g}_mwh"] for g in ENERGY_GROUPS]
+    assert all(g >= -REL * m["energy_mwh"] for g in groups if g), f"an energy group < 0: {groups}"
+    assert math.isclose(sum(groups), m["energy_mwh"], rel_tol=1e-9), "energy by group differs from the trace's"
+    assert rep.power is not None
+    x, y = rep.power
+    assert x[0] == 0.0 and math.isclose(x[-1], seconds, rel_tol=REL), "the trace does not cover the run"
+    assert (y >= -1e-9).all(), "a negative draw"
+    assert m["power_peak_mw"] <= m["full_load_mw"] * (1 + 1e-9) or scenario.power.floor_fraction > 1.0
+    if scenario.power.ramp_up_seconds == 0 and scenario.power.ramp_down_seconds == 0:
+        job = sum(v for k, v in ledger_energy(scenario, rep.gpu_seconds, seconds, 0.0).items())
+        expected = (job + m["energy_spares_mwh"] / scenario.energy.pue) * scenario.energy.pue
+        assert math.isclose(m["energy_mwh"], expected, rel_tol=1e-9), f"trace {m['energy_mwh']} != ledger {expected}"
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -50,7 +50,8 @@ def test_metrics_from_a_known_ledger() -> None:
     assert m["effective_compute_ratio"] == pytest.approx(0.375)
     assert m["tokens"] == pytest.approx(m["realized_flop"] / 6e9)
     assert m["job_mtbf_hours"] == pytest.approx(24.0)
-    kwh = gpus * 24 * (0.8 * 1.0 + 0.2 * 0.25) * 1.2
+    # The older all-in model: computing at 1 kW, else a quarter of it; the spare server's 8 GPUs idle throughout.
+    kwh = (gpus * 24 * (0.8 * 1.0 + 0.2 * 0.25) + 8 * 24 * 0.25) * 1.2
     assert m["energy_mwh"] == pytest.approx(kwh / 1000)
     assert m["energy_cost_usd"] == pytest.approx(kwh * 0.1)
     assert m["capex_cost_usd"] == pytest.approx(1e6)

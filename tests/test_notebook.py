@@ -46,7 +46,7 @@ def test_run_result_saves_the_command_lines_folder(tmp_path: Path, capsys: pytes
     path = _scenario_file(tmp_path)
     assert main(["run", str(path), "-q", "--no-plots", "-o", str(tmp_path / "cli")]) == 0
     result = sim.run(sim.load_scenario(path))
-    assert isinstance(result, sim.Result) and result.charts == ["waterfall", "failure_impact", "timeline"]
+    assert isinstance(result, sim.Result) and result.charts == ["waterfall", "failure_impact", "timeline", "power"]
     out = result.save(tmp_path / "api", scenario_file=path)
     drawn = {f"{kind}.png" for kind in result.charts} | {"report.html"}
     assert out == tmp_path / "api" and _names(out) == _names(tmp_path / "cli") | drawn
@@ -70,7 +70,7 @@ def test_plot_names_the_kinds_it_has() -> None:
 def test_save_without_charts(tmp_path: Path) -> None:
     """plots=False writes the tables and summary only, as --no-plots does."""
     out = sim.run(tiny(), replications=2).save(tmp_path / "o", plots=False)
-    assert _names(out) == {"summary.json", "runs.parquet", "events.parquet"}
+    assert _names(out) == {"summary.json", "runs.parquet", "events.parquet", "power.parquet"}
 
 
 def test_sweep_result_plots_and_saves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,10 +87,10 @@ def _umask() -> int:
 
 
 def test_write_results_files_and_keys(result: Result, tmp_path: Path) -> None:
-    """write_results writes the four files; summary.json holds the JSON document plus provenance."""
+    """write_results writes the four files and the power trace; summary.json holds the JSON document plus provenance."""
     out = tmp_path / "r"
     save.write_results(out, result, TEXT, "2024-01-01T00:00:00Z", {"run.duration_days": 3})
-    assert {p.name for p in out.iterdir()} == set(output.FILES)
+    assert {p.name for p in out.iterdir()} == {*output.FILES, output.POWER}
     doc = json.loads((out / "summary.json").read_text())
     assert {k: doc[k] for k in result.to_json()} == json.loads(output.dumps(result.to_json()))
     assert doc["status"] == "ok" and doc["version"] == sim.__version__ and doc["seed"] == 3
@@ -99,6 +99,7 @@ def test_write_results_files_and_keys(result: Result, tmp_path: Path) -> None:
     assert doc["overrides"] == {"run.duration_days": 3} and isinstance(doc["runtime_s"], float)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), result.runs, check_dtype=False)
     assert len(pd.read_parquet(out / "events.parquet")) == len(result.events)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "power.parquet"), result.power)
 
 
 def test_no_overrides_key_without_overrides(result: Result) -> None:

@@ -12,11 +12,11 @@ import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pytest
+from builders import run_folder
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim import cli
 from sim.plots.base import cut_texts, stat
 from sim.plots.causes import MAX_TOP, TOP, top_causes
 from sim.plots.palette import OTHER_COLOR
@@ -68,12 +68,7 @@ action = "restart"
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run folder of the tiny scenario (3 replications)."""
-    root = tmp_path_factory.mktemp("plots")
-    scenario = root / "tiny.toml"
-    scenario.write_text(SCENARIO, encoding="utf-8")
-    out = root / "run"
-    assert cli.main(["run", str(scenario), "-n", "3", "-o", str(out), "-q"]) == 0
-    return out
+    return run_folder(tmp_path_factory.mktemp("plots"), SCENARIO, "-n", "3")
 
 
 #: 16,384 GPUs with all 18 causes of the Llama 3 mix, and a title too long for one line.
@@ -113,11 +108,7 @@ def folder(results: Path) -> RunFolder:
 @pytest.fixture(scope="module")
 def many(tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
     """A finished run with 18 causes that struck (3 replications), loaded."""
-    root = tmp_path_factory.mktemp("many")
-    scenario = root / "many.toml"
-    scenario.write_text(MANY, encoding="utf-8")
-    assert cli.main(["run", str(scenario), "--no-plots", "-o", str(root / "run"), "-q"]) == 0
-    loaded = load(root / "run")
+    loaded = load(run_folder(tmp_path_factory.mktemp("many"), MANY, "--no-plots"))
     assert isinstance(loaded, RunFolder)
     return loaded
 
@@ -209,7 +200,8 @@ def test_write_run_charts_writes_promised_sizes(results: Path) -> None:
     """PNG and SVG of every chart, at least 1200 x 700 px, written atomically (no temporary files left)."""
     paths = write_run_charts(results, svg=True)
     names = sorted(p.name for p in paths)
-    assert names == sorted(f"{c}.{x}" for c in ("waterfall", "failure_impact", "timeline") for x in ("png", "svg"))
+    charts = ("waterfall", "failure_impact", "timeline", "power")
+    assert names == sorted(f"{c}.{x}" for c in charts for x in ("png", "svg"))
     for p in paths:
         assert p.parent == results and p.stat().st_size > 0
         if p.suffix == ".png":
@@ -219,14 +211,16 @@ def test_write_run_charts_writes_promised_sizes(results: Path) -> None:
 
 
 def test_write_run_charts_without_events(results: Path, tmp_path: Path) -> None:
-    """Without events.parquet there is no timeline, and the other charts are still written."""
+    """Without events.parquet there is no timeline, without power.parquet no power chart; the others are written."""
     bare = tmp_path / "bare"
     shutil.copytree(results, bare)
     (bare / "events.parquet").unlink()
     for old in bare.glob("*.png"):
         old.unlink()
     paths = write_run_charts(bare)
-    assert sorted(p.name for p in paths) == ["failure_impact.png", "waterfall.png"]
+    assert sorted(p.name for p in paths) == ["failure_impact.png", "power.png", "waterfall.png"]
+    (bare / "power.parquet").unlink()
+    assert sorted(p.name for p in write_run_charts(bare)) == ["failure_impact.png", "waterfall.png"]
 
 
 def test_write_run_charts_refuses_other_folders(tmp_path: Path) -> None:

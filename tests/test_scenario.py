@@ -24,7 +24,7 @@ def test_defaults_and_derived_values() -> None:
     assert s.horizon_seconds == 86400.0
     assert s.write_seconds == 60.0
     assert s.restart_seconds == 300.0
-    assert s.it_watts_per_gpu == 700.0  # H100 TDP
+    assert s.it_watts_per_gpu == 700.0 + 575.0  # H100 TDP, and its share of the server's host
     assert s.peak_flops_per_gpu == pytest.approx(989.4e12)
 
 

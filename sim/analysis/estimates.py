@@ -20,6 +20,7 @@ from sim.analysis.analytic import (
     young_interval,
 )
 from sim.analysis.completion import completion_moments
+from sim.analysis.draw import draw
 from sim.analysis.memory import memory_json
 from sim.analysis.plausibility import scenario_flags
 from sim.config.scenario import Scenario
@@ -83,6 +84,9 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         "mfu": s.workload.mfu,
         "duration_days": s.run.duration_days,
         "theoretical_flop": s.cluster.gpus * s.peak_flops_per_gpu * s.horizon_seconds,
+        "full_load_it_mw": draw(s).full_load_w / 1e6,
+        "full_load_facility_mw": draw(s).full_load_w * s.energy.pue / 1e6,
+        "standing_still_it_mw": _standing_still_w(s) / 1e6,
         "job_mtbf_hours": mtbf / 3600.0 if finite else None,
         "expected_failures": sum(rates.values()) * horizon_h,
         "causes": [
@@ -118,3 +122,9 @@ def check_report(scenario: Scenario) -> dict[str, Any]:
         # What run, sweep and compare will warn about (sim.analysis.plausibility), the memory check included.
         "warnings": [f.text for f in scenario_flags(s)],
     }
+
+
+def _standing_still_w(s: Scenario) -> float:
+    """IT watts while the whole job stands still (restarting): what a stop drops the draw to."""
+    d = draw(s)
+    return d.full_load_w - s.cluster.gpus * (d.compute_w - d.still("restart"))

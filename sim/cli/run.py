@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import typer
+
 from sim.cli.app import (
     BadInput,
     Failed,
@@ -89,7 +91,7 @@ def run_command(
     jobs: JobsOpt = 1,
     out: Annotated[
         Path | None,
-        out_option("summary.json, runs.parquet, events.parquet, scenario.toml", "<scenario name>"),
+        out_option("summary.json, runs.parquet, events.parquet, power.parquet, scenario.toml", "<scenario name>"),
     ] = None,
     fmt: FormatOpt = Format.text,
     quiet: QuietOpt = False,
@@ -100,6 +102,13 @@ def run_command(
     min_replications: MinReplicationsOpt = None,
     max_replications: MaxReplicationsOpt = None,
     objective: PrecisionObjectiveOpt = "ettr",
+    no_power_trace: Annotated[
+        bool,
+        typer.Option(
+            "--no-power-trace",
+            help="Write no power.parquet (the power trace, a row per change of the draw); the power metrics stay.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: print the report, write the results folder, its charts and report.html."""
     from rich.console import Console
@@ -141,7 +150,8 @@ def run_command(
     write_error: OSError | None = None
     try:
         # The spinner is a thread; forking worker processes under a live thread risks deadlocks.
-        count = {"replications": n} if target is None else {"precision": target}
+        count: dict[str, Any] = {"replications": n} if target is None else {"precision": target}
+        count["power_trace"] = not no_power_trace
         if err_console.is_terminal and not quiet and jobs == 1:
             with err_console.status("simulating..."):
                 result = runner.run(scenario, seed=root, jobs=jobs, max_events=max_events, **count)

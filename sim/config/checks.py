@@ -14,6 +14,7 @@ from sim.config.errors import ScenarioError, shown
 from sim.config.hardware import get_gpu
 from sim.config.limits import MAX_CLOCKS, MAX_MAINTENANCE_WINDOWS, MAX_MODES, MAX_NODES, MAX_SECONDS
 from sim.config.money import Energy
+from sim.config.power import Power
 from sim.config.presets import preset_modes
 from sim.config.scenario import TARGET_KEYS, Scenario
 
@@ -116,6 +117,7 @@ def check_consistency(s: Scenario) -> None:
     _check_maintenance(s)
     _check_target(s)
     _check_cost(s)
+    _check_power(s)
     _check_repair(s)
     if ck.method == "memory" and s.restart.memory_load_seconds is None:
         raise ScenarioError("restart.memory_load_seconds: required when checkpoint.method = 'memory'")
@@ -179,6 +181,25 @@ def _check_target(s: Scenario) -> None:
         raise ScenarioError(f"{given[1]}: give one target; {given[0]} is given too")
     if s.run.target_tokens is not None and s.workload.parameters is None:
         raise ScenarioError("run.target_tokens: needs workload.parameters (a token costs 6 x parameters FLOP)")
+
+
+def _check_power(s: Scenario) -> None:
+    """The power model in one place; one electricity price."""
+    e = s.energy
+    if s.legacy_power:
+        changed = [k for k, f in Power.model_fields.items() if k in _POWER_MODEL and getattr(s.power, k) != f.default]
+        if changed:
+            key = "it_watts_per_gpu" if e.it_watts_per_gpu is not None else "idle_fraction"
+            raise ScenarioError(
+                f"energy.{key}: the older all-in power model, with power.{changed[0]} of the model by state; "
+                "give one (see docs/power.md)"
+            )
+    if e.usd_per_kwh > 0 and e.usd_per_kwh_by_hour is not None:
+        raise ScenarioError("energy.usd_per_kwh_by_hour: also a flat energy.usd_per_kwh; give one")
+
+
+#: ``[power]`` keys that describe the draw (the older ``energy`` keys describe it too).
+_POWER_MODEL = ("compute_fraction", "checkpoint_fraction", "idle_fraction", "host_watts_per_gpu", "other_it_fraction")
 
 
 def _check_cost(s: Scenario) -> None:

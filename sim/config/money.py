@@ -14,6 +14,8 @@ keys: files that use them work as before.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from sim.config.limits import MAX_TEXT_CHARS
@@ -27,11 +29,20 @@ class Energy(Section):
     """Power, and its price."""
 
     it_watts_per_gpu: float | None = Field(
-        None, gt=0, le=1e5, description="IT power per GPU while computing, W; none: TDP"
+        None, gt=0, le=1e5, description="older power model: all-in IT W per GPU while computing; none: [power]"
     )
-    idle_fraction: float = Field(0.5, ge=0, le=1, description="power when not computing, fraction of it_watts_per_gpu")
+    idle_fraction: float = Field(
+        0.5, ge=0, le=1, description="older power model: draw when not computing, fraction of it_watts_per_gpu"
+    )
     pue: float = Field(1.0, ge=1, le=10, description="power usage effectiveness: facility power / IT power")
     usd_per_kwh: float = Field(0.0, ge=0, le=1000, description="electricity price, USD per kWh")
+    usd_per_kwh_by_hour: tuple[Annotated[float, Field(ge=0, le=1000)], ...] | None = Field(
+        None,
+        min_length=24,
+        max_length=24,
+        strict=False,
+        description="time-of-day prices, USD per kWh: 24 values, hour 0 = the run's first hour; none: usd_per_kwh",
+    )
     capex_usd: float = Field(
         0.0, ge=0, le=1e15, description="older place of cost.capex_usd (still read; give one of the two)"
     )

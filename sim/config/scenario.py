@@ -40,6 +40,7 @@ from sim.config.limits import (
     MAX_TEXT_CHARS,
 )
 from sim.config.money import Cost, Energy
+from sim.config.power import Power
 from sim.config.presets import preset_modes
 from sim.config.section import Section as _Section
 from sim.config.section import Text, printable
@@ -311,6 +312,7 @@ class Scenario(_Section):
     retirement: Retirement = Retirement()
     maintenance: Maintenance = Maintenance()
     energy: Energy = Energy()
+    power: Power = Power()
     cost: Cost = Cost()
     # Not strict: TOML gives a list of tables; each is still checked strictly as a FailureMode.
     failure: tuple[FailureMode, ...] = Field((), strict=False, max_length=MAX_MODES)
@@ -431,12 +433,29 @@ class Scenario(_Section):
     @property
     def priced(self) -> bool:
         """Whether the scenario puts a price on anything (energy, owned hardware, rented GPUs)."""
-        return self.energy.usd_per_kwh > 0 or self.capex_usd > 0 or self.cost.rented
+        return self.electricity_priced or self.capex_usd > 0 or self.cost.rented
+
+    @property
+    def electricity_priced(self) -> bool:
+        """Whether energy has a price (flat, or by hour of the day)."""
+        e = self.energy
+        return e.usd_per_kwh > 0 or e.usd_per_kwh_by_hour is not None
+
+    @property
+    def legacy_power(self) -> bool:
+        """Whether the file gives the older all-in power model (``energy.it_watts_per_gpu`` or ``idle_fraction``)."""
+        e = self.energy
+        # A resolved scenario writes every key: the older keys count only away from their defaults.
+        return e.it_watts_per_gpu is not None or e.idle_fraction != type(e).model_fields["idle_fraction"].default
 
     @property
     def it_watts_per_gpu(self) -> float:
+        """A job GPU's IT draw while computing, W: the GPU and its share of the server (and, in the older
+        all-in model, everything else)."""
         w = self.energy.it_watts_per_gpu
-        return self.gpu.tdp_watts if w is None else w
+        if self.legacy_power:
+            return self.gpu.tdp_watts if w is None else w
+        return self.gpu.tdp_watts * self.power.compute_fraction + self.power.host_watts_per_gpu
 
 
 # ---------------------------------------------------------------- loading and overrides

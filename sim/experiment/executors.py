@@ -21,7 +21,7 @@ Done = tuple[str, int, dict[str, float]]
 def run_unit(scenario: Scenario, key: str, replication: int, seed: int) -> Done:
     """One replication of one point: the unit of work that executors ship and the store keeps."""
     seed_seq = replication_seeds(seed, replication + 1)[replication]
-    rep = simulate(scenario, seed_seq, replication)
+    rep = simulate(scenario, seed_seq, replication, power_trace=False)
     return key, replication, rep.row([m.name for m in scenario.modes])
 
 

@@ -42,6 +42,7 @@ from sim.experiment.precision import DEFAULT_MAX, DEFAULT_MIN, Precision, precis
 from sim.experiment.run_warnings import warnings_for
 from sim.experiment.statistics import STAT_COLUMNS, describe, finish_dates, stat_json
 from sim.experiment.workers import worker_pool
+from sim.model import power
 from sim.model.cluster import Cluster
 from sim.model.failures import NodeTimeline, job_timeline, node_timeline, with_domains
 from sim.model.fleet import fleet_rates
@@ -74,6 +75,7 @@ STREAMS = (
 #: Per-cause figures of a replication, each a column ``<kind>.<cause>`` of the runs table.
 BY_CAUSE = ("interruptions_by_cause", "lost_gpu_hours_by_cause", "lost_usd_by_cause")
 EVENT_COLUMNS = ["replication", "time_hours", "kind", "cause", "node", "lost_gpu_hours"]
+POWER_COLUMNS = ["replication", "time_s", "it_mw", "facility_mw"]
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Replication:
     gpu_seconds: dict[str, float] = field(default_factory=dict)
     lost_usd_by_cause: dict[str, float] = field(default_factory=dict)
     events_dropped: int = 0  # events past the log's limit (a failure storm), counted but not kept
+    # The IT draw, (seconds, MW), a polyline; not compared (arrays): the metrics made from it are.
+    power: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
 
     def row(self, causes: Sequence[str]) -> dict[str, float]:
         """Every metric, and every by-cause figure as ``<kind>.<cause>`` (0 where it never struck)."""
@@ -124,6 +128,19 @@ class Result:
         """One row per event of every replication."""
         rows = [(r.index, t / 3600.0, k, c, n, g) for r in self.replications for (t, k, c, n, g) in r.events]
         return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+    @property
+    def power(self) -> pd.DataFrame:
+        """The IT and facility draw of every replication that kept its trace: a polyline per replication
+        (linear between rows; a step is two rows at one time), as ``power.parquet`` holds it."""
+        pue = self.scenario.energy.pue
+        parts = [
+            pd.DataFrame({"replication": np.full(r.power[0].size, r.index, np.int32), "time_s": r.power[0],
+                          "it_mw": r.power[1], "facility_mw": r.power[1] * pue})
+            for r in self.replications
+            if r.power is not None
+        ]  # fmt: skip
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=POWER_COLUMNS)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -183,15 +200,17 @@ def child_seed(seed_seq: np.random.SeedSequence, i: int) -> np.random.SeedSequen
     )
 
 
-def simulate(scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0) -> Replication:
-    """Run one replication of ``scenario`` from ``seed_seq``."""
+def simulate(
+    scenario: Scenario, seed_seq: np.random.SeedSequence, index: int = 0, power_trace: bool = True
+) -> Replication:
+    """Run one replication of ``scenario`` from ``seed_seq``; ``power_trace``: keep the power trace."""
     rngs = {name: np.random.default_rng(child_seed(seed_seq, i)) for i, name in enumerate(STREAMS)}
     timeline = fleet_timeline(scenario, rngs)
     job_times, job_modes = job_timeline(scenario.modes, scenario.horizon_seconds, rngs["job_failures"],
                                         scenario.cluster.fleet_age)  # fmt: skip
     # Which replica a job-scope failure strikes (replica recovery): drawn for every strategy alike.
     targets = rngs["job_targets"].random(job_times.size)
-    return play(scenario, timeline, job_times, job_modes, index, targets)
+    return play(scenario, timeline, job_times, job_modes, index, targets, power_trace=power_trace)
 
 
 def fleet_timeline(scenario: Scenario, rngs: dict[str, np.random.Generator]) -> NodeTimeline:
@@ -270,11 +289,12 @@ def play(
     index: int = 0,
     job_targets: np.ndarray | None = None,
     event_rows: int = EVENT_ROWS,
+    power_trace: bool = True,
 ) -> Replication:
     """Play the job against given failures (drawn by ``simulate``, or scripted by a test).
 
     ``event_rows``: the most rows of the event log kept (the rest are counted: a failure storm's
-    log must not fill the memory).
+    log must not fill the memory); ``power_trace``: keep the power trace (its metrics are always made).
     """
     modes = scenario.modes
     env = simpy.Environment()
@@ -295,7 +315,15 @@ def play(
     env.run(until=scenario.horizon_seconds)
     job.close()
     seconds = scenario.horizon_seconds if job.finished_at is None else job.finished_at
-    values = metrics(scenario, ledger, seconds, finished=job.finished_at is not None)
+    seg = job.segment
+    draw = power.trace(scenario, job.spans.rows, timeline, seconds, seg.cycle_s, seg.interval_s)
+    plain = None
+    if scenario.power.smoothing:
+        plain = power.trace(scenario, job.spans.rows, timeline, seconds, seg.cycle_s, seg.interval_s, smoothing=False)
+    watts = power.figures(scenario, draw, ledger.gpu_seconds, seconds, plain)
+    energy = (watts["energy_mwh"], watts["energy_cost_usd"])
+    values = metrics(scenario, ledger, seconds, finished=job.finished_at is not None, energy=energy)
+    values.update(watts)
     if isinstance(job, Job):
         # Silent corruptions found after every kept checkpoint was already corrupted (see the README).
         values["sdc_beyond_history"] = float(job.beyond_history)
@@ -311,10 +339,11 @@ def play(
         events_dropped=job.log.dropped,
         gpu_seconds=dict(ledger.gpu_seconds),
         lost_usd_by_cause={c: v * usd for c, v in ledger.lost_by_cause.items()},
+        power=(draw.x, draw.y) if power_trace else None,
     )
 
 
-def _simulate_args(args: tuple[Scenario, np.random.SeedSequence, int]) -> Replication:
+def _simulate_args(args: tuple[Scenario, np.random.SeedSequence, int, bool]) -> Replication:
     return simulate(*args)
 
 
@@ -330,6 +359,7 @@ def run(
     objective: str = "ettr",
     min_replications: int = DEFAULT_MIN,
     max_replications: int = DEFAULT_MAX,
+    power_trace: bool = True,
 ) -> Result:
     """Run ``replications`` (default: the scenario's) from ``seed``, on ``jobs`` processes.
 
@@ -340,6 +370,7 @@ def run(
     ETTR) or ``rel_precision`` (relative to the mean) runs replications until it is met, from
     ``min_replications`` to ``max_replications`` (``sim.experiment.precision``; ``replications``
     is then not given). ``Result.precision`` says how many it took and what was reached.
+    ``power_trace=False``: keep no power trace (``Result.power`` is empty; the power metrics stay).
     """
     root = scenario.run.seed if seed is None else seed
     if jobs < 1:
@@ -356,13 +387,13 @@ def run(
     workers = min(jobs, os.cpu_count() or 1, len(todo) if target is None else jobs)
     with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
         if target is None:
-            reps = play_replications(scenario, root, todo, pool)
+            reps = play_replications(scenario, root, todo, pool, power_trace)
             block = None
         else:
 
             def play_ranges(ranges: list[tuple[int, int, int]]) -> dict[int, list[Replication]]:
                 ((key, lo, hi),) = ranges
-                return {key: play_replications(scenario, root, list(range(lo, hi)), pool)}
+                return {key: play_replications(scenario, root, list(range(lo, hi)), pool, power_trace)}
 
             def value(r: Replication) -> float:
                 return r.metrics.get(target.metric, math.nan)
@@ -378,11 +409,15 @@ def run(
 
 
 def play_replications(
-    scenario: Scenario, root: int, indices: list[int], pool: ProcessPoolExecutor | None = None
+    scenario: Scenario,
+    root: int,
+    indices: list[int],
+    pool: ProcessPoolExecutor | None = None,
+    power_trace: bool = True,
 ) -> list[Replication]:
     """Replications ``indices`` of ``scenario`` from seed ``root``, in that order, here or on ``pool``."""
     base = np.random.SeedSequence(root)
-    args = [(scenario, child_seed(base, i), i) for i in indices]
+    args = [(scenario, child_seed(base, i), i, power_trace) for i in indices]
     if pool is None or len(args) <= 1:
         return [_simulate_args(a) for a in args]
     return list(pool.map(_simulate_args, args))

@@ -18,6 +18,7 @@ from sim.config.scenario import Scenario
 from sim.experiment.runner import Result
 from sim.results.files import (
     EVENTS,
+    POWER,
     RUN_FOLDER,
     RUNS,
     SUMMARY,
@@ -58,7 +59,10 @@ def run_folder(result: Result, started_utc: str, path: str | Path | None = None)
     """The folder of ``result`` in memory: the tables ``write_results`` writes (``summary.json`` as read back, strict
     JSON), for charts drawn without writing anything. ``path`` only names it (default: the scenario's name)."""
     summary = json.loads(dumps(summary_document(result, started_utc)))
-    return RunFolder(Path(path or result.scenario.name), summary, result.runs, result.events)
+    kept = any(r.power is not None for r in result.replications)
+    return RunFolder(
+        Path(path or result.scenario.name), summary, result.runs, result.events, result.power if kept else None
+    )
 
 
 def write_results(
@@ -80,6 +84,9 @@ def write_results(
             result.runs.to_parquet(path, index=False)
         with atomic_path(tmp / EVENTS) as path:
             result.events.to_parquet(path, index=False)
+        if any(r.power is not None for r in result.replications):
+            with atomic_path(tmp / POWER) as path:
+                result.power.to_parquet(path, index=False, compression="zstd")  # a third smaller than snappy
         write_summary(tmp, summary_document(result, started_utc, overrides))
     return out / SUMMARY
 

@@ -18,21 +18,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from sim.analysis.draw import ledger_energy
 from sim.results.schema import BUCKETS
 
 if TYPE_CHECKING:
     from sim.config.scenario import Scenario
 
-#: Buckets in which the GPUs do arithmetic at full power; the rest draw ``idle_fraction`` of it.
-#: ``slow`` is throughput lost while computing (stragglers, time of day): the GPUs are busy.
-COMPUTING: tuple[str, ...] = ("useful", "lost", "slow")
-
 SECONDS_PER_YEAR = 365.25 * 86400.0
-JOULES_PER_MWH = 3.6e9
 
 
-def costs(scenario: Scenario, gpu_seconds: Mapping[str, float], seconds: float) -> dict[str, float]:
+def costs(
+    scenario: Scenario,
+    gpu_seconds: Mapping[str, float],
+    seconds: float,
+    energy: tuple[float, float] | None = None,
+) -> dict[str, float]:
     """Energy and money of a run of ``seconds`` whose job GPU-seconds went to ``gpu_seconds`` (by bucket).
+
+    ``energy``: the facility MWh and their price, from the power trace (``sim.model.power``); ``None``:
+    from the ledger, every spare server powered throughout, at a flat price.
 
     Keys: ``energy_mwh``, ``energy_cost_usd``, ``capex_cost_usd``, ``rental_cost_usd`` (of which
     ``spare_cost_usd``), ``total_cost_usd``, ``<bucket>_cost_usd`` for every bucket, and
@@ -40,12 +44,13 @@ def costs(scenario: Scenario, gpu_seconds: Mapping[str, float], seconds: float) 
     """
     gpus = scenario.cluster.gpus
     capacity = gpus * seconds
-    watts = scenario.it_watts_per_gpu
     e = scenario.energy
-    computing = sum(gpu_seconds.get(k, 0.0) for k in COMPUTING)
-    joules = (computing * watts + (capacity - computing) * watts * e.idle_fraction) * e.pue
-    energy_mwh = joules / JOULES_PER_MWH
-    energy_usd = energy_mwh * 1000.0 * e.usd_per_kwh
+    if energy is None:
+        spare_node_s = scenario.cluster.spare_nodes * seconds
+        energy_mwh = sum(ledger_energy(scenario, gpu_seconds, seconds, spare_node_s).values()) * e.pue
+        energy_usd = energy_mwh * 1000.0 * e.usd_per_kwh
+    else:
+        energy_mwh, energy_usd = energy
     capex_usd = scenario.capex_usd * seconds / (scenario.amortization_years * SECONDS_PER_YEAR)
     c = scenario.cost
     hours = seconds / 3600.0

@@ -294,11 +294,14 @@ class Job(JobProcess):
         elapsed = now - self.since
         led = self.ledger
         lost = 0.0
+        spans = self.spans
         if self.state is RUN:
             out = self.recovery.out_gpus
             if out:
                 led.add("wait", elapsed, gpus=out, cause=self.recovery.cause)
+                spans.still(self.since, now, "wait", out)
             period = self.periods[-1]
+            spans.run(self.since, now, self.spec.gpus - out, period.start)
             split = self.segment.split(elapsed, period.taken)
             postings, self.carry = close_run(split, self.spec.gpus - out, self.carry, end)
             led.add("useful", postings.useful + postings.released, gpus=1)
@@ -321,8 +324,13 @@ class Job(JobProcess):
             out = self.recovery.out_gpus
             led.add("wait", elapsed, gpus=out, cause=self.recovery.cause)
             led.add("checkpoint", elapsed, gpus=self.spec.gpus - out)
+            spans.still(self.since, now, "wait", out)
+            spans.still(self.since, now, "checkpoint", self.spec.gpus - out)
         else:
-            led.add(self.state.word if self.state is not FINAL else "checkpoint", elapsed, cause=self.cause)
+            bucket = self.state.bucket
+            assert bucket is not None
+            led.add(bucket, elapsed, cause=self.cause)
+            spans.still(self.since, now, bucket, self.spec.gpus)
         if self.alarms and end is End.RESTORE_STORAGE:
             self._cancel_alarms(self.saved_at)
         self.since = now

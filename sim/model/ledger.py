@@ -52,12 +52,17 @@ class Ledger:
 
 
 def metrics(
-    scenario: Scenario, ledger: Ledger, seconds: float | None = None, finished: bool = False
+    scenario: Scenario,
+    ledger: Ledger,
+    seconds: float | None = None,
+    finished: bool = False,
+    energy: tuple[float, float] | None = None,
 ) -> dict[str, float]:
     """The per-replication figures of ``ledger`` for ``scenario`` (see docs/results.md for each).
 
     ``seconds``: the time the ledger covers (default: the horizon); ``finished``: the run reached
-    its target (``run.target_*``) at ``seconds``.
+    its target (``run.target_*``) at ``seconds``; ``energy``: facility MWh and their price from the
+    power trace (default: from the ledger, ``sim.model.costs``).
     """
     horizon = scenario.horizon_seconds if seconds is None else seconds
     gpus = scenario.cluster.gpus
@@ -67,7 +72,7 @@ def metrics(
     theoretical = capacity * peak
     realized = b["useful"] * peak * scenario.workload.mfu
     n_int = sum(ledger.interruptions.values())
-    money = costs(scenario, b, horizon)
+    money = costs(scenario, b, horizon, energy)
     total_usd = money["total_cost_usd"]
     job_usd = total_usd - money["spare_cost_usd"]  # the spares' rental is not a job GPU-second's
     out: dict[str, float] = {

@@ -18,6 +18,7 @@ from sim.model.cluster import Cluster
 from sim.model.finish import reach
 from sim.model.ledger import Ledger
 from sim.model.side import maintenance, straggler_swap
+from sim.model.spans import Spans
 from sim.model.spec import JobSpec, ModeSpec
 from sim.model.speed import Rhythm, Stragglers, slow_loss
 
@@ -71,6 +72,7 @@ class JobProcess:
         self.segment = spec.segment
         self.stragglers = Stragglers()
         self.log = EventLog(event_rows)
+        self.spans = Spans()  # the same time as the ledger's, in wall-clock spans, for the power trace
         self.process: simpy.Process | None = None
         # A run with a target (run.target_*): ``stop`` fires when the final save is done (the runner
         # stops the simulation on it).

@@ -169,18 +169,23 @@ class ReplicaJob(JobProcess):
         dt = now - self.last
         if dt <= 0:
             return
+        last, spans = self.last, self.spans
         for (bucket, cause), gpus in self.offline_gpus.items():
             if gpus:
                 led.add(bucket, dt, gpus=gpus, cause=cause)
+                spans.still(last, now, bucket, gpus)
         g = self.online * self.unit_gpus
         if g:
-            detect = min(max(self.detect_until - self.last, 0.0), dt)
-            stall = min(max(self.stall_until - self.last, 0.0), dt) - detect
+            detect = min(max(self.detect_until - last, 0.0), dt)
+            stall = min(max(self.stall_until - last, 0.0), dt) - detect
             led.add("detect", detect, gpus=g, cause=self.stall_cause)
             led.add("restart", stall, gpus=g, cause=self.stall_cause)
+            spans.still(last, last + detect, "detect", g)
+            spans.still(last + detect, last + detect + stall, "restart", g)
             running = dt - detect - stall
             if running > 0 and self.final_left is not None:
                 led.add("checkpoint", running, gpus=g)
+                spans.still(now - running, now, "checkpoint", g)
                 self.final_left = max(0.0, self.final_left - running)
             elif running > 0:
                 self._computed(g, running, now - running, now)
@@ -196,6 +201,7 @@ class ReplicaJob(JobProcess):
         led.add("checkpoint", s1.checkpoint - s0.checkpoint, gpus=g)
         # The segment's checkpoint rhythm, placed in wall time: run clock x0 is at t0.
         rhythm = Rhythm(t0 - x0, self.segment.cycle_s, self.segment.interval_s)
+        self.spans.run(t0, t1, g, rhythm.start)
         slowed = self.book_slow(g, rhythm, t0, t1) if compute > 0 else 0.0
         # What a total outage would roll back: useful work since the last persisted checkpoint.
         if s1.persisted > s0.persisted:

@@ -1,9 +1,9 @@
 """Every chart of a results folder by name: what ``trainsim plot`` writes, and one of them as a Figure (notebooks).
 
-A run folder has ``waterfall``, ``failure_impact`` and ``timeline``; a sweep folder ``sweep_curve`` and,
-for a sweep of ``cluster.gpus``, ``scale``; an optimize folder ``optimize``; a compare folder
-``compare_ledger`` and ``compare_differences``. The folder may be on disk or in memory (the same tables,
-``sim.notebook``): charts read its tables only.
+A run folder has ``waterfall``, ``failure_impact``, ``timeline`` and (with ``power.parquet``) ``power``;
+a sweep folder ``sweep_curve`` and, for a sweep of ``cluster.gpus``, ``scale``; an optimize folder
+``optimize``; a compare folder ``compare_ledger`` and ``compare_differences``. The folder may be on
+disk or in memory (the same tables, ``sim.notebook``): charts read its tables only.
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ def builds(folder: RunFolder | SweepFolder | CompareFolder, top: int = TOP, repl
 
 def kinds(folder: RunFolder | SweepFolder | CompareFolder) -> list[str]:
     """The names of the charts this folder has: a ``scale`` chart only for a sweep of cluster.gpus, a ``timeline``
-    only with the event log."""
+    only with the event log, a ``power`` chart only with the power trace."""
     skip = set()
     if isinstance(folder, SweepFolder) and GPUS not in folder.keys:
         skip.add("scale")
     if isinstance(folder, RunFolder) and folder.events is None:
         skip.add("timeline")
+    if isinstance(folder, RunFolder) and folder.power is None:
+        skip.add("power")
     return [name for name, _ in builds(folder) if name not in skip]
 
 
@@ -48,6 +50,9 @@ def figure(
         raise ValueError(f"no chart {kind!r} for these results: choose one of {', '.join(named)}")
     fig = named[kind]()
     if fig is None:
-        why = "a run without its event log" if kind == "timeline" else "a sweep that does not vary cluster.gpus"
+        why = {
+            "timeline": "a run without its event log",
+            "power": "a run without its power trace (power.parquet)",
+        }.get(kind, "a sweep that does not vary cluster.gpus")
         raise ValueError(f"no chart {kind!r} for {why}")
     return fig

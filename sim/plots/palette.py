@@ -30,6 +30,10 @@ BUCKET_COLORS: dict[str, str] = {
 MFU_COLOR = "#56B4E9"
 REALIZED_COLOR = "#009E73"
 
+#: The power chart: IT draw indigo, facility draw (IT x PUE) cyan, from Tol's muted scheme; swings down
+#: vermillion and up green, as work lost and useful work in the ledger.
+POWER_COLORS: dict[str, str] = {"it": "#332288", "facility": "#88CCEE", "down": "#D55E00", "up": "#009E73"}
+
 #: Causes by rank: Tol muted (indigo, sand, teal, rose, cyan, wine, olive, purple, green), Tol vibrant blue.
 CAUSE_PALETTE: tuple[str, ...] = (
     "#332288",

@@ -5,6 +5,8 @@
   "other"), with 95% CIs;
 - ``timeline`` (in ``sim.plots.timeline``): one replication's states, failures and progress; it
   needs ``events.parquet`` and returns ``None`` without it;
+- ``power`` (in ``sim.plots.power``): the power draw of a day, of the whole run, and its swings; it
+  needs ``power.parquet`` and returns ``None`` without it;
 - ``write_run_charts``: all of them as PNG (and SVG) files in the folder.
 
 Every number drawn comes from ``summary.json`` (the timeline from ``events.parquet``), so a chart
@@ -35,6 +37,7 @@ from sim.plots.base import (
 )
 from sim.plots.causes import TOP, CauseRow, cause_rows, top_causes
 from sim.plots.palette import BUCKET_COLORS, MFU_COLOR, REALIZED_COLOR
+from sim.plots.power import power_chart
 from sim.plots.timeline import timeline
 from sim.results.folder import NotResults, RunFolder, load
 from sim.results.formats import Scale, fmt_sci, scale_for
@@ -44,6 +47,7 @@ __all__ = [
     "Step",
     "cause_rows",
     "failure_impact",
+    "power_chart",
     "run_builds",
     "timeline",
     "waterfall",
@@ -317,7 +321,8 @@ def failure_impact(folder: RunFolder, top: int = TOP) -> Figure:
 
 
 def run_builds(folder: RunFolder, top: int = TOP, replication: int = 0) -> list[Build]:
-    """The charts of a run folder, in the report's order: waterfall, failure impact, the timeline of ``replication``.
+    """The charts of a run folder, in the report's order: waterfall, failure impact, the timeline and the power
+    chart of ``replication``.
 
     ``top``: the causes the failure-impact chart and the timeline name before "other".
     """
@@ -325,15 +330,17 @@ def run_builds(folder: RunFolder, top: int = TOP, replication: int = 0) -> list[
         ("waterfall", lambda: waterfall(folder)),
         ("failure_impact", lambda: failure_impact(folder, top)),
         ("timeline", lambda: timeline(folder, replication, top=top)),
+        ("power", lambda: power_chart(folder, replication)),
     ]
 
 
 def write_run_charts(folder_path: str | Path | RunFolder, svg: bool = False, top: int = TOP) -> list[Path]:
-    """Write waterfall, failure_impact and timeline as PNG (and SVG) into a run folder; return the paths.
+    """Write waterfall, failure_impact, timeline and power as PNG (and SVG) into a run folder; return the paths.
 
     ``top``: the causes the failure-impact chart and the timeline name before "other".
-    The timeline is skipped when the folder has no ``events.parquet``. Each file is written
-    atomically. Raises ``NotResults`` for a folder that is not a complete run folder.
+    The timeline is skipped when the folder has no ``events.parquet``, the power chart without
+    ``power.parquet``. Each file is written atomically. Raises ``NotResults`` for a folder that is not
+    a complete run folder.
     """
     folder = folder_path if isinstance(folder_path, RunFolder) else load(folder_path)
     if not isinstance(folder, RunFolder):

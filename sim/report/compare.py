@@ -40,6 +40,9 @@ SHOWN = (
     "total_cost_usd",
     "usd_per_useful_exaflop",
     "unreliability_cost_usd",
+    "energy_mwh",
+    "power_mean_mw",
+    "swings_per_day",
 )
 #: How the reports name metrics; ledger shares are named by their bucket.
 LABELS = {
@@ -53,6 +56,9 @@ LABELS = {
     "unreliability_cost_usd": "cost of unreliability",
     "time_to_train_days": "time to train (days)",
     "cost_to_train_usd": "cost to train (USD)",
+    "energy_mwh": "energy (facility MWh)",
+    "power_mean_mw": "mean IT power (MW)",
+    "swings_per_day": "power swings a day",
 }
 #: Metrics in money: shown only when the scenarios set prices.
 MONEY = (
@@ -71,8 +77,8 @@ def _num(x: Any) -> float:
 def metric_label(metric: str) -> str:
     """A metric as the reports name it.
 
-    >>> metric_label("ettr"), metric_label("fraction_restart"), metric_label("energy_mwh")
-    ('ETTR', 'restarts (share)', 'energy_mwh')
+    >>> metric_label("ettr"), metric_label("fraction_restart"), metric_label("hours_below_half_load")
+    ('ETTR', 'restarts (share)', 'hours_below_half_load')
     """
     bucket = metric.removeprefix("fraction_")
     if metric.startswith("fraction_") and bucket in BUCKET_LABELS:

@@ -42,6 +42,8 @@ CAPTIONS = {
     "and the rest as 'other' (95% CIs); every cause is in the table above.",
     "timeline": "One replication: interruptions per day by cause, the share of each day in each job state, useful "
     "work against the failure-free line, and a zoom on the first hours.",
+    "power": "How much does the cluster's power draw swing? One day at full resolution (IT and facility MW), the "
+    "whole run as daily envelopes (min, mean, max), and the sizes of the swings down and up beyond the threshold.",
     "sweep_curve": "ETTR and effective compute against the swept key, with 95% CIs (bars for categories); a "
     "cluster-size sweep adds the useful FLOPs.",
     "scale": "ETTR against cluster size, simulated and Daly's closed form.",
@@ -69,6 +71,12 @@ HEADLINE: tuple[tuple[str, str, str, Fmt], ...] = (
     ("run_days", "Days simulated (to the finish, or the horizon)", "days", fmt_days),
     ("energy_mwh", "Energy", "MWh", fmt_num),
     ("energy_cost_usd", "Energy cost", "USD", fmt_usd),
+    ("power_mean_mw", "Mean IT power (facility: × PUE)", "MW", fmt_num),
+    ("power_peak_mw", "Peak IT power", "MW", fmt_num),
+    ("swings_per_day", "Power swings a day (falls above power.swing_threshold_mw)", "count", fmt_num),
+    ("largest_swing_mw", "Largest power swing", "MW", fmt_num),
+    ("fastest_ramp_mw_per_s", "Fastest power ramp (largest change within power.ramp_window_seconds)", "MW/s", fmt_num),
+    ("hours_below_half_load", "Time below half of full load", "hours", fmt_num),
     ("capex_cost_usd", "Amortised capex", "USD", fmt_usd),
     ("rental_cost_usd", "GPU rental (job and spares)", "USD", fmt_usd),
     ("total_cost_usd", "Total cost", "USD", fmt_usd),

@@ -105,17 +105,23 @@ _EXTRA_COLUMNS = (
     ("time_to_train_days", "time to\ntrain (d)"),
     ("total_cost_usd", "total\ncost"),
     ("unreliability_cost_usd", "cost of\nunreliability"),
+    ("swings_per_day", "power\nswings/d"),
 )
 #: Column heads of the other objectives, short enough for a table of many columns.
 _HEADS = dict(_EXTRA_COLUMNS) | {"cost_to_train_usd": "cost to\ntrain", "usd_per_useful_exaflop": "cost per\nuseful EF"}
 
 
-def _extra_columns(points: pd.DataFrame, objective: str) -> list[tuple[str, str]]:
+def _extra_columns(points: pd.DataFrame, objective: str, keys: list[str]) -> list[tuple[str, str]]:
     costly = "total_cost_usd.mean" in points and bool((points["total_cost_usd.mean"] > 0).any())
+    # Power swings when the sweep varies the power model; elsewhere they would crowd the table.
+    powered = any(k.startswith("power.") for k in keys)
     return [
         (m, header)
         for m, header in _EXTRA_COLUMNS
-        if m != objective and f"{m}.mean" in points and (costly or not m.endswith(("_usd", "exaflop")))
+        if m != objective
+        and f"{m}.mean" in points
+        and (costly or not m.endswith(("_usd", "exaflop")))
+        and (powered or m != "swings_per_day")
     ]
 
 
@@ -145,11 +151,12 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
     varied = len(set(counts)) > 1  # a precision target chose each point's count: show them
     headers = ["", *map(_header, keys), *(["repli-\ncations"] if varied else [])]
     headers += ["ETTR", *([_HEADS.get(objective, label)] if objective != "ettr" else [])]
-    extra = _extra_columns(points, objective)
+    extra = _extra_columns(points, objective, keys)
     headers += [header for _, header in extra]
     # Effective compute is MFU x ETTR: room for the time and money columns instead, when there are some.
     short = _HEADS.get(objective, label)
-    headers += [*([] if extra else ["eff.\ncompute"]), "interruptions", f"{short}\n- best" + unit]
+    money = any(m != "swings_per_day" for m, _ in extra)
+    headers += [*([] if money else ["eff.\ncompute"]), "interruptions", f"{short}\n- best" + unit]
     best = best_index(points, objective)
     rows = []
     for i, (_, row) in enumerate(points.iterrows()):
@@ -163,7 +170,7 @@ def points_renderable(points: pd.DataFrame, keys: list[str], objective: str = "e
             cells.append(with_ci(row, objective))
         cells += [with_ci(row, m) for m, _ in extra]
         cells += [
-            *([] if extra else [fmt_pct(float(row["effective_compute_ratio.mean"]))]),
+            *([] if money else [fmt_pct(float(row["effective_compute_ratio.mean"]))]),
             fmt_num(float(row["interruptions.mean"])),
             "best" if i == best else with_ci(row, objective, diff=True),
         ]

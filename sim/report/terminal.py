@@ -27,7 +27,17 @@ from sim.analysis.memory import memory_rows
 from sim.config.scenario import Scenario
 from sim.results.formats import fmt_days, fmt_num, fmt_pct, fmt_range, fmt_sci, fmt_usd
 from sim.results.precision import precision_line
-from sim.results.schema import BUCKET_LABELS, BUCKETS, CENSORED, FLEET_METRICS, METRIC_LABELS
+from sim.results.schema import (
+    BUCKET_LABELS,
+    BUCKETS,
+    CENSORED,
+    ENERGY_GROUPS,
+    FACILITY,
+    FLEET_METRICS,
+    METRIC_LABELS,
+    POWER_METRICS,
+    SMOOTHING_METRICS,
+)
 from sim.results.target import date_range, finish_date, target_label
 
 
@@ -261,6 +271,65 @@ def _fleet_table(result: RunTables) -> Table | None:
     return table
 
 
+def _power_table(result: RunTables) -> Table | None:
+    """The power trace's figures (IT, with facility = IT x PUE beside) and what a power floor avoided and
+    cost; None for results without them (older result folders)."""
+    summary = result.summary
+    if "power_mean_mw" not in summary.index:
+        return None
+    s = result.scenario
+    n = len(result.replications)
+    table = Table(title=f"Power (IT; facility = IT x PUE {s.energy.pue:g})", title_justify="left", show_edge=False)
+    table.add_column("metric", ratio=1)
+    table.add_column("mean", justify="right", style="bold", no_wrap=True)
+    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right", no_wrap=True)
+    table.add_column("p10-p90", justify="right", no_wrap=True)
+    table.add_column("facility", justify="right", no_wrap=True)
+    for name in POWER_METRICS:
+        if name not in summary.index:
+            continue
+        twin = FACILITY.get(name)
+        facility = "" if twin is None or twin not in summary.index else fmt_num(_stat(summary, twin))
+        if name == "full_load_mw":
+            facility = fmt_num(_stat(summary, name) * s.energy.pue)
+        table.add_row(METRIC_LABELS[name], *_ci(summary, name, fmt_num), facility)
+    if s.power.smoothing:
+        for name in SMOOTHING_METRICS:
+            if name in summary.index and (s.priced or "usd" not in name):
+                table.add_row(METRIC_LABELS[name], *_ci(summary, name, fmt_usd if "usd" in name else fmt_num), "")
+    return table
+
+
+def _energy_table(result: RunTables) -> Table | None:
+    """Facility energy by what drew it, with shares; None for results without it."""
+    summary = result.summary
+    if "energy_computing_mwh" not in summary.index:
+        return None
+    table = Table(title="Energy by state (facility MWh)", title_justify="left", show_edge=False)
+    table.add_column("drawn by", ratio=1)
+    table.add_column("mean", justify="right", style="bold", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    total = _stat(summary, "energy_mwh")
+    for group in ENERGY_GROUPS:
+        value = _stat(summary, f"energy_{group}_mwh")
+        if value > 0:
+            table.add_row(ENERGY_LABELS[group], fmt_num(value), fmt_pct(value / total, 1) if total > 0 else "")
+    return table
+
+
+#: What drew each energy group, in words.
+ENERGY_LABELS: dict[str, str] = {
+    "computing": "job servers computing (kept or rolled back)",
+    "checkpoint": "job servers blocked on checkpoint writes",
+    "detect": "job servers idle until a failure is found",
+    "restart": "job servers restarting",
+    "wait": "job servers waiting for replacements",
+    "maintenance": "job servers in maintenance",
+    "spares": "spare servers (idle; none in repair)",
+    "other_it": "storage, network, CPU nodes",
+}
+
+
 def _header(result: RunTables) -> Text:
     s = result.scenario
     n = len(result.replications)
@@ -300,9 +369,9 @@ def text_report(result: RunTables) -> Group:
         Text(""),
         _causes_table(result),
     ]
-    fleet = _fleet_table(result)
-    if fleet is not None:
-        parts += [Text(""), fleet]
+    for extra in (_fleet_table(result), _power_table(result), _energy_table(result)):
+        if extra is not None:
+            parts += [Text(""), extra]
     return Group(*parts)
 
 
@@ -316,6 +385,17 @@ def print_report(result: RunTables, console: Console | None = None) -> None:
 
 def _fmt_minutes(x: float | None) -> str:
     return "n/a (no failures)" if x is None else f"{x:,.1f} min"
+
+
+def _power_rows(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """Full load and the draw of a stopped job (check data of older versions have neither)."""
+    if "full_load_it_mw" not in d:
+        return []
+    full, still = d["full_load_it_mw"], d["standing_still_it_mw"]
+    return [
+        ("IT power at full load (facility)", f"{full:,.1f} MW ({d['full_load_facility_mw']:,.1f} MW)"),
+        ("IT power while the job stands still", f"{still:,.1f} MW (a fall of {full - still:,.1f} MW)"),
+    ]
 
 
 def check_renderable(data: dict[str, Any]) -> Group:
@@ -348,6 +428,7 @@ def check_renderable(data: dict[str, Any]) -> Group:
         ("first-order ETTR at that interval", fmt_pct(d["first_order_ettr"], 2)),
         ("Daly ETTR at that interval", fmt_pct(d["daly_ettr"], 2)),
         ("effective compute estimate (MFU x Daly ETTR)", fmt_pct(d["effective_compute_ratio_estimate"], 2)),
+        *_power_rows(d),
         *_time_to_train_rows(d),
         *memory_rows(d.get("memory")),
     ]

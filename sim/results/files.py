@@ -34,7 +34,9 @@ SUMMARY = "summary.json"
 RUNS = "runs.parquet"
 EVENTS = "events.parquet"
 SCENARIO_COPY = "scenario.toml"
-#: Files of a complete result folder, in the order they are written (summary last).
+#: The power trace of every replication (``trainsim run`` without ``--no-power-trace``).
+POWER = "power.parquet"
+#: Files of a complete result folder, in the order they are written (summary last; the power trace is optional).
 FILES = (SCENARIO_COPY, RUNS, EVENTS, SUMMARY)
 #: Drawn from the result files afterwards (``trainsim plot``): the HTML report, and the charts by
 #: name (``.png``, ``.svg`` on request) in the order the report shows them.
@@ -43,6 +45,7 @@ CHARTS = (
     "waterfall",
     "failure_impact",
     "timeline",
+    "power",
     "sweep_curve",
     "scale",
     "optimize",
@@ -52,7 +55,7 @@ CHARTS = (
 #: Files drawn from a results folder: a folder holding these beside its results is still a results folder.
 DRAWN = frozenset({REPORT, *(f"{name}{suffix}" for name in CHARTS for suffix in (".png", ".svg"))})
 #: Everything a ``trainsim run`` folder may hold.
-RUN_FOLDER = frozenset({*FILES, *DRAWN})
+RUN_FOLDER = frozenset({*FILES, POWER, *DRAWN})
 #: The status words of a ``summary.json`` that records no results: a run or sweep that raised, or Ctrl-C.
 FAILED, INTERRUPTED = "failed", "interrupted"
 

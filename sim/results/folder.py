@@ -1,10 +1,10 @@
 """Reading a results folder back: what charts and reports are drawn from (never the simulation).
 
-A run folder has ``summary.json`` (with ``metrics``), ``runs.parquet`` and usually
-``events.parquet``; a sweep folder has ``summary.json`` (with ``points``), ``runs.parquet`` and
-``points.csv``; a compare folder has ``summary.json`` (with ``differences``), ``runs.parquet``,
-``differences.csv`` and a run folder per scenario in ``scenarios/``. Anything else is refused with
-one line that says what is missing.
+A run folder has ``summary.json`` (with ``metrics``), ``runs.parquet``, usually
+``events.parquet`` and, when the run traced its power, ``power.parquet``; a sweep folder has
+``summary.json`` (with ``points``), ``runs.parquet`` and ``points.csv``; a compare folder has
+``summary.json`` (with ``differences``), ``runs.parquet``, ``differences.csv`` and a run folder per
+scenario in ``scenarios/``. Anything else is refused with one line that says what is missing.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as d:
@@ -36,6 +36,8 @@ class RunFolder:
     summary: dict[str, Any]
     runs: pd.DataFrame
     events: pd.DataFrame | None
+    #: The power trace (``power.parquet``: ``replication``, ``time_s``, ``it_mw``, ``facility_mw``), if written.
+    power: pd.DataFrame | None = None
 
 
 @dataclass
@@ -108,7 +110,8 @@ def load(path: str | Path) -> RunFolder | SweepFolder | CompareFolder:
         return SweepFolder(folder, summary, _parquet(folder, "runs.parquet"), _csv(folder, "points.csv"))
     if "metrics" in summary:
         events = _parquet(folder, "events.parquet") if (folder / "events.parquet").exists() else None
-        return RunFolder(folder, summary, _parquet(folder, "runs.parquet"), events)
+        power = _parquet(folder, "power.parquet") if (folder / "power.parquet").exists() else None
+        return RunFolder(folder, summary, _parquet(folder, "runs.parquet"), events, power)
     raise NotResults(f"{summary_path}: not a trainsim summary (no metrics and no points)")
 
 

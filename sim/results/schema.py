@@ -35,6 +35,37 @@ FLEET_METRICS: tuple[str, ...] = (
     "repair_node_hours",
 )
 
+#: Per-replication figures of the power trace (``sim.model.power``): IT power, in the order reports show them.
+POWER_METRICS: tuple[str, ...] = (
+    "power_mean_mw",
+    "power_peak_mw",
+    "full_load_mw",
+    "it_energy_mwh",
+    "swings_per_day",
+    "largest_swing_mw",
+    "fastest_ramp_mw_per_s",
+    "hours_below_half_load",
+)
+#: The facility figure (IT x PUE) beside an IT one.
+FACILITY: dict[str, str] = {
+    "power_mean_mw": "facility_power_mean_mw",
+    "power_peak_mw": "facility_power_peak_mw",
+    "it_energy_mwh": "energy_mwh",
+}
+#: What a power floor (``power.floor_fraction``) avoided and cost, against the same run without it.
+SMOOTHING_METRICS: tuple[str, ...] = ("swings_avoided_per_day", "smoothing_energy_mwh", "smoothing_cost_usd")
+#: Facility energy by what drew it; they sum to ``energy_mwh``.
+ENERGY_GROUPS: tuple[str, ...] = (
+    "computing",
+    "checkpoint",
+    "detect",
+    "restart",
+    "wait",
+    "maintenance",
+    "spares",
+    "other_it",
+)
+
 #: Short names of metrics: the objectives a sweep can rank by, and the fleet's figures in reports.
 METRIC_LABELS: dict[str, str] = {
     "ettr": "ETTR",
@@ -52,6 +83,17 @@ METRIC_LABELS: dict[str, str] = {
     "failed_repairs": "repairs that left the fault",
     "misdiagnoses": "misdiagnoses (healthy server pulled)",
     "repair_node_hours": "server-hours in repair",
+    "power_mean_mw": "mean draw (MW)",
+    "power_peak_mw": "peak draw (MW)",
+    "full_load_mw": "full load (MW)",
+    "it_energy_mwh": "energy (MWh)",
+    "swings_per_day": "swings a day",
+    "largest_swing_mw": "largest swing (MW)",
+    "fastest_ramp_mw_per_s": "fastest ramp (MW/s)",
+    "hours_below_half_load": "hours below half load",
+    "swings_avoided_per_day": "swings the floor avoided a day",
+    "smoothing_energy_mwh": "energy the floor cost (MWh)",
+    "smoothing_cost_usd": "money the floor cost",
 }
 
 #: Objectives a sweep or ``optimize`` can rank by (``--objective``), each the metric it ranks: its
