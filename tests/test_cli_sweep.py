@@ -318,6 +318,7 @@ def test_every_kill_point_resumes_to_the_same_table(tiny: Path, tmp_path: Path) 
         resumed_equals_uninterrupted(tiny, out, tmp_path / "clean", k)
 
 
+@pytest.mark.slow
 def test_sigkill_while_extending_keeps_the_earlier_results(tiny: Path, tmp_path: Path) -> None:
     """A sweep extended with --resume and killed before its swap leaves the earlier complete folder as it was."""
     out = tmp_path / "s"

@@ -277,6 +277,7 @@ def test_time_and_cost_to_train_are_compared_and_a_missed_target_has_no_differen
     assert math.isnan(d.loc[("slow", "time_to_train_days"), "unpaired_ci95_low"])
 
 
+@pytest.mark.slow
 def test_compare_to_precision_is_the_same_on_any_jobs() -> None:
     """With a precision target every scenario runs the same replications until each one's ETTR meets it."""
     scenarios = {"a": busy(), "b": busy(FAST_RESTART)}

@@ -210,6 +210,7 @@ def test_write_run_charts_writes_promised_sizes(results: Path) -> None:
     assert not list(results.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_write_run_charts_without_events(results: Path, tmp_path: Path) -> None:
     """Without events.parquet there is no timeline, without power.parquet no power chart; the others are written."""
     bare = tmp_path / "bare"

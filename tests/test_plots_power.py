@@ -186,6 +186,7 @@ def test_an_unknown_replication_is_named(folder: RunFolder) -> None:
         power_chart(folder, replication=7)
 
 
+@pytest.mark.slow
 def test_without_power_parquet_there_is_no_power_chart(results: Path, tmp_path: Path) -> None:
     """No power.parquet: no chart, not listed, not written, and asking for it says why."""
     bare = tmp_path / "bare"
