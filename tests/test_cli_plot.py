@@ -63,6 +63,7 @@ def test_sweep_draws_charts_and_report(tiny: Path, tmp_path: Path) -> None:
     assert pngs(out) == {"sweep_curve.png"} and (out / "report.html").exists()
 
 
+@pytest.mark.slow  # the SVGs; tests/test_plots.py writes them fast
 def test_plot_command_prints_what_it_wrote(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`plot DIR --svg` writes PNG and SVG charts and report.html, and prints each path on stdout."""
     out = tmp_path / "o"
