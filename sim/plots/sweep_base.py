@@ -41,6 +41,9 @@ KNOWN: dict[str, tuple[str, str, str, str]] = {
     "restart.fixed_minutes": ("restart time", "minutes", "restart", "min"),
     "workload.mfu": ("MFU while computing", "fraction of peak", "MFU", ""),
     "energy.usd_per_kwh": ("electricity price", "USD/kWh", "price", "USD/kWh"),
+    "power.floor_fraction": ("power floor while the job stands still", "fraction of TDP", "floor", ""),
+    "power.swing_threshold_mw": ("swing threshold", "MW", "threshold", "MW"),
+    "power.idle_fraction": ("GPU draw standing still", "fraction of TDP", "idle draw", ""),
 }
 #: Unit suffixes of scenario keys (every user-facing key names its unit).
 SUFFIXES: dict[str, tuple[str, str]] = {
@@ -51,6 +54,7 @@ SUFFIXES: dict[str, tuple[str, str]] = {
     "_gb_per_s": ("GB/s", "GB/s"),
     "_usd": ("USD", "USD"),
     "_watts_per_gpu": ("W per GPU", "W"),
+    "_mw": ("MW", "MW"),
     "_years": ("years", "years"),
 }
 #: Ordered values of a second key: evenly spaced viridis (colour-blind safe, reads in greyscale),
