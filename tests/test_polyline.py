@@ -285,3 +285,12 @@ def test_window_integral_is_the_difference_of_cumulatives(
     wx, wy = window(x, y, t0, t1)
     expected = np.diff(cumulative(x, y, [t0, t1]))[0]
     assert integral(wx, wy) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+def test_build_merges_times_within_merge_s() -> None:
+    """Two events an ulp apart are one change with ``merge_s``; without it they draw a zero-width spike."""
+    t = 1086.5
+    _, spike_y = build([t, np.nextafter(t, 0.0)], [-1.0, 1.0], [0.0, 0.0], 0.0, 2000.0, 5.0)
+    assert spike_y.max() == 6.0
+    x, y = build([t, np.nextafter(t, 0.0)], [-1.0, 1.0], [0.0, 0.0], 0.0, 2000.0, 5.0, merge_s=1e-6)
+    assert x.tolist() == [0.0, 2000.0] and y.tolist() == [5.0, 5.0]

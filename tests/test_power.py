@@ -197,3 +197,19 @@ def test_swings_are_the_interruptions_while_computing_and_the_writes_begun() -> 
             expected += writes_begun(start, DAY)
         assert rep.metrics["interruptions"] > 5
         assert rep.metrics["swings_per_day"] * rep.metrics["run_days"] == expected
+
+
+def test_an_instant_replica_recovery_draws_no_spike() -> None:
+    """Replica recovery with no detection, stall or restart: the job stops and resumes at one instant, and the
+    trace has no zero-width spike above full load (it had one when two sums of a time missed by an ulp)."""
+    s = tiny(
+        {"recovery.strategy": "replica", "recovery.stall_minutes": 0.0, "restart.fixed_minutes": 0.0},
+        run={"duration_days": 0.5, "replications": 2},
+        cluster={"gpus": 32, "gpus_per_node": 8, "spare_nodes": 0},
+        workload={"tensor_parallel": 8},
+        checkpoint={"interval_minutes": 10.0, "write_seconds": 0.0},
+        failure=[{"name": "m0", "scope": "job", "action": "restart", "mtbf_hours": 12.0}],
+    )
+    for rep in sim.run(s, seed=0).replications:
+        assert rep.power is not None
+        assert rep.power[1].max() <= rep.metrics["full_load_mw"] * (1 + 1e-12)

@@ -54,8 +54,12 @@ def build(
     level0: float,
     slope0: float = 0.0,
     tol: float = 1e-9,
+    merge_s: float = 0.0,
 ) -> tuple[Array, Array]:
     """The compact trace from ``(start, level0)`` to ``(end, P(end))`` of events at times ``t``.
+
+    Events less than ``merge_s`` seconds after the previous one are at its time (default: only equal
+    times): sums computed two ways can miss each other by an ulp, and would draw a zero-width spike.
 
     At an event time the value jumps by the sum of the ``jump`` there and the slope (MW/s; ``slope0``
     from ``start``) changes by the sum of the ``dslope`` there. A time with a total jump gives two rows
@@ -78,7 +82,7 @@ def build(
     times = np.concatenate(([start], ta, [end]))
     order = np.argsort(times, kind="stable")
     times = times[order]
-    first = np.flatnonzero(np.concatenate(([True], times[1:] != times[:-1])))
+    first = np.flatnonzero(np.concatenate(([True], times[1:] - times[:-1] > merge_s)))
     knots = times[first]
     jumps = np.add.reduceat(np.concatenate(([0.0], ja, [0.0]))[order], first)
     dslopes = np.add.reduceat(np.concatenate(([0.0], da, [0.0]))[order], first)

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from sim.model.failures import NodeTimeline
 
 
+#: Events closer than this are one change of the draw (a microsecond: far below any state's length).
+MERGE_S = 1e-6
+
+
 @dataclass(frozen=True)
 class Trace:
     """A replication's IT draw: the polyline ``(x seconds, y MW)``, and the powered spare server-seconds."""
@@ -76,7 +80,7 @@ def trace(
     start = t == 0.0
     level0 = d.other_w + spare0 * d.spare_node_w + float(jump[start].sum())
     jump[start] = 0.0
-    x, y = polyline.build(t[keep], jump[keep] / 1e6, dslope[keep] / 1e6, 0.0, seconds, level0 / 1e6)
+    x, y = polyline.build(t[keep], jump[keep] / 1e6, dslope[keep] / 1e6, 0.0, seconds, level0 / 1e6, merge_s=MERGE_S)
     return Trace(x, y, spare_node_s)
 
 

@@ -188,7 +188,8 @@ class ReplicaJob(JobProcess):
                 spans.still(now - running, now, "checkpoint", g)
                 self.final_left = max(0.0, self.final_left - running)
             elif running > 0:
-                self._computed(g, running, now - running, now)
+                # The start as the still spans' end: ``now - running`` can miss it by an ulp.
+                self._computed(g, running, last + detect + stall, now)
         self.last = now
 
     def _computed(self, g: int, running: float, t0: float, t1: float) -> None:
