@@ -19,10 +19,10 @@ test: $(STAMP)
 	$(BIN)/ruff check sim tests scenarios bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test-all: $(STAMP)
-	$(BIN)/pytest -q -m ''
+	$(BIN)/pytest -q -n 2 -m ''
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_run.py
