@@ -213,3 +213,19 @@ def test_an_instant_replica_recovery_draws_no_spike() -> None:
     for rep in sim.run(s, seed=0).replications:
         assert rep.power is not None
         assert rep.power[1].max() <= rep.metrics["full_load_mw"] * (1 + 1e-12)
+
+
+def test_a_ramp_down_into_the_final_save_stays_under_full_load() -> None:
+    """Computing that ends in a state drawing more than standing still (the final save, writes at 30% of TDP)
+    hands over to it without a bump above full load while the rest of its draw ramps down."""
+    s = tiny(
+        {"run.target_compute_days": 0.025, "power.checkpoint_fraction": 0.3, "power.ramp_down_seconds": 5.0},
+        run={"duration_days": 0.5, "replications": 2},
+        cluster={"gpus": 32, "gpus_per_node": 8, "spare_nodes": 0},
+        checkpoint={"interval_minutes": 10.0, "write_seconds": 30.0},
+        restart={"fixed_minutes": 0.0},
+        failure=[{"name": "m0", "scope": "gpu", "mtbf_hours": 192.0, "repair_hours": 0.5}],
+    )
+    for rep in sim.run(s, seed=0).replications:
+        assert rep.metrics["target_reached"] == 1.0
+        assert rep.metrics["power_peak_mw"] <= rep.metrics["full_load_mw"] * (1 + 1e-12)

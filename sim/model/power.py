@@ -67,8 +67,9 @@ def trace(
     else:
         s, e, g, computing, blocked = _expand(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
         parts.append(_steps(s[~computing], e[~computing], g[~computing] * d.still("checkpoint")))
-        # What computing GPUs fall to: a checkpoint write within the run span, else standing still.
-        after = np.where(blocked[computing], d.still("checkpoint"), d.ramp_from_w)
+        # What computing GPUs fall to: a checkpoint write within the run span; at its end, whatever state
+        # follows, so hand over the highest standing draw (the rest of the fall is a step, never a bump).
+        after = np.where(blocked[computing], d.still("checkpoint"), max(d.still_w))
         parts.append(_computing(s[computing], e[computing], g[computing], after, d))
     spare_t, spare_jump, spare_node_s, spare0 = _spares(scenario, timeline, seconds)
     parts.append((spare_t, spare_jump * d.spare_node_w, np.zeros_like(spare_t)))
