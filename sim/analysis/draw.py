@@ -53,15 +53,14 @@ class Draw:
 def draw(scenario: Scenario, smoothing: bool = True) -> Draw:
     """The scenario's watts by state (``smoothing=False``: as if ``power.floor_fraction`` were 0)."""
     p, e, c = scenario.power, scenario.energy, scenario.cluster
+    compute_w = scenario.it_watts_per_gpu  # the GPU and its host share (the older model: everything)
     if scenario.legacy_power:
         # The older all-in model: a job GPU draws it_watts_per_gpu computing and idle_fraction of it otherwise.
-        gpu_compute = scenario.it_watts_per_gpu
-        gpu_idle = gpu_ckpt = gpu_compute * e.idle_fraction
+        gpu_idle = gpu_ckpt = compute_w * e.idle_fraction
         host = 0.0
         other_fraction = 0.0
     else:
         tdp = scenario.gpu.tdp_watts
-        gpu_compute = tdp * p.compute_fraction
         gpu_idle = tdp * p.idle_fraction
         gpu_ckpt = gpu_idle if p.checkpoint_fraction is None else tdp * p.checkpoint_fraction
         host = p.host_watts_per_gpu
@@ -69,10 +68,10 @@ def draw(scenario: Scenario, smoothing: bool = True) -> Draw:
     floor = scenario.gpu.tdp_watts * p.floor_fraction if smoothing else 0.0
     still = tuple(host + (max(gpu_ckpt, floor) if b == "checkpoint" else max(gpu_idle, floor)) for b in STILL)
     spare_node_w = c.gpus_per_node * (gpu_idle + host)
-    servers = c.gpus * (gpu_compute + host) + c.spare_nodes * spare_node_w
+    servers = c.gpus * compute_w + c.spare_nodes * spare_node_w
     full = servers / (1.0 - other_fraction)
     return Draw(
-        compute_w=gpu_compute + host,
+        compute_w=compute_w,
         still_w=still,
         ramp_from_w=host + max(gpu_idle, floor),
         spare_node_w=spare_node_w,

@@ -57,20 +57,20 @@ def trace(
     still = kind > 0
     level = np.asarray((0.0, *d.still_w))[kind[still].astype(np.intp)]
     parts = [_steps(t0[still], t1[still], gpus[still] * level)]
-    run = ~still
+    run = (t0[~still], t1[~still], gpus[~still], origin[~still])
+    bs, be, bg = _blocks(*run, cycle_s, interval_s)
     if d.ramp_up_s <= 0 and d.ramp_down_s <= 0:
         # Steps only: a run span draws computing from start to end, and each write swaps computing for
         # writing; half the events of cutting the span into pieces.
-        blocks = _blocks(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
-        parts.append(_steps(t0[run], t1[run], gpus[run] * d.compute_w))
-        parts.append(_steps(blocks[0], blocks[1], blocks[2] * (d.still("checkpoint") - d.compute_w)))
+        parts.append(_steps(run[0], run[1], run[2] * d.compute_w))
+        parts.append(_steps(bs, be, bg * (d.still("checkpoint") - d.compute_w)))
     else:
-        s, e, g, computing, blocked = _expand(t0[run], t1[run], gpus[run], origin[run], cycle_s, interval_s)
-        parts.append(_steps(s[~computing], e[~computing], g[~computing] * d.still("checkpoint")))
+        parts.append(_steps(bs, be, bg * d.still("checkpoint")))
+        s, e, g, into_write = _computing_pieces(*run, cycle_s, interval_s)
         # What computing GPUs fall to: a checkpoint write within the run span; at its end, whatever state
         # follows, so hand over the highest standing draw (the rest of the fall is a step, never a bump).
-        after = np.where(blocked[computing], d.still("checkpoint"), max(d.still_w))
-        parts.append(_computing(s[computing], e[computing], g[computing], after, d))
+        after = np.where(into_write, d.still("checkpoint"), max(d.still_w))
+        parts.append(_computing(s, e, g, after, d))
     spare_t, spare_jump, spare_node_s, spare0 = _spares(scenario, timeline, seconds)
     parts.append((spare_t, spare_jump * d.spare_node_w, np.zeros_like(spare_t)))
     t = np.concatenate([p[0] for p in parts])
@@ -95,9 +95,8 @@ def _computing(
     s: np.ndarray, e: np.ndarray, g: np.ndarray, after: np.ndarray, d: Draw
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Events of ``g`` GPUs computing from ``s`` to ``e``: a ramp up from standing still, a fall at the end
-    to ``after`` watts a GPU (where the next state's draw takes over)."""
-    if d.ramp_up_s <= 0 and d.ramp_down_s <= 0:
-        return _steps(s, e, g * d.compute_w)
+    to ``after`` watts a GPU (where the next state's draw takes over). Only with a ramp: without, a run
+    span is one step up and one down."""
     base = g * d.ramp_from_w
     rise = g * (d.compute_w - d.ramp_from_w)
     if d.ramp_up_s > 0:
@@ -158,24 +157,18 @@ def _blocks(
     return bs[real], be[real], gpus[span][real]
 
 
-def _expand(
+def _computing_pieces(
     t0: np.ndarray, t1: np.ndarray, gpus: np.ndarray, origin: np.ndarray, cycle: float, interval: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run spans cut into their computing and blocked pieces: starts, ends, GPUs, whether computing, and
-    whether a computing piece ends in a checkpoint write."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The computing pieces of run spans (between their writes): starts, ends, GPUs, and whether a piece
+    ends in a checkpoint write (else at its span's end)."""
     if not math.isfinite(cycle) or cycle <= interval:
-        return t0, t1, gpus, np.ones(t0.size, dtype=bool), np.zeros(t0.size, dtype=bool)
-    span, base, following = _cycles(t0, t1, origin, cycle)
-    lo, hi = t0[span], t1[span]
-    cs, ce = np.maximum(base, lo), np.minimum(base + interval, hi)
-    bs, be = np.maximum(base + interval, lo), np.minimum(following, hi)
-    g = gpus[span]
-    starts = np.concatenate([cs, bs])
-    ends = np.concatenate([ce, be])
-    pieces = ends > starts
-    computing = np.concatenate([np.ones(cs.size, dtype=bool), np.zeros(bs.size, dtype=bool)])
-    blocked = np.concatenate([base + interval < hi, np.zeros(bs.size, dtype=bool)])
-    return starts[pieces], ends[pieces], np.concatenate([g, g])[pieces], computing[pieces], blocked[pieces]
+        return t0, t1, gpus, np.zeros(t0.size, dtype=bool)
+    span, base, _ = _cycles(t0, t1, origin, cycle)
+    hi = t1[span]
+    cs, ce = np.maximum(base, t0[span]), np.minimum(base + interval, hi)
+    real = ce > cs
+    return cs[real], ce[real], gpus[span][real], (base + interval < hi)[real]
 
 
 def _spares(scenario: Scenario, timeline: NodeTimeline, seconds: float) -> tuple[np.ndarray, np.ndarray, float, int]:
@@ -225,7 +218,7 @@ def figures(
         "full_load_mw": d.full_load_w / 1e6,
         "it_energy_mwh": it_mwh,
         "energy_mwh": energy_mwh,
-        "energy_cost_usd": energy_cost(scenario, tr, seconds),
+        "energy_cost_usd": energy_cost(scenario, tr, seconds, it_mws),
         "swings_per_day": down / days,
         "largest_swing_mw": largest,
         "fastest_ramp_mw_per_s": polyline.fastest_ramp(tr.x, tr.y, min(p.ramp_window_seconds, seconds)),
@@ -239,10 +232,9 @@ def figures(
         out.update(smoothing_energy_mwh=0.0, smoothing_cost_usd=0.0, swings_avoided_per_day=0.0)
     else:
         base_down, _ = _swings(unsmoothed, p.swing_threshold_mw)
-        out["smoothing_energy_mwh"] = (
-            energy_mwh - polyline.integral(unsmoothed.x, unsmoothed.y) / SECONDS_PER_HOUR * d.pue
-        )
-        out["smoothing_cost_usd"] = out["energy_cost_usd"] - energy_cost(scenario, unsmoothed, seconds)
+        plain_mws = polyline.integral(unsmoothed.x, unsmoothed.y)
+        out["smoothing_energy_mwh"] = energy_mwh - plain_mws / SECONDS_PER_HOUR * d.pue
+        out["smoothing_cost_usd"] = out["energy_cost_usd"] - energy_cost(scenario, unsmoothed, seconds, plain_mws)
         out["swings_avoided_per_day"] = (base_down - down) / days
     return out
 
@@ -255,21 +247,21 @@ def _swings(tr: Trace, threshold_mw: float) -> tuple[int, float]:
     return int(np.count_nonzero(runs < -threshold_mw)), float(np.abs(runs).max())
 
 
-def energy_cost(scenario: Scenario, tr: Trace, seconds: float) -> float:
-    """The facility energy's price: flat (``energy.usd_per_kwh``) or by hour of the day from the run's
-    first hour (``energy.usd_per_kwh_by_hour``).
+def energy_cost(scenario: Scenario, tr: Trace, seconds: float, it_mws: float) -> float:
+    """The facility energy's price: flat (``energy.usd_per_kwh``) on the trace's integral ``it_mws`` (MW s),
+    or by hour of the day from the run's first hour (``energy.usd_per_kwh_by_hour``).
 
     >>> from sim.config.loading import load_scenario_text
     >>> s = load_scenario_text('name = "t"\\n[cluster]\\ngpus = 8\\n[checkpoint]\\nwrite_seconds = 1\\n'
     ...     '[energy]\\nusd_per_kwh_by_hour = [0.1, 0.3' + ', 0.0' * 22 + ']')
     >>> flat = Trace(np.array([0.0, 7200.0]), np.array([1.0, 1.0]), 0.0)   # 1 MW for two hours
-    >>> round(energy_cost(s, flat, 7200.0), 6)   # 1,000 kWh at $0.10, then 1,000 kWh at $0.30
+    >>> round(energy_cost(s, flat, 7200.0, 7200.0), 6)   # 1,000 kWh at $0.10, then 1,000 kWh at $0.30
     400.0
     """
     e = scenario.energy
     kwh_per_mws = e.pue * 1000.0 / SECONDS_PER_HOUR
     if e.usd_per_kwh_by_hour is None:
-        return polyline.integral(tr.x, tr.y) * kwh_per_mws * e.usd_per_kwh
+        return it_mws * kwh_per_mws * e.usd_per_kwh
     hours = np.arange(math.ceil(seconds / SECONDS_PER_HOUR) + 1) * SECONDS_PER_HOUR
     at = np.minimum(hours, seconds)
     per_hour = np.diff(polyline.cumulative(tr.x, tr.y, at)) * kwh_per_mws

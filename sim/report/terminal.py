@@ -134,16 +134,21 @@ def _ci(summary: pd.DataFrame, name: str, fmt: Any) -> tuple[str, str, str]:
     return fmt(row["mean"]), ci, spread
 
 
-def _headline(result: RunTables) -> Table:
-    s = result.scenario
-    summary = result.summary
-    n = len(result.replications)
-    table = Table(title="Headline", title_justify="left", show_edge=False, pad_edge=False)
+def _stat_table(title: str, replications: int, **options: Any) -> Table:
+    """A table of metrics with their mean, CI of the mean and p10-p90 (``_ci``'s cells)."""
+    table = Table(title=title, title_justify="left", show_edge=False, **options)
     # Labels wrap, numbers never do: a narrow terminal folds the words, not the figures.
     table.add_column("metric", ratio=1)
     table.add_column("mean", justify="right", style="bold", no_wrap=True)
-    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right", no_wrap=True)
+    table.add_column("95% CI of mean" if replications > 1 else "95% CI (one run)", justify="right", no_wrap=True)
     table.add_column("p10-p90", justify="right", no_wrap=True)
+    return table
+
+
+def _headline(result: RunTables) -> Table:
+    s = result.scenario
+    summary = result.summary
+    table = _stat_table("Headline", len(result.replications), pad_edge=False)
     rows: list[tuple[str, str, Any]] = [
         ("time to train (days)", "time_to_train_days", fmt_days),
         ("cost to train", "cost_to_train_usd", fmt_usd),
@@ -278,12 +283,7 @@ def _power_table(result: RunTables) -> Table | None:
     if "power_mean_mw" not in summary.index:
         return None
     s = result.scenario
-    n = len(result.replications)
-    table = Table(title=f"Power (IT; facility = IT x PUE {s.energy.pue:g})", title_justify="left", show_edge=False)
-    table.add_column("metric", ratio=1)
-    table.add_column("mean", justify="right", style="bold", no_wrap=True)
-    table.add_column("95% CI of mean" if n > 1 else "95% CI (one run)", justify="right", no_wrap=True)
-    table.add_column("p10-p90", justify="right", no_wrap=True)
+    table = _stat_table(f"Power (IT; facility = IT x PUE {s.energy.pue:g})", len(result.replications))
     table.add_column("facility", justify="right", no_wrap=True)
     for name in POWER_METRICS:
         if name not in summary.index:
